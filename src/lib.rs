@@ -1,0 +1,3 @@
+//! seedream-mcp: an MCP tool server for ByteDance Seedream image generation.
+
+pub mod fake_api;

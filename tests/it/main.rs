@@ -1,0 +1,3 @@
+//! One integration-test binary (one link step) made of modules.
+
+mod fake_api;
