@@ -1,0 +1,260 @@
+//! The HTTP client for `POST {base}/images/generations`: auth, timeouts, retries, decoding.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::{Error, decode_error_body, snippet};
+use super::retry::{Failure, RetryPolicy, parse_retry_after};
+use super::types::{ImageItem, ImageRequest, ImagesResponse, ItemError};
+
+/// How long to wait for the upstream (V25): generation is synchronous and slow.
+#[derive(Debug, Clone)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// For one 2K image.
+    pub base: Duration,
+    /// Added for each further image a sequence may produce.
+    pub per_extra_image: Duration,
+    /// Never wait longer than this.
+    pub max: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            base: Duration::from_secs(180),
+            per_extra_image: Duration::from_secs(45),
+            max: Duration::from_secs(900),
+        }
+    }
+}
+
+impl Timeouts {
+    /// The read timeout for one request, grown with its image count and size.
+    pub fn for_request(&self, request: &ImageRequest) -> Duration {
+        let extra = request.max_outputs().saturating_sub(1);
+        let pixels = match request.size {
+            Some(super::size::Size::Pixels { width, height }) => u64::from(width) * u64::from(height),
+            Some(super::size::Size::Preset(p)) => match p {
+                super::size::Preset::OneK => 1 << 20,
+                super::size::Preset::TwoK => 4 << 20,
+                super::size::Preset::ThreeK => 9 << 20,
+                super::size::Preset::FourK => 16 << 20,
+            },
+            None => 4 << 20,
+        };
+        // 3K takes about 1.6x and 4K about 2.4x as long as 2K (seedream-api.md M14).
+        let factor = (pixels as f64 / (4u64 << 20) as f64).clamp(1.0, 2.4);
+        (self.base + self.per_extra_image * extra).mul_f64(factor).min(self.max)
+    }
+}
+
+/// Everything needed to talk to one upstream.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Including the version prefix: `https://api.cometapi.com/v1`, `https://ark.cn-beijing.volces.com/api/v3`.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub retry: RetryPolicy,
+    pub timeouts: Timeouts,
+}
+
+/// A successful generation: at least one image, possibly with per-item failures.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    pub response: ImagesResponse,
+    pub request_id: Option<String>,
+    /// How many requests were sent, retries included.
+    pub attempts: u32,
+}
+
+/// The Seedream client. Cheap to clone: the connection pool is shared.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: String,
+    base_url: String,
+    api_key: Option<SecretString>,
+    retry: RetryPolicy,
+    timeouts: Timeouts,
+}
+
+/// The client could not be built (TLS backend or proxy settings).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct SetupError(String);
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, SetupError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect)
+            // A redirect means a wrong base URL; following it would turn the POST into a GET.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| SetupError(e.to_string()))?;
+        let base_url = config.base_url.trim_end_matches('/').to_owned();
+        Ok(Client {
+            http,
+            endpoint: format!("{base_url}/images/generations"),
+            base_url,
+            api_key: config.api_key,
+            retry: config.retry,
+            timeouts: config.timeouts,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// The shared HTTP client, for downloads that need no auth.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends the request, retrying what is safe to retry.
+    pub async fn generate(&self, request: &ImageRequest) -> Result<Generation, Error> {
+        let key = self.api_key.as_ref().ok_or(Error::MissingApiKey)?;
+        let body = serde_json::to_vec(request).map_err(|e| Error::Decode { reason: e.to_string(), snippet: String::new() })?;
+        let timeout = self.timeouts.for_request(request);
+        let sequence = request.max_outputs() > 1;
+        let mut retry = 0;
+        loop {
+            let started = std::time::Instant::now();
+            match self.attempt(&body, key, timeout, sequence).await {
+                Ok((response, request_id)) => {
+                    tracing::info!(attempts = retry + 1, request_id = request_id.as_deref().unwrap_or(""), elapsed_ms = started.elapsed().as_millis() as u64, "generation answered");
+                    return Ok(Generation { response, request_id, attempts: retry + 1 });
+                }
+                Err((error, retry_after)) => {
+                    let failure = Failure { error: &error, retry_after };
+                    match self.retry.next_delay(failure, retry, fastrand::f64()) {
+                        Some(delay) => {
+                            tracing::warn!(%error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "retrying generation");
+                            tokio::time::sleep(delay).await;
+                            retry += 1;
+                        }
+                        None => return Err(error),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        body: &[u8],
+        key: &SecretString,
+        timeout: Duration,
+        sequence: bool,
+    ) -> Result<(ImagesResponse, Option<String>), (Error, Option<Duration>)> {
+        let response = self
+            .http
+            .post(&self.endpoint)
+            .timeout(timeout)
+            .header(AUTHORIZATION, format!("Bearer {}", key.expose_secret()))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| (self.transport_error(&e, timeout, sequence), None))?;
+
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let request_id = header(&headers, "x-request-id").map(str::to_owned);
+        let content_type = header(&headers, CONTENT_TYPE.as_str()).unwrap_or("").to_ascii_lowercase();
+        let retry_after = header(&headers, RETRY_AFTER.as_str()).and_then(parse_retry_after);
+        let bytes = response.bytes().await.map_err(|e| (self.transport_error(&e, timeout, sequence), None))?;
+
+        if !(200..300).contains(&status) {
+            return Err((decode_error_body(status, &content_type, &bytes, request_id.as_deref()), retry_after));
+        }
+        let looks_json = content_type.contains("json") || bytes.trim_ascii_start().starts_with(b"{");
+        if !looks_json {
+            return Err((Error::Gateway { status, snippet: snippet(&bytes) }, None));
+        }
+        let parsed: ImagesResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            let reason = if e.is_eof() {
+                "the body was cut off; the images may have been generated and billed".to_owned()
+            } else {
+                e.to_string()
+            };
+            (Error::Decode { reason, snippet: snippet(&bytes) }, None)
+        })?;
+        if !parsed.data.iter().any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. })) {
+            let failures: Vec<ItemError> = parsed
+                .data
+                .iter()
+                .filter_map(|i| match i {
+                    ImageItem::Failed { error } => Some(error.clone()),
+                    _ => None,
+                })
+                .collect();
+            return Err((Error::NoImages { failures }, None));
+        }
+        Ok((parsed, request_id))
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, timeout: Duration, sequence: bool) -> Error {
+        if e.is_timeout() {
+            Error::Timeout { after: timeout, sequence }
+        } else if e.is_connect() {
+            Error::Connect { base_url: self.base_url.clone(), reason: root_cause(e) }
+        } else {
+            Error::Interrupted { reason: root_cause(e) }
+        }
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The innermost error message: reqwest's own text is generic ("error sending request").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seedream::size::{Preset, Size};
+    use crate::seedream::types::{ResponseFormat, SequentialMode, SequentialOptions};
+
+    fn request(size: Size, max_images: Option<u8>) -> ImageRequest {
+        ImageRequest {
+            model: "m".into(),
+            prompt: "p".into(),
+            image: vec![],
+            size: Some(size),
+            sequential_image_generation: max_images.map(|_| SequentialMode::Auto),
+            sequential_image_generation_options: max_images.map(|max_images| SequentialOptions { max_images }),
+            response_format: ResponseFormat::Url,
+            watermark: false,
+            output_format: None,
+            seed: None,
+            guidance_scale: None,
+        }
+    }
+
+    #[test]
+    fn timeouts_grow_with_image_count_and_size_up_to_the_cap() {
+        let t = Timeouts::default();
+        assert_eq!(t.for_request(&request(Size::Preset(Preset::TwoK), None)), Duration::from_secs(180));
+        assert_eq!(t.for_request(&request(Size::Preset(Preset::TwoK), Some(4))), Duration::from_secs(315));
+        assert_eq!(t.for_request(&request(Size::Preset(Preset::FourK), None)), Duration::from_secs(432));
+        assert_eq!(t.for_request(&request(Size::Preset(Preset::FourK), Some(15))), Duration::from_secs(900));
+    }
+}

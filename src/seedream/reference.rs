@@ -1,0 +1,216 @@
+//! Reference images (`image`): public URLs pass through verbatim; data URIs are decoded,
+//! sniffed and checked against the upstream limits before anything is sent (V12–V16).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::image_format::ImageFormat;
+use super::validate::ValidationError;
+
+/// Most reference images one request may carry.
+pub const MAX_REFERENCES: usize = 14;
+const MIN_SIDE: u32 = 15;
+const MAX_PIXELS: u64 = 36_000_000;
+
+/// A reference image ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// What goes into the request's `image` array.
+    pub wire: String,
+    /// Set when the input was changed on the way (a relabelled data URI).
+    pub note: Option<String>,
+}
+
+/// Checks one entry of `images`. `index` is only used to name it in messages.
+pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
+    let param = format!("images[{index}]");
+    let trimmed = raw.trim();
+    let lower_head = trimmed.get(..trimmed.len().min(16)).unwrap_or("").to_ascii_lowercase();
+    if lower_head.starts_with("http://") || lower_head.starts_with("https://") {
+        return check_url(&param, trimmed);
+    }
+    if lower_head.starts_with("data:") {
+        return check_data_uri(&param, trimmed, max_bytes);
+    }
+    Err(ValidationError::new(
+        param,
+        format!(
+            "`{}` is neither an http(s) URL nor a data URI. Pass a public image URL such as \
+             https://example.com/photo.jpg, or data:image/png;base64,<base64 bytes>",
+            preview(trimmed)
+        ),
+    ))
+}
+
+fn check_url(param: &str, url: &str) -> Result<Reference, ValidationError> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || url.chars().any(char::is_whitespace) {
+        return Err(ValidationError::new(
+            param,
+            format!("`{}` is not a valid URL: it needs a host and no spaces, e.g. https://example.com/photo.jpg", preview(url)),
+        ));
+    }
+    // Sent exactly as given: signed URLs break when re-encoded.
+    Ok(Reference { wire: url.to_owned(), note: None })
+}
+
+fn check_data_uri(param: &str, uri: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
+    let shape = "expected data:image/<png|jpeg|webp|bmp|tiff|gif>;base64,<base64 bytes>";
+    let body = uri.get(5..).unwrap_or("");
+    let (header, payload) = body
+        .split_once(',')
+        .ok_or_else(|| ValidationError::new(param, format!("the data URI has no comma before its data; {shape}")))?;
+    let header_lower = header.to_ascii_lowercase();
+    let label = header_lower
+        .strip_suffix(";base64")
+        .ok_or_else(|| ValidationError::new(param, format!("the data URI is not base64-encoded; {shape}")))?;
+    let labelled = label.strip_prefix("image/").and_then(ImageFormat::from_subtype);
+
+    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Estimate before decoding so a huge payload is refused without allocating for it.
+    let estimate = cleaned.len() / 4 * 3;
+    if estimate > max_bytes + 3 {
+        return Err(too_big(param, estimate, max_bytes));
+    }
+    let bytes = STANDARD
+        .decode(cleaned.as_bytes())
+        .map_err(|e| ValidationError::new(param, format!("the data URI's base64 is invalid ({e}); {shape}")))?;
+    if bytes.len() > max_bytes {
+        return Err(too_big(param, bytes.len(), max_bytes));
+    }
+    let format = ImageFormat::sniff(&bytes).ok_or_else(|| {
+        ValidationError::new(
+            param,
+            "the data URI's bytes are not an image in a supported format (jpeg, png, webp, bmp, tiff, gif)".to_owned(),
+        )
+    })?;
+    check_dimensions(param, &bytes)?;
+
+    let relabelled = labelled != Some(format) || !header.starts_with(&format!("image/{}", format.subtype()));
+    let note = relabelled.then(|| {
+        format!("{param}: the data URI was labelled `{label}` but holds {}; sent as {}", format.subtype(), format.mime())
+    });
+    Ok(Reference { wire: format!("data:{};base64,{cleaned}", format.mime()), note })
+}
+
+fn check_dimensions(param: &str, bytes: &[u8]) -> Result<(), ValidationError> {
+    let size = imagesize::blob_size(bytes).map_err(|_| {
+        ValidationError::new(param, "the image header cannot be read: the file is damaged or truncated".to_owned())
+    })?;
+    let (w, h) = (size.width as u64, size.height as u64);
+    if w < u64::from(MIN_SIDE) || h < u64::from(MIN_SIDE) {
+        return Err(ValidationError::new(param, format!("the image is {w}x{h}; each side must be at least {MIN_SIDE} px")));
+    }
+    if w * h > MAX_PIXELS {
+        return Err(ValidationError::new(
+            param,
+            format!("the image is {w}x{h} = {} pixels; at most {MAX_PIXELS} are allowed: downscale it, e.g. to 4096 px on its long edge", w * h),
+        ));
+    }
+    if w > 16 * h || h > 16 * w {
+        return Err(ValidationError::new(
+            param,
+            format!("the image is {w}x{h}; its aspect ratio must be between 1:16 and 16:1: crop it"),
+        ));
+    }
+    Ok(())
+}
+
+fn too_big(param: &str, bytes: usize, max: usize) -> ValidationError {
+    ValidationError::new(
+        param,
+        format!(
+            "the image is {:.1} MB; at most {:.0} MB is accepted: downscale or re-encode it as JPEG, or pass a URL",
+            bytes as f64 / 1e6,
+            max as f64 / (1024.0 * 1024.0)
+        ),
+    )
+}
+
+/// The start of a value for messages, never a whole base64 blob.
+fn preview(s: &str) -> String {
+    let p: String = s.chars().take(60).collect();
+    if p.len() < s.len() { format!("{p}…") } else { p }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: usize = 10 * 1024 * 1024;
+
+    /// A real 16x16 PNG (all black).
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Grayscale);
+            let mut writer = enc.write_header().unwrap();
+            writer.write_image_data(&vec![0u8; (w * h) as usize]).unwrap();
+        }
+        out
+    }
+
+    fn data_uri(label: &str, bytes: &[u8]) -> String {
+        format!("data:{label};base64,{}", STANDARD.encode(bytes))
+    }
+
+    #[test]
+    fn urls_are_sent_verbatim() {
+        let url = "https://cdn.example.com/a.jpeg?X-Tos-Credential=AK%2F2026&sig=abc";
+        assert_eq!(check(0, url, LIMIT).unwrap().wire, url);
+    }
+
+    #[test]
+    fn a_valid_data_uri_passes_unchanged() {
+        let uri = data_uri("image/png", &png(16, 16));
+        let r = check(0, &uri, LIMIT).unwrap();
+        assert_eq!((r.wire, r.note), (uri, None));
+    }
+
+    #[test]
+    fn mislabelled_data_uris_are_relabelled_from_their_bytes() {
+        let r = check(1, &data_uri("image/JPG", &png(16, 16)), LIMIT).unwrap();
+        assert!(r.wire.starts_with("data:image/png;base64,"));
+        assert!(r.note.unwrap().contains("images[1]"));
+        let r = check(0, &data_uri("IMAGE/PNG", &png(16, 16)), LIMIT).unwrap();
+        assert!(r.wire.starts_with("data:image/png;base64,"));
+    }
+
+    #[test]
+    fn bad_references_are_refused_with_the_parameter_named() {
+        let cases = [
+            ("/etc/passwd".to_owned(), "neither an http(s) URL"),
+            ("ftp://x/y.png".to_owned(), "neither an http(s) URL"),
+            ("https:///nohost.png".to_owned(), "not a valid URL"),
+            ("data:image/png;base64,@@@@".to_owned(), "base64 is invalid"),
+            ("data:image/png,abc".to_owned(), "not base64-encoded"),
+            (data_uri("image/png", b"root:x:0:0:root:/root:/bin/bash"), "not an image"),
+            (data_uri("image/png", &png(14, 100)), "at least 15 px"),
+            (data_uri("image/png", &png(17 * 16, 16)), "aspect ratio"),
+        ];
+        for (input, expected) in cases {
+            let e = check(3, &input, LIMIT).unwrap_err();
+            assert_eq!(e.param, "images[3]");
+            assert!(e.message.contains(expected), "{input:.40}: {e}");
+        }
+    }
+
+    #[test]
+    fn oversized_data_uris_are_refused_before_decoding() {
+        let uri = format!("data:image/png;base64,{}", "A".repeat(20 * 1024 * 1024));
+        let e = check(0, &uri, LIMIT).unwrap_err();
+        assert!(e.message.contains("at most 10 MB"), "{e}");
+    }
+
+    #[test]
+    fn too_many_pixels_are_refused() {
+        // A PNG header claiming 6001x6001 is enough: only the header is read.
+        let mut bytes = png(16, 16);
+        bytes[16..20].copy_from_slice(&6001u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&6001u32.to_be_bytes());
+        let e = check(0, &data_uri("image/png", &bytes), LIMIT).unwrap_err();
+        assert!(e.message.contains("36000000"), "{e}");
+    }
+}
