@@ -17,5 +17,7 @@ pub use model::{EmptyModel, Model, Profile, Rules};
 pub use reference::MAX_REFERENCES;
 pub use retry::RetryPolicy;
 pub use size::{AspectRatio, Preset, Size, SizeParseError, parse_dimensions};
-pub use types::{ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat, Usage};
+pub use types::{
+    ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat, Usage,
+};
 pub use validate::{GenerationSpec, MAX_TOTAL_IMAGES, Prepared, ValidationError, prepare};

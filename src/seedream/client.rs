@@ -37,7 +37,9 @@ impl Timeouts {
     pub fn for_request(&self, request: &ImageRequest) -> Duration {
         let extra = request.max_outputs().saturating_sub(1);
         let pixels = match request.size {
-            Some(super::size::Size::Pixels { width, height }) => u64::from(width) * u64::from(height),
+            Some(super::size::Size::Pixels { width, height }) => {
+                u64::from(width) * u64::from(height)
+            }
             Some(super::size::Size::Preset(p)) => match p {
                 super::size::Preset::OneK => 1 << 20,
                 super::size::Preset::TwoK => 4 << 20,
@@ -48,7 +50,9 @@ impl Timeouts {
         };
         // 3K takes about 1.6x and 4K about 2.4x as long as 2K (seedream-api.md M14).
         let factor = (pixels as f64 / (4u64 << 20) as f64).clamp(1.0, 2.4);
-        (self.base + self.per_extra_image * extra).mul_f64(factor).min(self.max)
+        (self.base + self.per_extra_image * extra)
+            .mul_f64(factor)
+            .min(self.max)
     }
 }
 
@@ -93,7 +97,11 @@ impl Client {
             .connect_timeout(config.timeouts.connect)
             // A redirect means a wrong base URL; following it would turn the POST into a GET.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| SetupError(e.to_string()))?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
@@ -123,7 +131,10 @@ impl Client {
     /// Sends the request, retrying what is safe to retry.
     pub async fn generate(&self, request: &ImageRequest) -> Result<Generation, Error> {
         let key = self.api_key.as_ref().ok_or(Error::MissingApiKey)?;
-        let body = serde_json::to_vec(request).map_err(|e| Error::Decode { reason: e.to_string(), snippet: String::new() })?;
+        let body = serde_json::to_vec(request).map_err(|e| Error::Decode {
+            reason: e.to_string(),
+            snippet: String::new(),
+        })?;
         let timeout = self.timeouts.for_request(request);
         let sequence = request.max_outputs() > 1;
         let mut retry = 0;
@@ -131,11 +142,23 @@ impl Client {
             let started = std::time::Instant::now();
             match self.attempt(&body, key, timeout, sequence).await {
                 Ok((response, request_id)) => {
-                    tracing::info!(attempts = retry + 1, request_id = request_id.as_deref().unwrap_or(""), elapsed_ms = started.elapsed().as_millis() as u64, "generation answered");
-                    return Ok(Generation { response, request_id, attempts: retry + 1 });
+                    tracing::info!(
+                        attempts = retry + 1,
+                        request_id = request_id.as_deref().unwrap_or(""),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "generation answered"
+                    );
+                    return Ok(Generation {
+                        response,
+                        request_id,
+                        attempts: retry + 1,
+                    });
                 }
                 Err((error, retry_after)) => {
-                    let failure = Failure { error: &error, retry_after };
+                    let failure = Failure {
+                        error: &error,
+                        retry_after,
+                    };
                     match self.retry.next_delay(failure, retry, fastrand::f64()) {
                         Some(delay) => {
                             tracing::warn!(%error, retry = retry + 1, delay_ms = delay.as_millis() as u64, "retrying generation");
@@ -170,16 +193,31 @@ impl Client {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let request_id = header(&headers, "x-request-id").map(str::to_owned);
-        let content_type = header(&headers, CONTENT_TYPE.as_str()).unwrap_or("").to_ascii_lowercase();
+        let content_type = header(&headers, CONTENT_TYPE.as_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let retry_after = header(&headers, RETRY_AFTER.as_str()).and_then(parse_retry_after);
-        let bytes = response.bytes().await.map_err(|e| (self.transport_error(&e, timeout, sequence), None))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| (self.transport_error(&e, timeout, sequence), None))?;
 
         if !(200..300).contains(&status) {
-            return Err((decode_error_body(status, &content_type, &bytes, request_id.as_deref()), retry_after));
+            return Err((
+                decode_error_body(status, &content_type, &bytes, request_id.as_deref()),
+                retry_after,
+            ));
         }
-        let looks_json = content_type.contains("json") || bytes.trim_ascii_start().starts_with(b"{");
+        let looks_json =
+            content_type.contains("json") || bytes.trim_ascii_start().starts_with(b"{");
         if !looks_json {
-            return Err((Error::Gateway { status, snippet: snippet(&bytes) }, None));
+            return Err((
+                Error::Gateway {
+                    status,
+                    snippet: snippet(&bytes),
+                },
+                None,
+            ));
         }
         let parsed: ImagesResponse = serde_json::from_slice(&bytes).map_err(|e| {
             let reason = if e.is_eof() {
@@ -187,9 +225,19 @@ impl Client {
             } else {
                 e.to_string()
             };
-            (Error::Decode { reason, snippet: snippet(&bytes) }, None)
+            (
+                Error::Decode {
+                    reason,
+                    snippet: snippet(&bytes),
+                },
+                None,
+            )
         })?;
-        if !parsed.data.iter().any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. })) {
+        if !parsed
+            .data
+            .iter()
+            .any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
+        {
             let failures: Vec<ItemError> = parsed
                 .data
                 .iter()
@@ -205,11 +253,19 @@ impl Client {
 
     fn transport_error(&self, e: &reqwest::Error, timeout: Duration, sequence: bool) -> Error {
         if e.is_timeout() {
-            Error::Timeout { after: timeout, sequence }
+            Error::Timeout {
+                after: timeout,
+                sequence,
+            }
         } else if e.is_connect() {
-            Error::Connect { base_url: self.base_url.clone(), reason: root_cause(e) }
+            Error::Connect {
+                base_url: self.base_url.clone(),
+                reason: root_cause(e),
+            }
         } else {
-            Error::Interrupted { reason: root_cause(e) }
+            Error::Interrupted {
+                reason: root_cause(e),
+            }
         }
     }
 }
@@ -240,7 +296,8 @@ mod tests {
             image: vec![],
             size: Some(size),
             sequential_image_generation: max_images.map(|_| SequentialMode::Auto),
-            sequential_image_generation_options: max_images.map(|max_images| SequentialOptions { max_images }),
+            sequential_image_generation_options: max_images
+                .map(|max_images| SequentialOptions { max_images }),
             response_format: ResponseFormat::Url,
             watermark: false,
             output_format: None,
@@ -252,9 +309,21 @@ mod tests {
     #[test]
     fn timeouts_grow_with_image_count_and_size_up_to_the_cap() {
         let t = Timeouts::default();
-        assert_eq!(t.for_request(&request(Size::Preset(Preset::TwoK), None)), Duration::from_secs(180));
-        assert_eq!(t.for_request(&request(Size::Preset(Preset::TwoK), Some(4))), Duration::from_secs(315));
-        assert_eq!(t.for_request(&request(Size::Preset(Preset::FourK), None)), Duration::from_secs(432));
-        assert_eq!(t.for_request(&request(Size::Preset(Preset::FourK), Some(15))), Duration::from_secs(900));
+        assert_eq!(
+            t.for_request(&request(Size::Preset(Preset::TwoK), None)),
+            Duration::from_secs(180)
+        );
+        assert_eq!(
+            t.for_request(&request(Size::Preset(Preset::TwoK), Some(4))),
+            Duration::from_secs(315)
+        );
+        assert_eq!(
+            t.for_request(&request(Size::Preset(Preset::FourK), None)),
+            Duration::from_secs(432)
+        );
+        assert_eq!(
+            t.for_request(&request(Size::Preset(Preset::FourK), Some(15))),
+            Duration::from_secs(900)
+        );
     }
 }

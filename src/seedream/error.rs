@@ -45,15 +45,21 @@ pub enum Error {
     )]
     Timeout { after: Duration, sequence: bool },
 
-    #[error("could not connect to the image API at {base_url}: {reason}; check SEEDREAM_BASE_URL and any proxy settings (HTTPS_PROXY, NO_PROXY)")]
+    #[error(
+        "could not connect to the image API at {base_url}: {reason}; check SEEDREAM_BASE_URL and any proxy settings (HTTPS_PROXY, NO_PROXY)"
+    )]
     Connect { base_url: String, reason: String },
 
     /// The connection broke after the request was sent.
-    #[error("the connection to the image API broke before the answer was complete ({reason}); the images may have been generated and billed, so check usage before retrying")]
+    #[error(
+        "the connection to the image API broke before the answer was complete ({reason}); the images may have been generated and billed, so check usage before retrying"
+    )]
     Interrupted { reason: String },
 
     /// A 200 whose body is not the expected JSON.
-    #[error("the image API answered 200 but the body is not the expected JSON ({reason}); it starts: {snippet}")]
+    #[error(
+        "the image API answered 200 but the body is not the expected JSON ({reason}); it starts: {snippet}"
+    )]
     Decode { reason: String, snippet: String },
 
     /// A 200 without a single image: every position failed.
@@ -61,9 +67,21 @@ pub enum Error {
     NoImages { failures: Vec<ItemError> },
 }
 
-fn api_text(status: &u16, code: &Option<String>, message: &str, request_id: &Option<String>) -> String {
-    let code = code.as_deref().filter(|c| !c.is_empty()).map(|c| format!(" {c}")).unwrap_or_default();
-    let rid = request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default();
+fn api_text(
+    status: &u16,
+    code: &Option<String>,
+    message: &str,
+    request_id: &Option<String>,
+) -> String {
+    let code = code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| format!(" {c}"))
+        .unwrap_or_default();
+    let rid = request_id
+        .as_deref()
+        .map(|r| format!(" (request id {r})"))
+        .unwrap_or_default();
     format!("the image API refused the request: HTTP {status}{code}: {message}{rid}")
 }
 
@@ -77,13 +95,22 @@ fn gateway_text(status: &u16, snippet: &str) -> String {
             "the image API answered with a redirect (HTTP {status}); SEEDREAM_BASE_URL is probably wrong (it must \
              end with the version prefix, e.g. https://api.cometapi.com/v1). Body: {snippet}"
         ),
-        _ => format!("the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}"),
+        _ => format!(
+            "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}"
+        ),
     }
 }
 
 fn failures_text(failures: &[ItemError]) -> String {
-    let parts: Vec<String> = failures.iter().map(|f| format!("{}: {}", f.code, f.message)).collect();
-    if parts.is_empty() { String::new() } else { format!(": {}", parts.join("; ")) }
+    let parts: Vec<String> = failures
+        .iter()
+        .map(|f| format!("{}: {}", f.code, f.message))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join("; "))
+    }
 }
 
 /// Seedream's error codes by what the caller should do about them.
@@ -148,16 +175,33 @@ pub fn kind_of(code: &str, param: Option<&str>, message: &str) -> Kind {
         c if c.starts_with("InputImageSensitiveContentDetected") => Kind::InputImageModeration,
         c if c.starts_with("OutputImageSensitiveContentDetected") => Kind::OutputModeration,
         c if c.starts_with("InvalidImageURL") => Kind::InvalidImage,
-        c if c.starts_with("InvalidParameter") && (param == Some("size") || lower.contains("size")) => Kind::InvalidSize,
-        c if c.starts_with("InvalidParameter") && (param == Some("image") || lower.contains("image")) => Kind::InvalidImage,
-        c if c.starts_with("InvalidParameter") || c == "MissingParameter" || c == "invalid_request" => {
+        c if c.starts_with("InvalidParameter")
+            && (param == Some("size") || lower.contains("size")) =>
+        {
+            Kind::InvalidSize
+        }
+        c if c.starts_with("InvalidParameter")
+            && (param == Some("image") || lower.contains("image")) =>
+        {
+            Kind::InvalidImage
+        }
+        c if c.starts_with("InvalidParameter")
+            || c == "MissingParameter"
+            || c == "invalid_request" =>
+        {
             Kind::InvalidParameter
         }
         "AuthenticationError" => Kind::Auth,
         "AccessDenied" | "AccountOverdueError" => Kind::Forbidden,
-        "ModelNotOpen" | "InvalidEndpointOrModel.NotFound" | "UnsupportedModel" => Kind::ModelUnavailable,
+        "ModelNotOpen" | "InvalidEndpointOrModel.NotFound" | "UnsupportedModel" => {
+            Kind::ModelUnavailable
+        }
         "QuotaExceeded" | "SetLimitExceeded" => Kind::Quota,
-        c if c.contains("RateLimit") || c == "RequestBurstTooFast" || c == "ServerOverloaded" || c == "InflightBatchsizeExceeded" => {
+        c if c.contains("RateLimit")
+            || c == "RequestBurstTooFast"
+            || c == "ServerOverloaded"
+            || c == "InflightBatchsizeExceeded" =>
+        {
             Kind::RateLimited
         }
         "InternalServiceError" => Kind::Server,
@@ -169,7 +213,13 @@ impl Error {
     /// What the caller should change, in words a model can act on.
     pub fn advice(&self) -> Option<&'static str> {
         let kind = match self {
-            Error::Api { status, code, message, param, .. } => {
+            Error::Api {
+                status,
+                code,
+                message,
+                param,
+                ..
+            } => {
                 let k = kind_of(code.as_deref().unwrap_or(""), param.as_deref(), message);
                 match (k, status) {
                     (Kind::Other, 401) => Kind::Auth,
@@ -203,16 +253,24 @@ impl Error {
             Kind::InvalidImage => {
                 "A reference image was rejected: pass a public http(s) URL or a data:image/<png|jpeg|webp|bmp|tiff|gif>;base64,… URI of a valid image."
             }
-            Kind::InvalidParameter => "Fix the parameter named in the message and call the tool again.",
+            Kind::InvalidParameter => {
+                "Fix the parameter named in the message and call the tool again."
+            }
             Kind::Auth => {
                 "The API key was refused: set a valid key in SEEDREAM_API_KEY (or COMETAPI_KEY) and restart the server."
             }
-            Kind::Forbidden => "The account has no access (overdue balance or missing permission): check the account.",
+            Kind::Forbidden => {
+                "The account has no access (overdue balance or missing permission): check the account."
+            }
             Kind::ModelUnavailable => {
                 "The model is not available to this account or does not exist: use `5.0`, `4.5` or `4.0`, or enable the model in the provider's console."
             }
-            Kind::RateLimited => "The provider is rate limiting: wait a minute before trying again, and ask for fewer images at a time.",
-            Kind::Quota => "The account's quota or spending limit is exhausted: raise it in the provider's console.",
+            Kind::RateLimited => {
+                "The provider is rate limiting: wait a minute before trying again, and ask for fewer images at a time."
+            }
+            Kind::Quota => {
+                "The account's quota or spending limit is exhausted: raise it in the provider's console."
+            }
             Kind::Server => "The image service failed internally: try again in a little while.",
             Kind::Other => return None,
         })
@@ -247,29 +305,35 @@ fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
 
 /// Turns a non-2xx response into an [`Error`]: the Ark envelope, the CometAPI envelope,
 /// a relayed Ark body inside a message, or anything else as a bounded snippet.
-pub fn decode_error_body(status: u16, content_type: &str, body: &[u8], header_request_id: Option<&str>) -> Error {
+pub fn decode_error_body(
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    header_request_id: Option<&str>,
+) -> Error {
     let is_json_like = content_type.contains("json") || body.trim_ascii_start().starts_with(b"{");
-    if is_json_like {
-        if let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) {
-            let message = error.message.unwrap_or_default();
-            let code = error
-                .code
-                .filter(|c| !c.is_empty())
-                .or_else(|| find_known_code(&message).map(str::to_owned));
-            let request_id = error
-                .request_id
-                .or_else(|| request_id_in(&message))
-                .or_else(|| header_request_id.map(str::to_owned));
-            return Error::Api {
-                status,
-                code,
-                message: truncate(&message, 4 * SNIPPET_CHARS),
-                param: error.param.filter(|p| !p.is_empty()),
-                request_id,
-            };
-        }
+    if is_json_like && let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) {
+        let message = error.message.unwrap_or_default();
+        let code = error
+            .code
+            .filter(|c| !c.is_empty())
+            .or_else(|| find_known_code(&message).map(str::to_owned));
+        let request_id = error
+            .request_id
+            .or_else(|| request_id_in(&message))
+            .or_else(|| header_request_id.map(str::to_owned));
+        return Error::Api {
+            status,
+            code,
+            message: truncate(&message, 4 * SNIPPET_CHARS),
+            param: error.param.filter(|p| !p.is_empty()),
+            request_id,
+        };
     }
-    Error::Gateway { status, snippet: snippet(body) }
+    Error::Gateway {
+        status,
+        snippet: snippet(body),
+    }
 }
 
 /// Reads "Request id: X" (Ark) or "(request id: X)" (CometAPI) out of a message.
@@ -312,7 +376,11 @@ pub fn snippet(body: &[u8]) -> String {
         }
     }
     let out = out.trim();
-    if out.is_empty() { "(empty body)".to_owned() } else { truncate(out, SNIPPET_CHARS) }
+    if out.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        truncate(out, SNIPPET_CHARS)
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -332,9 +400,24 @@ mod tests {
     fn the_ark_envelope_yields_code_param_and_request_id() {
         let body = br#"{"error":{"code":"InvalidParameter","message":"The parameter `size` specified in the request is not valid: image size must be at least 3686400 pixels. Request id: 021757000000000abcdef0123456789abcdef0123456789abcdef","param":"size","type":"BadRequest"}}"#;
         let e = decode_error_body(400, "application/json", body, None);
-        let Error::Api { status, code, param, request_id, .. } = &e else { panic!("{e:?}") };
-        assert_eq!((*status, code.as_deref(), param.as_deref()), (400, Some("InvalidParameter"), Some("size")));
-        assert_eq!(request_id.as_deref(), Some("021757000000000abcdef0123456789abcdef0123456789abcdef"));
+        let Error::Api {
+            status,
+            code,
+            param,
+            request_id,
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            (*status, code.as_deref(), param.as_deref()),
+            (400, Some("InvalidParameter"), Some("size"))
+        );
+        assert_eq!(
+            request_id.as_deref(),
+            Some("021757000000000abcdef0123456789abcdef0123456789abcdef")
+        );
         assert!(e.advice().unwrap().contains("2048x2048"));
     }
 
@@ -342,9 +425,17 @@ mod tests {
     fn the_cometapi_envelope_with_an_empty_code_is_read() {
         let body = br#"{"error":{"code":"","message":"invalid token (request id: 20260101000000000000000000000001)","type":"comet_api_error"}}"#;
         let e = decode_error_body(401, "application/json; charset=utf-8", body, None);
-        let Error::Api { code, request_id, .. } = &e else { panic!("{e:?}") };
+        let Error::Api {
+            code, request_id, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
         assert_eq!(code, &None);
-        assert_eq!(request_id.as_deref(), Some("20260101000000000000000000000001"));
+        assert_eq!(
+            request_id.as_deref(),
+            Some("20260101000000000000000000000001")
+        );
         assert!(e.advice().unwrap().contains("SEEDREAM_API_KEY"));
     }
 
@@ -352,45 +443,76 @@ mod tests {
     fn a_relayed_ark_code_inside_a_message_is_found() {
         let body = br#"{"error":{"code":"","message":"all channels failed. Last error: HTTP 400: {\"error\":{\"code\":\"OutputImageSensitiveContentDetected\",\"message\":\"x\"}}","type":"comet_api_error"}}"#;
         let e = decode_error_body(400, "application/json", body, None);
-        let Error::Api { code, .. } = &e else { panic!("{e:?}") };
+        let Error::Api { code, .. } = &e else {
+            panic!("{e:?}")
+        };
         assert_eq!(code.as_deref(), Some("OutputImageSensitiveContentDetected"));
         assert!(e.advice().unwrap().contains("rephrase"));
     }
 
     #[test]
     fn an_html_page_becomes_a_short_readable_snippet() {
-        let page = format!("<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>{}</body></html>", "x".repeat(100_000));
+        let page = format!(
+            "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>{}</body></html>",
+            "x".repeat(100_000)
+        );
         let e = decode_error_body(502, "text/html", page.as_bytes(), Some("rid"));
-        let Error::Gateway { status, snippet } = &e else { panic!("{e:?}") };
+        let Error::Gateway { status, snippet } = &e else {
+            panic!("{e:?}")
+        };
         assert_eq!(*status, 502);
-        assert!(snippet.starts_with("502 Bad Gateway Bad Gateway"), "{snippet}");
+        assert!(
+            snippet.starts_with("502 Bad Gateway Bad Gateway"),
+            "{snippet}"
+        );
         assert!(snippet.chars().count() <= SNIPPET_CHARS + 1);
     }
 
     #[test]
     fn truncated_json_falls_back_to_a_snippet() {
-        let e = decode_error_body(500, "application/json", br#"{"error":{"code":"Internal"#, None);
+        let e = decode_error_body(
+            500,
+            "application/json",
+            br#"{"error":{"code":"Internal"#,
+            None,
+        );
         assert!(matches!(e, Error::Gateway { status: 500, .. }));
     }
 
     #[test]
     fn a_524_says_the_images_may_have_been_billed() {
-        let e = decode_error_body(524, "text/html", b"<html>Error 524: A timeout occurred</html>", None);
+        let e = decode_error_body(
+            524,
+            "text/html",
+            b"<html>Error 524: A timeout occurred</html>",
+            None,
+        );
         let text = e.to_string();
         assert!(text.contains("524") && text.contains("billed"), "{text}");
     }
 
     #[test]
     fn numeric_codes_are_tolerated() {
-        let e = decode_error_body(429, "application/json", br#"{"error":{"code":429,"message":"slow down"}}"#, None);
+        let e = decode_error_body(
+            429,
+            "application/json",
+            br#"{"error":{"code":429,"message":"slow down"}}"#,
+            None,
+        );
         assert!(matches!(&e, Error::Api { code: Some(c), .. } if c == "429"));
         assert!(e.advice().unwrap().contains("rate limiting"));
     }
 
     #[test]
     fn request_ids_are_read_in_both_styles() {
-        assert_eq!(request_id_in("bad. Request id: 02abc").as_deref(), Some("02abc"));
-        assert_eq!(request_id_in("bad (request id: 2026x)").as_deref(), Some("2026x"));
+        assert_eq!(
+            request_id_in("bad. Request id: 02abc").as_deref(),
+            Some("02abc")
+        );
+        assert_eq!(
+            request_id_in("bad (request id: 2026x)").as_deref(),
+            Some("2026x")
+        );
         assert_eq!(request_id_in("bad"), None);
     }
 }

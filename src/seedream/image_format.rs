@@ -17,7 +17,21 @@ impl ImageFormat {
         Some(match bytes {
             [0xFF, 0xD8, 0xFF, ..] => ImageFormat::Jpeg,
             [0x89, b'P', b'N', b'G', ..] => ImageFormat::Png,
-            [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => ImageFormat::Webp,
+            [
+                b'R',
+                b'I',
+                b'F',
+                b'F',
+                _,
+                _,
+                _,
+                _,
+                b'W',
+                b'E',
+                b'B',
+                b'P',
+                ..,
+            ] => ImageFormat::Webp,
             [b'B', b'M', ..] => ImageFormat::Bmp,
             [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => ImageFormat::Tiff,
             [b'G', b'I', b'F', b'8', ..] => ImageFormat::Gif,
@@ -68,9 +82,18 @@ mod tests {
 
     #[test]
     fn formats_are_recognised_by_their_magic_bytes() {
-        assert_eq!(ImageFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageFormat::Jpeg));
-        assert_eq!(ImageFormat::sniff(b"\x89PNG\r\n\x1a\n"), Some(ImageFormat::Png));
-        assert_eq!(ImageFormat::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::Webp));
+        assert_eq!(
+            ImageFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"\x89PNG\r\n\x1a\n"),
+            Some(ImageFormat::Png)
+        );
+        assert_eq!(
+            ImageFormat::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(ImageFormat::Webp)
+        );
         assert_eq!(ImageFormat::sniff(b"BM\0\0"), Some(ImageFormat::Bmp));
         assert_eq!(ImageFormat::sniff(b"II*\0"), Some(ImageFormat::Tiff));
         assert_eq!(ImageFormat::sniff(b"MM\0*"), Some(ImageFormat::Tiff));
@@ -81,8 +104,14 @@ mod tests {
 
     #[test]
     fn data_uri_subtypes_are_normalised() {
-        assert_eq!(ImageFormat::from_subtype("JPG").map(ImageFormat::subtype), Some("jpeg"));
-        assert_eq!(ImageFormat::from_subtype("PNG").map(ImageFormat::subtype), Some("png"));
+        assert_eq!(
+            ImageFormat::from_subtype("JPG").map(ImageFormat::subtype),
+            Some("jpeg")
+        );
+        assert_eq!(
+            ImageFormat::from_subtype("PNG").map(ImageFormat::subtype),
+            Some("png")
+        );
         assert_eq!(ImageFormat::from_subtype("svg+xml"), None);
     }
 }

@@ -33,9 +33,13 @@ impl Model {
         let s = raw.trim();
         Ok(match s.to_ascii_lowercase().as_str() {
             "" => return Err(EmptyModel),
-            "5.0" | "5" | "5.0-lite" | "5.0 lite" | "lite" | LITE_50_ID | "doubao-seedream-5-0-lite-260128" => {
-                Model::Lite50
-            }
+            "5.0"
+            | "5"
+            | "5.0-lite"
+            | "5.0 lite"
+            | "lite"
+            | LITE_50_ID
+            | "doubao-seedream-5-0-lite-260128" => Model::Lite50,
             "4.5" | V45_ID => Model::V45,
             "4.0" | "4" | V40_ID => Model::V40,
             _ => Model::Other(s.to_owned()),
@@ -96,6 +100,27 @@ impl Model {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Model {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Model::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for Model {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Model".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+}
+
 impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
@@ -113,7 +138,10 @@ pub struct Profile {
 
 impl Default for Profile {
     fn default() -> Self {
-        Profile { lite_4k: true, reference_max_bytes: 10 * 1024 * 1024 }
+        Profile {
+            lite_4k: true,
+            reference_max_bytes: 10 * 1024 * 1024,
+        }
     }
 }
 
@@ -180,7 +208,10 @@ mod tests {
     fn lite_presets_follow_the_documentation_profile() {
         let new = Model::Lite50.rules(&Profile::default());
         assert_eq!(new.presets_text(), "2K, 3K or 4K");
-        let old = Model::Lite50.rules(&Profile { lite_4k: false, ..Profile::default() });
+        let old = Model::Lite50.rules(&Profile {
+            lite_4k: false,
+            ..Profile::default()
+        });
         assert_eq!(old.presets_text(), "2K or 3K");
         assert_eq!(old.pixels.1, 10_404_496);
     }

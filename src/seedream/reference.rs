@@ -25,7 +25,10 @@ pub struct Reference {
 pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
     let param = format!("images[{index}]");
     let trimmed = raw.trim();
-    let lower_head = trimmed.get(..trimmed.len().min(16)).unwrap_or("").to_ascii_lowercase();
+    let lower_head = trimmed
+        .get(..trimmed.len().min(16))
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if lower_head.starts_with("http://") || lower_head.starts_with("https://") {
         return check_url(&param, trimmed);
     }
@@ -48,34 +51,54 @@ fn check_url(param: &str, url: &str) -> Result<Reference, ValidationError> {
     if host.is_empty() || url.chars().any(char::is_whitespace) {
         return Err(ValidationError::new(
             param,
-            format!("`{}` is not a valid URL: it needs a host and no spaces, e.g. https://example.com/photo.jpg", preview(url)),
+            format!(
+                "`{}` is not a valid URL: it needs a host and no spaces, e.g. https://example.com/photo.jpg",
+                preview(url)
+            ),
         ));
     }
     // Sent exactly as given: signed URLs break when re-encoded.
-    Ok(Reference { wire: url.to_owned(), note: None })
+    Ok(Reference {
+        wire: url.to_owned(),
+        note: None,
+    })
 }
 
 fn check_data_uri(param: &str, uri: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
     let shape = "expected data:image/<png|jpeg|webp|bmp|tiff|gif>;base64,<base64 bytes>";
     let body = uri.get(5..).unwrap_or("");
-    let (header, payload) = body
-        .split_once(',')
-        .ok_or_else(|| ValidationError::new(param, format!("the data URI has no comma before its data; {shape}")))?;
+    let (header, payload) = body.split_once(',').ok_or_else(|| {
+        ValidationError::new(
+            param,
+            format!("the data URI has no comma before its data; {shape}"),
+        )
+    })?;
     let header_lower = header.to_ascii_lowercase();
-    let label = header_lower
-        .strip_suffix(";base64")
-        .ok_or_else(|| ValidationError::new(param, format!("the data URI is not base64-encoded; {shape}")))?;
-    let labelled = label.strip_prefix("image/").and_then(ImageFormat::from_subtype);
+    let label = header_lower.strip_suffix(";base64").ok_or_else(|| {
+        ValidationError::new(
+            param,
+            format!("the data URI is not base64-encoded; {shape}"),
+        )
+    })?;
+    let labelled = label
+        .strip_prefix("image/")
+        .and_then(ImageFormat::from_subtype);
 
-    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let cleaned: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     // Estimate before decoding so a huge payload is refused without allocating for it.
     let estimate = cleaned.len() / 4 * 3;
     if estimate > max_bytes + 3 {
         return Err(too_big(param, estimate, max_bytes));
     }
-    let bytes = STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|e| ValidationError::new(param, format!("the data URI's base64 is invalid ({e}); {shape}")))?;
+    let bytes = STANDARD.decode(cleaned.as_bytes()).map_err(|e| {
+        ValidationError::new(
+            param,
+            format!("the data URI's base64 is invalid ({e}); {shape}"),
+        )
+    })?;
     if bytes.len() > max_bytes {
         return Err(too_big(param, bytes.len(), max_bytes));
     }
@@ -87,31 +110,50 @@ fn check_data_uri(param: &str, uri: &str, max_bytes: usize) -> Result<Reference,
     })?;
     check_dimensions(param, &bytes)?;
 
-    let relabelled = labelled != Some(format) || !header.starts_with(&format!("image/{}", format.subtype()));
+    let relabelled =
+        labelled != Some(format) || !header.starts_with(&format!("image/{}", format.subtype()));
     let note = relabelled.then(|| {
-        format!("{param}: the data URI was labelled `{label}` but holds {}; sent as {}", format.subtype(), format.mime())
+        format!(
+            "{param}: the data URI was labelled `{label}` but holds {}; sent as {}",
+            format.subtype(),
+            format.mime()
+        )
     });
-    Ok(Reference { wire: format!("data:{};base64,{cleaned}", format.mime()), note })
+    Ok(Reference {
+        wire: format!("data:{};base64,{cleaned}", format.mime()),
+        note,
+    })
 }
 
 fn check_dimensions(param: &str, bytes: &[u8]) -> Result<(), ValidationError> {
     let size = imagesize::blob_size(bytes).map_err(|_| {
-        ValidationError::new(param, "the image header cannot be read: the file is damaged or truncated".to_owned())
+        ValidationError::new(
+            param,
+            "the image header cannot be read: the file is damaged or truncated".to_owned(),
+        )
     })?;
     let (w, h) = (size.width as u64, size.height as u64);
     if w < u64::from(MIN_SIDE) || h < u64::from(MIN_SIDE) {
-        return Err(ValidationError::new(param, format!("the image is {w}x{h}; each side must be at least {MIN_SIDE} px")));
+        return Err(ValidationError::new(
+            param,
+            format!("the image is {w}x{h}; each side must be at least {MIN_SIDE} px"),
+        ));
     }
     if w * h > MAX_PIXELS {
         return Err(ValidationError::new(
             param,
-            format!("the image is {w}x{h} = {} pixels; at most {MAX_PIXELS} are allowed: downscale it, e.g. to 4096 px on its long edge", w * h),
+            format!(
+                "the image is {w}x{h} = {} pixels; at most {MAX_PIXELS} are allowed: downscale it, e.g. to 4096 px on its long edge",
+                w * h
+            ),
         ));
     }
     if w > 16 * h || h > 16 * w {
         return Err(ValidationError::new(
             param,
-            format!("the image is {w}x{h}; its aspect ratio must be between 1:16 and 16:1: crop it"),
+            format!(
+                "the image is {w}x{h}; its aspect ratio must be between 1:16 and 16:1: crop it"
+            ),
         ));
     }
     Ok(())
@@ -131,7 +173,11 @@ fn too_big(param: &str, bytes: usize, max: usize) -> ValidationError {
 /// The start of a value for messages, never a whole base64 blob.
 fn preview(s: &str) -> String {
     let p: String = s.chars().take(60).collect();
-    if p.len() < s.len() { format!("{p}…") } else { p }
+    if p.len() < s.len() {
+        format!("{p}…")
+    } else {
+        p
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +193,9 @@ mod tests {
             let mut enc = png::Encoder::new(&mut out, w, h);
             enc.set_color(png::ColorType::Grayscale);
             let mut writer = enc.write_header().unwrap();
-            writer.write_image_data(&vec![0u8; (w * h) as usize]).unwrap();
+            writer
+                .write_image_data(&vec![0u8; (w * h) as usize])
+                .unwrap();
         }
         out
     }
@@ -186,7 +234,10 @@ mod tests {
             ("https:///nohost.png".to_owned(), "not a valid URL"),
             ("data:image/png;base64,@@@@".to_owned(), "base64 is invalid"),
             ("data:image/png,abc".to_owned(), "not base64-encoded"),
-            (data_uri("image/png", b"root:x:0:0:root:/root:/bin/bash"), "not an image"),
+            (
+                data_uri("image/png", b"root:x:0:0:root:/root:/bin/bash"),
+                "not an image",
+            ),
             (data_uri("image/png", &png(14, 100)), "at least 15 px"),
             (data_uri("image/png", &png(17 * 16, 16)), "aspect ratio"),
         ];

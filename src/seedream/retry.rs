@@ -46,11 +46,16 @@ impl RetryPolicy {
         if let Some(after) = failure.retry_after {
             return Some(after.min(self.retry_after_cap));
         }
-        let backoff = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap);
+        let backoff = self
+            .base
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.cap);
         let jitter = self.base.mul_f64(jitter.clamp(0.0, 1.0));
         let floor = match failure.error {
             // Ark's images-per-minute limit needs a real pause, not a quick second try.
-            Error::Api { code: Some(c), .. } if c == "ModelAccountIpmRateLimitExceeded" => self.base * 5,
+            Error::Api { code: Some(c), .. } if c == "ModelAccountIpmRateLimitExceeded" => {
+                self.base * 5
+            }
             _ => Duration::ZERO,
         };
         Some(backoff.max(floor) + jitter)
@@ -72,7 +77,10 @@ impl RetryPolicy {
             }
             // A gateway page instead of JSON: transient for 5xx; a 524 may already be billed.
             Error::Gateway { status: 524, .. } => Some(1),
-            Error::Gateway { status: 429 | 500 | 502 | 503 | 504, .. } => Some(u32::MAX),
+            Error::Gateway {
+                status: 429 | 500 | 502 | 503 | 504,
+                ..
+            } => Some(u32::MAX),
             // Nothing was sent, so nothing was billed.
             Error::Connect { .. } => Some(u32::MAX),
             // A timeout or a broken connection may have been billed: never generate twice.
@@ -92,16 +100,32 @@ mod tests {
     use super::*;
 
     fn api(status: u16, code: &str) -> Error {
-        Error::Api { status, code: Some(code.into()), message: String::new(), param: None, request_id: None }
+        Error::Api {
+            status,
+            code: Some(code.into()),
+            message: String::new(),
+            param: None,
+            request_id: None,
+        }
     }
 
     fn delay(p: &RetryPolicy, e: &Error, retry: u32, after: Option<Duration>) -> Option<Duration> {
-        p.next_delay(Failure { error: e, retry_after: after }, retry, 0.5)
+        p.next_delay(
+            Failure {
+                error: e,
+                retry_after: after,
+            },
+            retry,
+            0.5,
+        )
     }
 
     #[test]
     fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
-        let p = RetryPolicy { max_attempts: 10, ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            ..RetryPolicy::default()
+        };
         let e = api(503, "");
         assert_eq!(delay(&p, &e, 0, None), Some(Duration::from_millis(1500)));
         assert_eq!(delay(&p, &e, 1, None), Some(Duration::from_millis(2500)));
@@ -113,14 +137,23 @@ mod tests {
     fn retry_after_is_honoured_up_to_its_cap() {
         let p = RetryPolicy::default();
         let e = api(429, "ServerOverloaded");
-        assert_eq!(delay(&p, &e, 0, Some(Duration::from_secs(7))), Some(Duration::from_secs(7)));
-        assert_eq!(delay(&p, &e, 0, Some(Duration::from_secs(600))), Some(Duration::from_secs(60)));
+        assert_eq!(
+            delay(&p, &e, 0, Some(Duration::from_secs(7))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            delay(&p, &e, 0, Some(Duration::from_secs(600))),
+            Some(Duration::from_secs(60))
+        );
     }
 
     #[test]
     fn the_images_per_minute_limit_waits_at_least_five_base_units() {
         let p = RetryPolicy::default();
-        assert_eq!(delay(&p, &api(429, "ModelAccountIpmRateLimitExceeded"), 0, None), Some(Duration::from_millis(5500)));
+        assert_eq!(
+            delay(&p, &api(429, "ModelAccountIpmRateLimitExceeded"), 0, None),
+            Some(Duration::from_millis(5500))
+        );
     }
 
     #[test]
@@ -144,9 +177,17 @@ mod tests {
             api(404, "ModelNotOpen"),
             api(429, "SetLimitExceeded"),
             api(500, "invalid_request"),
-            Error::Timeout { after: Duration::from_secs(1), sequence: false },
-            Error::Interrupted { reason: "reset".into() },
-            Error::Decode { reason: "eof".into(), snippet: String::new() },
+            Error::Timeout {
+                after: Duration::from_secs(1),
+                sequence: false,
+            },
+            Error::Interrupted {
+                reason: "reset".into(),
+            },
+            Error::Decode {
+                reason: "eof".into(),
+                snippet: String::new(),
+            },
         ] {
             assert_eq!(delay(&p, &e, 0, None), None, "{e:?}");
         }
@@ -154,8 +195,17 @@ mod tests {
 
     #[test]
     fn quota_and_524_get_one_retry_at_most() {
-        let p = RetryPolicy { max_attempts: 5, ..RetryPolicy::default() };
-        for e in [api(429, "QuotaExceeded"), Error::Gateway { status: 524, snippet: String::new() }] {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            ..RetryPolicy::default()
+        };
+        for e in [
+            api(429, "QuotaExceeded"),
+            Error::Gateway {
+                status: 524,
+                snippet: String::new(),
+            },
+        ] {
             assert!(delay(&p, &e, 0, None).is_some(), "{e:?}");
             assert_eq!(delay(&p, &e, 1, None), None, "{e:?}");
         }
@@ -164,9 +214,42 @@ mod tests {
     #[test]
     fn connect_errors_and_gateway_5xx_pages_are_retried() {
         let p = RetryPolicy::default();
-        assert!(delay(&p, &Error::Connect { base_url: "u".into(), reason: "refused".into() }, 0, None).is_some());
-        assert!(delay(&p, &Error::Gateway { status: 502, snippet: String::new() }, 0, None).is_some());
-        assert_eq!(delay(&p, &Error::Gateway { status: 200, snippet: String::new() }, 0, None), None);
+        assert!(
+            delay(
+                &p,
+                &Error::Connect {
+                    base_url: "u".into(),
+                    reason: "refused".into()
+                },
+                0,
+                None
+            )
+            .is_some()
+        );
+        assert!(
+            delay(
+                &p,
+                &Error::Gateway {
+                    status: 502,
+                    snippet: String::new()
+                },
+                0,
+                None
+            )
+            .is_some()
+        );
+        assert_eq!(
+            delay(
+                &p,
+                &Error::Gateway {
+                    status: 200,
+                    snippet: String::new()
+                },
+                0,
+                None
+            ),
+            None
+        );
     }
 
     #[test]

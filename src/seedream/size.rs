@@ -53,18 +53,23 @@ impl FromStr for Size {
             return Ok(Size::Preset(preset));
         }
         let err = || SizeParseError(raw.trim().chars().take(40).collect());
-        let (w, h) = s
-            .split_once(['X', '×', '*'])
-            .ok_or_else(err)?;
+        let (w, h) = s.split_once(['X', '×', '*']).ok_or_else(err)?;
         let side = |v: &str| -> Result<u32, SizeParseError> {
             let v = v.trim();
             // At most five digits and no leading zero, as the upstream pattern requires.
-            if v.is_empty() || v.len() > 5 || v.starts_with('0') || !v.bytes().all(|b| b.is_ascii_digit()) {
+            if v.is_empty()
+                || v.len() > 5
+                || v.starts_with('0')
+                || !v.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(err());
             }
             v.parse().map_err(|_| err())
         };
-        Ok(Size::Pixels { width: side(w)?, height: side(h)? })
+        Ok(Size::Pixels {
+            width: side(w)?,
+            height: side(h)?,
+        })
     }
 }
 
@@ -177,14 +182,29 @@ mod tests {
     fn presets_and_pixel_sizes_are_read_in_every_documented_spelling() {
         assert_eq!("2k".parse(), Ok(Size::Preset(Preset::TwoK)));
         assert_eq!(" 4K ".parse(), Ok(Size::Preset(Preset::FourK)));
-        for s in ["2048x2048", "2048X2048", "2048×2048", "2048*2048", " 2048 x 2048 "] {
-            assert_eq!(s.parse(), Ok(Size::Pixels { width: 2048, height: 2048 }), "{s}");
+        for s in [
+            "2048x2048",
+            "2048X2048",
+            "2048×2048",
+            "2048*2048",
+            " 2048 x 2048 ",
+        ] {
+            assert_eq!(
+                s.parse(),
+                Ok(Size::Pixels {
+                    width: 2048,
+                    height: 2048
+                }),
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn sizes_the_upstream_rejects_by_shape_are_refused() {
-        for s in ["auto", "adaptive", "16:9", "", "0x100", "100x", "123456x2", "2048x0", "-1x5", "2Kx"] {
+        for s in [
+            "auto", "adaptive", "16:9", "", "0x100", "100x", "123456x2", "2048x0", "-1x5", "2Kx",
+        ] {
             let err = s.parse::<Size>().unwrap_err().to_string();
             assert!(err.contains("WIDTHxHEIGHT"), "{s}: {err}");
         }
@@ -202,7 +222,10 @@ mod tests {
         assert_eq!(AspectRatio::Wide16x9.pixels(Preset::TwoK), (2848, 1600));
         assert_eq!(AspectRatio::Tall9x16.pixels(Preset::FourK), (3040, 5504));
         assert_eq!(AspectRatio::Portrait2x3.pixels(Preset::OneK), (832, 1248));
-        assert_eq!(AspectRatio::Ultrawide21x9.pixels(Preset::ThreeK), (4704, 2016));
+        assert_eq!(
+            AspectRatio::Ultrawide21x9.pixels(Preset::ThreeK),
+            (4704, 2016)
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::size::Size;
 
 /// `response_format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseFormat {
     #[default]
@@ -63,7 +65,10 @@ pub struct ImageRequest {
 impl ImageRequest {
     /// How many images this request may produce.
     pub fn max_outputs(&self) -> u32 {
-        match (&self.sequential_image_generation, &self.sequential_image_generation_options) {
+        match (
+            &self.sequential_image_generation,
+            &self.sequential_image_generation_options,
+        ) {
             (Some(SequentialMode::Auto), Some(o)) => u32::from(o.max_images),
             (Some(SequentialMode::Auto), None) => 15,
             _ => 1,
@@ -186,8 +191,12 @@ mod tests {
                     {"b64_json":"/9j/","size":"1x1"},{"weird":1}],
             "usage":{"generated_images":2,"output_tokens":32768,"total_tokens":32768,"tool_usage":{"web_search":0}}}"#;
         let r: ImagesResponse = serde_json::from_str(body).unwrap();
-        assert!(matches!(&r.data[0], ImageItem::Url { url, .. } if url == "https://x/1.jpeg?a=1&b=%2F"));
-        assert!(matches!(&r.data[1], ImageItem::Failed { error } if error.code == "OutputImageSensitiveContentDetected"));
+        assert!(
+            matches!(&r.data[0], ImageItem::Url { url, .. } if url == "https://x/1.jpeg?a=1&b=%2F")
+        );
+        assert!(
+            matches!(&r.data[1], ImageItem::Failed { error } if error.code == "OutputImageSensitiveContentDetected")
+        );
         assert!(matches!(&r.data[2], ImageItem::B64 { .. }));
         assert!(matches!(&r.data[3], ImageItem::Unknown(_)));
         assert_eq!(r.usage.unwrap().generated_images, Some(2));

@@ -21,7 +21,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError { param: param.into(), message: message.into() }
+        ValidationError {
+            param: param.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -34,7 +37,7 @@ pub struct GenerationSpec {
     pub aspect_ratio: Option<AspectRatio>,
     pub images: Vec<String>,
     /// `Some(n)` asks for a sequence of up to `n` images.
-    pub max_images: Option<u8>,
+    pub max_images: Option<u32>,
     pub response_format: ResponseFormat,
     pub output_format: Option<OutputFormat>,
     pub watermark: bool,
@@ -52,7 +55,11 @@ pub struct Prepared {
 }
 
 /// Applies the model's rules. `default_size` is used when neither `size` nor `aspect_ratio` is given.
-pub fn prepare(spec: GenerationSpec, default_size: Size, profile: &Profile) -> Result<Prepared, ValidationError> {
+pub fn prepare(
+    spec: GenerationSpec,
+    default_size: Size,
+    profile: &Profile,
+) -> Result<Prepared, ValidationError> {
     let rules = spec.model.rules(profile);
     let mut notes = Vec::new();
 
@@ -62,7 +69,10 @@ pub fn prepare(spec: GenerationSpec, default_size: Size, profile: &Profile) -> R
     if spec.images.len() > MAX_REFERENCES {
         return Err(ValidationError::new(
             "images",
-            format!("{} reference images were given; at most {MAX_REFERENCES} are allowed", spec.images.len()),
+            format!(
+                "{} reference images were given; at most {MAX_REFERENCES} are allowed",
+                spec.images.len()
+            ),
         ));
     }
     let mut image = Vec::with_capacity(spec.images.len());
@@ -75,8 +85,11 @@ pub fn prepare(spec: GenerationSpec, default_size: Size, profile: &Profile) -> R
     let (sequential_image_generation, sequential_image_generation_options) = match spec.max_images {
         None => (None, None),
         Some(n) => {
-            check_max_images(n, image.len())?;
-            (Some(SequentialMode::Auto), Some(SequentialOptions { max_images: n }))
+            let max_images = check_max_images(n, image.len())?;
+            (
+                Some(SequentialMode::Auto),
+                Some(SequentialOptions { max_images }),
+            )
         }
     };
 
@@ -118,7 +131,11 @@ pub fn prepare(spec: GenerationSpec, default_size: Size, profile: &Profile) -> R
         seed,
         guidance_scale,
     };
-    Ok(Prepared { request, model: spec.model, notes })
+    Ok(Prepared {
+        request,
+        model: spec.model,
+        notes,
+    })
 }
 
 fn check_prompt(raw: &str, notes: &mut Vec<String>) -> Result<String, ValidationError> {
@@ -133,10 +150,15 @@ fn check_prompt(raw: &str, notes: &mut Vec<String>) -> Result<String, Validation
     if chars > MAX_PROMPT_CHARS {
         return Err(ValidationError::new(
             "prompt",
-            format!("the prompt has {chars} characters; at most {MAX_PROMPT_CHARS} are accepted (best results under 600 words)"),
+            format!(
+                "the prompt has {chars} characters; at most {MAX_PROMPT_CHARS} are accepted (best results under 600 words)"
+            ),
         ));
     }
-    let cjk = prompt.chars().filter(|c| matches!(*c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF)).count();
+    let cjk = prompt
+        .chars()
+        .filter(|c| matches!(*c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF))
+        .count();
     let words = prompt.split_whitespace().count();
     if cjk > 300 || words > 600 {
         notes.push("the prompt is long (over 300 Chinese characters or 600 words); the model may ignore its end".to_owned());
@@ -144,7 +166,11 @@ fn check_prompt(raw: &str, notes: &mut Vec<String>) -> Result<String, Validation
     Ok(prompt.to_owned())
 }
 
-fn resolve_size(spec: &GenerationSpec, default_size: Size, rules: &Rules) -> Result<Size, ValidationError> {
+fn resolve_size(
+    spec: &GenerationSpec,
+    default_size: Size,
+    rules: &Rules,
+) -> Result<Size, ValidationError> {
     let size = match (spec.size, spec.aspect_ratio) {
         (Some(Size::Pixels { width, height }), Some(ratio)) => {
             return Err(ValidationError::new(
@@ -183,14 +209,19 @@ fn check_size(size: Size, spec: &GenerationSpec, rules: &Rules) -> Result<(), Va
         )
     };
     match size {
-        Size::Preset(p) if !rules.presets.contains(&p) => {
-            Err(ValidationError::new("size", format!("`{}` is not available: {}", p.as_str(), range())))
-        }
+        Size::Preset(p) if !rules.presets.contains(&p) => Err(ValidationError::new(
+            "size",
+            format!("`{}` is not available: {}", p.as_str(), range()),
+        )),
         Size::Preset(_) => Ok(()),
         Size::Pixels { width, height } => {
             let pixels = u64::from(width) * u64::from(height);
             let (w, h) = (u64::from(width), u64::from(height));
-            let param = if spec.size.is_some() { "size" } else { "aspect_ratio" };
+            let param = if spec.size.is_some() {
+                "size"
+            } else {
+                "aspect_ratio"
+            };
             if pixels < rules.pixels.0 || pixels > rules.pixels.1 {
                 return Err(ValidationError::new(
                     param,
@@ -198,18 +229,24 @@ fn check_size(size: Size, spec: &GenerationSpec, rules: &Rules) -> Result<(), Va
                 ));
             }
             if w > 16 * h || h > 16 * w {
-                return Err(ValidationError::new(param, format!("{width}x{height} is too narrow: {}", range())));
+                return Err(ValidationError::new(
+                    param,
+                    format!("{width}x{height} is too narrow: {}", range()),
+                ));
             }
             Ok(())
         }
     }
 }
 
-fn check_max_images(n: u8, references: usize) -> Result<(), ValidationError> {
-    if !(1..=15).contains(&n) {
-        return Err(ValidationError::new("max_images", format!("{n} is out of range: use 1 to 15, e.g. 4")));
-    }
-    if references + usize::from(n) > MAX_TOTAL_IMAGES {
+fn check_max_images(n: u32, references: usize) -> Result<u8, ValidationError> {
+    let Some(small) = u8::try_from(n).ok().filter(|n| (1..=15).contains(n)) else {
+        return Err(ValidationError::new(
+            "max_images",
+            format!("{n} is out of range: use 1 to 15, e.g. 4"),
+        ));
+    };
+    if references + usize::from(small) > MAX_TOTAL_IMAGES {
         return Err(ValidationError::new(
             "max_images",
             format!(
@@ -219,7 +256,7 @@ fn check_max_images(n: u8, references: usize) -> Result<(), ValidationError> {
             ),
         ));
     }
-    Ok(())
+    Ok(small)
 }
 
 fn check_seed_and_guidance(
@@ -227,30 +264,43 @@ fn check_seed_and_guidance(
     rules: &Rules,
     notes: &mut Vec<String>,
 ) -> Result<(Option<i64>, Option<f64>), ValidationError> {
-    if let Some(seed) = spec.seed {
-        if !(-1..=2_147_483_647).contains(&seed) {
-            return Err(ValidationError::new("seed", format!("{seed} is out of range: use -1 (random) to 2147483647, e.g. 42")));
-        }
+    if let Some(seed) = spec.seed
+        && !(-1..=2_147_483_647).contains(&seed)
+    {
+        return Err(ValidationError::new(
+            "seed",
+            format!("{seed} is out of range: use -1 (random) to 2147483647, e.g. 42"),
+        ));
     }
-    if let Some(g) = spec.guidance_scale {
-        if !(1.0..=10.0).contains(&g) {
-            return Err(ValidationError::new("guidance_scale", format!("{g} is out of range: use 1.0 to 10.0, e.g. 2.5")));
-        }
+    if let Some(g) = spec.guidance_scale
+        && !(1.0..=10.0).contains(&g)
+    {
+        return Err(ValidationError::new(
+            "guidance_scale",
+            format!("{g} is out of range: use 1.0 to 10.0, e.g. 2.5"),
+        ));
     }
     if rules.seed_and_guidance {
         return Ok((spec.seed, spec.guidance_scale));
     }
-    let dropped: Vec<&str> = [("seed", spec.seed.is_some()), ("guidance_scale", spec.guidance_scale.is_some())]
-        .into_iter()
-        .filter_map(|(name, given)| given.then_some(name))
-        .collect();
+    let dropped: Vec<&str> = [
+        ("seed", spec.seed.is_some()),
+        ("guidance_scale", spec.guidance_scale.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
     if !dropped.is_empty() {
-        notes.push(format!("{} not sent: {} ignores it", dropped.join(" and "), spec.model.label()));
+        notes.push(format!(
+            "{} not sent: {} ignores it",
+            dropped.join(" and "),
+            spec.model.label()
+        ));
     }
     Ok((None, None))
 }
 
-fn is_large(size: Size, max_images: Option<u8>) -> bool {
+fn is_large(size: Size, max_images: Option<u32>) -> bool {
     let big = match size {
         Size::Preset(p) => p >= Preset::ThreeK,
         Size::Pixels { width, height } => u64::from(width) * u64::from(height) > 6_000_000,
@@ -259,7 +309,10 @@ fn is_large(size: Size, max_images: Option<u8>) -> bool {
 }
 
 fn ratio_text(r: AspectRatio) -> String {
-    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// 3686400 → "3,686,400".
@@ -267,7 +320,7 @@ fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -337,12 +390,20 @@ mod tests {
 
     #[test]
     fn lite_without_4k_refuses_4k_and_more_than_ten_megapixels() {
-        let profile = Profile { lite_4k: false, ..Profile::default() };
+        let profile = Profile {
+            lite_4k: false,
+            ..Profile::default()
+        };
         let mut s = spec(Model::Lite50);
         s.size = Some(Size::Preset(Preset::FourK));
         assert!(prepare(s.clone(), Size::Preset(Preset::TwoK), &profile).is_err());
         s.size = Some("4096x4096".parse().unwrap());
-        assert!(prepare(s, Size::Preset(Preset::TwoK), &profile).unwrap_err().message.contains("10,404,496"));
+        assert!(
+            prepare(s, Size::Preset(Preset::TwoK), &profile)
+                .unwrap_err()
+                .message
+                .contains("10,404,496")
+        );
     }
 
     #[test]
@@ -350,10 +411,22 @@ mod tests {
         let mut s = spec(Model::V45);
         s.aspect_ratio = Some(AspectRatio::Wide16x9);
         let p = prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.size, Some(Size::Pixels { width: 2848, height: 1600 }));
+        assert_eq!(
+            p.request.size,
+            Some(Size::Pixels {
+                width: 2848,
+                height: 1600
+            })
+        );
         s.size = Some(Size::Preset(Preset::FourK));
         let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.size, Some(Size::Pixels { width: 5504, height: 3040 }));
+        assert_eq!(
+            p.request.size,
+            Some(Size::Pixels {
+                width: 5504,
+                height: 3040
+            })
+        );
     }
 
     #[test]
@@ -361,16 +434,31 @@ mod tests {
         let mut s = spec(Model::V45);
         s.size = Some("2048x2048".parse().unwrap());
         s.aspect_ratio = Some(AspectRatio::Square);
-        assert_eq!(prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().param, "aspect_ratio");
+        assert_eq!(
+            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .param,
+            "aspect_ratio"
+        );
     }
 
     #[test]
     fn empty_and_huge_prompts_are_refused() {
         let mut s = spec(Model::V45);
         s.prompt = "   ".into();
-        assert_eq!(prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().param, "prompt");
+        assert_eq!(
+            prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .param,
+            "prompt"
+        );
         s.prompt = "x".repeat(MAX_PROMPT_CHARS + 1);
-        assert!(prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().message.contains("10000"));
+        assert!(
+            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .message
+                .contains("10000")
+        );
     }
 
     #[test]
@@ -380,9 +468,20 @@ mod tests {
         s.seed = Some(42);
         s.guidance_scale = Some(3.0);
         let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!((p.request.output_format, p.request.seed, p.request.guidance_scale), (None, None, None));
+        assert_eq!(
+            (
+                p.request.output_format,
+                p.request.seed,
+                p.request.guidance_scale
+            ),
+            (None, None, None)
+        );
         assert!(p.notes.iter().any(|n| n.contains("output_format")));
-        assert!(p.notes.iter().any(|n| n.contains("seed and guidance_scale")));
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("seed and guidance_scale"))
+        );
     }
 
     #[test]
@@ -392,7 +491,10 @@ mod tests {
         s.seed = Some(7);
         let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
         assert_eq!(p.request.model, "doubao-seedream-9");
-        assert_eq!((p.request.output_format, p.request.seed), (Some(OutputFormat::Png), Some(7)));
+        assert_eq!(
+            (p.request.output_format, p.request.seed),
+            (Some(OutputFormat::Png), Some(7))
+        );
         assert!(p.notes.is_empty());
     }
 
@@ -400,10 +502,20 @@ mod tests {
     fn out_of_range_seed_and_guidance_are_refused() {
         let mut s = spec(Model::Other("x".into()));
         s.seed = Some(-2);
-        assert_eq!(prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().param, "seed");
+        assert_eq!(
+            prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .param,
+            "seed"
+        );
         s.seed = None;
         s.guidance_scale = Some(11.0);
-        assert_eq!(prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().param, "guidance_scale");
+        assert_eq!(
+            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .param,
+            "guidance_scale"
+        );
     }
 
     #[test]
@@ -416,14 +528,22 @@ mod tests {
         assert!(e.message.contains("max_images 12 at most"), "{e}");
         s.max_images = Some(12);
         let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.sequential_image_generation_options, Some(SequentialOptions { max_images: 12 }));
+        assert_eq!(
+            p.request.sequential_image_generation_options,
+            Some(SequentialOptions { max_images: 12 })
+        );
     }
 
     #[test]
     fn fifteen_references_are_refused() {
         let mut s = spec(Model::Lite50);
         s.images = vec!["https://example.com/a.png".into(); 15];
-        assert_eq!(prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err().param, "images");
+        assert_eq!(
+            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
+                .unwrap_err()
+                .param,
+            "images"
+        );
     }
 
     #[test]

@@ -1,0 +1,303 @@
+//! Command-line flags with environment fallbacks, validated once into a [`Config`].
+
+use std::time::Duration;
+
+use clap::Args;
+use secrecy::SecretString;
+
+use crate::seedream::{ClientConfig, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts};
+
+/// Settings of the MCP server. Every flag has an environment variable, for MCP client configs.
+#[derive(Clone, Args)]
+pub struct ServerArgs {
+    /// API key for the image API (CometAPI, Ark or ModelArk). Falls back to COMETAPI_KEY.
+    #[arg(long, env = "SEEDREAM_API_KEY", hide_env_values = true, global = true)]
+    pub api_key: Option<String>,
+
+    #[arg(
+        long,
+        env = "COMETAPI_KEY",
+        hide_env_values = true,
+        hide = true,
+        global = true
+    )]
+    pub cometapi_key: Option<String>,
+
+    /// Base URL including the version prefix, e.g. https://ark.cn-beijing.volces.com/api/v3 for Volcengine Ark.
+    #[arg(
+        long,
+        env = "SEEDREAM_BASE_URL",
+        default_value = "https://api.cometapi.com/v1",
+        global = true
+    )]
+    pub base_url: String,
+
+    /// Default model: 5.0, 4.5, 4.0 or a full model id.
+    #[arg(
+        long,
+        env = "SEEDREAM_MODEL",
+        default_value = "doubao-seedream-5-0-260128",
+        global = true
+    )]
+    pub model: String,
+
+    /// Default size: 1K, 2K, 3K, 4K or WIDTHxHEIGHT.
+    #[arg(long, env = "SEEDREAM_SIZE", default_value = "2K", global = true)]
+    pub size: String,
+
+    /// Default response format: url or b64_json.
+    #[arg(
+        long,
+        env = "SEEDREAM_RESPONSE_FORMAT",
+        default_value = "url",
+        global = true
+    )]
+    pub response_format: String,
+
+    /// Add the "AI generated" watermark by default (the upstream's own default is true).
+    #[arg(long, env = "SEEDREAM_WATERMARK", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub watermark: bool,
+
+    /// Read timeout in seconds for one 2K image; grows with image count and size.
+    #[arg(
+        long,
+        env = "SEEDREAM_TIMEOUT_SECONDS",
+        default_value_t = 180,
+        global = true
+    )]
+    pub timeout_seconds: u64,
+
+    /// Seconds added to the read timeout for each further image of a sequence.
+    #[arg(
+        long,
+        env = "SEEDREAM_TIMEOUT_PER_IMAGE_SECONDS",
+        default_value_t = 45,
+        global = true
+    )]
+    pub timeout_per_image_seconds: u64,
+
+    /// Upper bound of the read timeout in seconds.
+    #[arg(
+        long,
+        env = "SEEDREAM_MAX_TIMEOUT_SECONDS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub max_timeout_seconds: u64,
+
+    /// Connect timeout in seconds.
+    #[arg(
+        long,
+        env = "SEEDREAM_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub connect_timeout_seconds: u64,
+
+    /// Retries after a transient failure (429, 5xx); never after a timeout, which may be billed.
+    #[arg(long, env = "SEEDREAM_MAX_RETRIES", default_value_t = 2, global = true)]
+    pub max_retries: u32,
+
+    /// Delay before the first retry in milliseconds; doubles each time, capped at 30 s.
+    #[arg(
+        long,
+        env = "SEEDREAM_RETRY_BASE_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub retry_base_ms: u64,
+
+    /// Whether Seedream 5.0 lite accepts 4K (documentation revisions disagree).
+    #[arg(long, env = "SEEDREAM_LITE_4K", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub lite_4k: bool,
+
+    /// Largest reference image in MB accepted upstream (10, or 30 per newer docs).
+    #[arg(
+        long,
+        env = "SEEDREAM_REFERENCE_MAX_MB",
+        default_value_t = 10,
+        global = true
+    )]
+    pub reference_max_mb: u32,
+}
+
+/// Defaults applied when a tool call leaves a field out.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub model: Model,
+    pub size: Size,
+    pub response_format: ResponseFormat,
+    pub watermark: bool,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub client: ClientConfig,
+    pub defaults: Defaults,
+    pub profile: Profile,
+}
+
+/// A setting that cannot work; names the flag and the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {flag} / {env}: {message}")]
+pub struct ConfigError {
+    flag: &'static str,
+    env: &'static str,
+    message: String,
+}
+
+fn bad(flag: &'static str, env: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        flag,
+        env,
+        message: message.into(),
+    }
+}
+
+impl ServerArgs {
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
+        let scheme_ok = base_url.starts_with("https://") || base_url.starts_with("http://");
+        let host = base_url
+            .split_once("://")
+            .map(|(_, r)| r.split('/').next().unwrap_or(""))
+            .unwrap_or("");
+        if !scheme_ok || host.is_empty() {
+            return Err(bad(
+                "--base-url",
+                "SEEDREAM_BASE_URL",
+                format!("`{base_url}` is not an http(s) URL; e.g. https://api.cometapi.com/v1"),
+            ));
+        }
+        let model = Model::parse(&self.model)
+            .map_err(|e| bad("--model", "SEEDREAM_MODEL", e.to_string()))?;
+        let size: Size = self
+            .size
+            .parse()
+            .map_err(|e: crate::seedream::SizeParseError| {
+                bad("--size", "SEEDREAM_SIZE", e.to_string())
+            })?;
+        let response_format = match self.response_format.trim().to_ascii_lowercase().as_str() {
+            "url" => ResponseFormat::Url,
+            "b64_json" => ResponseFormat::B64Json,
+            other => {
+                return Err(bad(
+                    "--response-format",
+                    "SEEDREAM_RESPONSE_FORMAT",
+                    format!("`{other}`: use url or b64_json"),
+                ));
+            }
+        };
+        if self.timeout_seconds == 0 || self.max_timeout_seconds < self.timeout_seconds {
+            return Err(bad(
+                "--timeout-seconds",
+                "SEEDREAM_TIMEOUT_SECONDS",
+                "must be at least 1 and no more than SEEDREAM_MAX_TIMEOUT_SECONDS",
+            ));
+        }
+        if !(1..=100).contains(&self.reference_max_mb) {
+            return Err(bad(
+                "--reference-max-mb",
+                "SEEDREAM_REFERENCE_MAX_MB",
+                "use 10 or 30",
+            ));
+        }
+        let api_key = [self.api_key, self.cometapi_key]
+            .into_iter()
+            .flatten()
+            .map(|k| k.trim().to_owned())
+            .find(|k| !k.is_empty())
+            .map(SecretString::from);
+
+        Ok(Config {
+            client: ClientConfig {
+                base_url,
+                api_key,
+                retry: RetryPolicy {
+                    max_attempts: self.max_retries.saturating_add(1),
+                    base: Duration::from_millis(self.retry_base_ms),
+                    ..RetryPolicy::default()
+                },
+                timeouts: Timeouts {
+                    connect: Duration::from_secs(self.connect_timeout_seconds.max(1)),
+                    base: Duration::from_secs(self.timeout_seconds),
+                    per_extra_image: Duration::from_secs(self.timeout_per_image_seconds),
+                    max: Duration::from_secs(self.max_timeout_seconds),
+                },
+            },
+            defaults: Defaults {
+                model,
+                size,
+                response_format,
+                watermark: self.watermark,
+            },
+            profile: Profile {
+                lite_4k: self.lite_4k,
+                reference_max_bytes: self.reference_max_mb as usize * 1024 * 1024,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServerArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<Config, ConfigError> {
+        let mut argv = vec!["seedream-mcp"];
+        argv.extend_from_slice(flags);
+        Cli::try_parse_from(argv).unwrap().args.into_config()
+    }
+
+    #[test]
+    fn defaults_describe_cometapi_without_a_watermark() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.client.base_url, "https://api.cometapi.com/v1");
+        assert_eq!(c.defaults.model, Model::Lite50);
+        assert!(!c.defaults.watermark);
+    }
+
+    #[test]
+    fn the_cometapi_key_is_the_fallback_for_the_api_key() {
+        let c = parse(&["--cometapi-key", "comet"]).unwrap();
+        assert_eq!(c.client.api_key.unwrap().expose_secret(), "comet");
+        let c = parse(&["--api-key", "primary", "--cometapi-key", "comet"]).unwrap();
+        assert_eq!(c.client.api_key.unwrap().expose_secret(), "primary");
+        assert!(
+            parse(&["--api-key", "  "])
+                .unwrap()
+                .client
+                .api_key
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_settings_name_the_flag_and_the_variable() {
+        for (flags, expected) in [
+            (vec!["--base-url", "api.cometapi.com"], "SEEDREAM_BASE_URL"),
+            (vec!["--size", "huge"], "SEEDREAM_SIZE"),
+            (vec!["--response-format", "png"], "SEEDREAM_RESPONSE_FORMAT"),
+            (vec!["--model", ""], "SEEDREAM_MODEL"),
+        ] {
+            let e = parse(&flags).unwrap_err().to_string();
+            assert!(e.contains(expected), "{flags:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let c = parse(&["--api-key", "sk-very-secret"]).unwrap();
+        assert!(!format!("{c:?}").contains("sk-very-secret"));
+    }
+}
