@@ -52,6 +52,7 @@ impl ImageServer {
     /// Generate one image from a text prompt with ByteDance Seedream.
     #[tool(
         input_schema = schema::input_schema::<GenerateImageParams>(),
+        title = "Generate image",
         annotations(title = "Generate image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn generate_image(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -61,6 +62,7 @@ impl ImageServer {
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
     #[tool(
         input_schema = schema::input_schema::<EditImageParams>(),
+        title = "Edit image",
         annotations(title = "Edit image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn edit_image(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
@@ -70,6 +72,7 @@ impl ImageServer {
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
     #[tool(
         input_schema = schema::input_schema::<GenerateSequenceParams>(),
+        title = "Generate image sequence",
         annotations(title = "Generate image sequence", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn generate_sequence(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {

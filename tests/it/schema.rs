@@ -1,0 +1,76 @@
+//! `tools/list` is pinned, portable and small: an rmcp upgrade or a param change shows here.
+
+use serde_json::Value;
+
+use crate::support::{client_for, fake};
+
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots/tools_list.json");
+
+async fn tools_list() -> Value {
+    let fake = fake().await;
+    let client = client_for(&fake).await;
+    let tools = client.list_all_tools().await.unwrap();
+    serde_json::json!({ "tools": tools })
+}
+
+#[tokio::test]
+async fn tools_list_matches_the_snapshot() {
+    let actual = serde_json::to_string_pretty(&tools_list().await).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(SNAPSHOT, &actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
+    assert_eq!(actual, expected, "tools/list changed; if intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff");
+}
+
+#[tokio::test]
+async fn tools_list_stays_under_six_kilobytes() {
+    let size = serde_json::to_string(&tools_list().await).unwrap().len();
+    assert!(size < 6 * 1024, "tools/list is {size} bytes");
+}
+
+#[tokio::test]
+async fn every_input_schema_uses_only_the_portable_profile() {
+    let list = tools_list().await;
+    let tools = list["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 3);
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap();
+        let schema = &tool["inputSchema"];
+        assert_eq!(schema["type"], "object", "{name}");
+        assert!(schema["properties"].is_object(), "{name}");
+        assert!(schema["required"].as_array().unwrap().iter().any(|r| r == "prompt"), "{name}");
+        assert_portable(name, schema);
+        let annotations = &tool["annotations"];
+        assert_eq!(
+            (&annotations["readOnlyHint"], &annotations["destructiveHint"], &annotations["idempotentHint"], &annotations["openWorldHint"]),
+            (&Value::Bool(false), &Value::Bool(false), &Value::Bool(false), &Value::Bool(true)),
+            "{name}"
+        );
+        assert!(tool["title"].is_string(), "{name} has a title");
+        for (prop, def) in schema["properties"].as_object().unwrap() {
+            assert!(def["description"].is_string(), "{name}.{prop} is described");
+        }
+    }
+}
+
+fn assert_portable(path: &str, v: &Value) {
+    match v {
+        Value::Object(map) => {
+            for banned in ["$schema", "$ref", "$defs", "definitions", "anyOf", "oneOf", "allOf", "format", "pattern"] {
+                assert!(!map.contains_key(banned), "{path} has {banned}");
+            }
+            if let Some(t) = map.get("type") {
+                assert!(t.is_string(), "{path} has a type array");
+            }
+            if map.get("type") == Some(&Value::from("array")) {
+                assert!(map.contains_key("items"), "{path} is an array without items");
+            }
+            for (k, child) in map {
+                assert_portable(&format!("{path}.{k}"), child);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| assert_portable(path, i)),
+        _ => {}
+    }
+}

@@ -1,0 +1,77 @@
+//! The built binary over stdio: stdout carries JSON-RPC only, and the key never reaches stderr.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::support::fake;
+
+const SECRET: &str = "sk-stdio-secret-4242";
+
+fn spawn(base_url: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .arg("stdio")
+        .env("RUST_LOG", "trace")
+        .env("SEEDREAM_API_KEY", SECRET)
+        .env("SEEDREAM_BASE_URL", base_url)
+        .env_remove("COMETAPI_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the binary")
+}
+
+#[tokio::test]
+async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
+    let fake = fake().await;
+    let mut child = spawn(&fake.base_url());
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+
+    let messages = [
+        // A newer client's probe before initialize must get a prompt error, not silence.
+        json!({"jsonrpc": "2.0", "id": 0, "method": "server/discover", "params": {}}),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "stdio-test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+            "name": "generate_image", "arguments": {"prompt": "a red fox", "model": "4.5"}}}),
+    ];
+    for m in &messages {
+        stdin.write_all(format!("{m}\n").as_bytes()).await.unwrap();
+    }
+    stdin.flush().await.unwrap();
+
+    let mut responses = std::collections::HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while responses.len() < 4 {
+        let line = tokio::time::timeout_at(deadline, stdout.next_line()).await.expect("responses in time").unwrap().expect("a line");
+        let msg: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        assert_eq!(msg["jsonrpc"], "2.0", "{line}");
+        if let Some(id) = msg.get("id").and_then(Value::as_i64) {
+            responses.insert(id, msg);
+        }
+    }
+    drop(stdin);
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    let mut logs = String::new();
+    stderr.read_to_string(&mut logs).await.unwrap();
+
+    assert!(responses[&0].get("error").is_some(), "the probe got an error: {}", responses[&0]);
+    assert_eq!(responses[&1]["result"]["serverInfo"]["name"], "seedream-mcp");
+    assert_eq!(responses[&1]["result"]["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(responses[&2]["result"]["tools"].as_array().unwrap().len(), 3);
+    let call = &responses[&3]["result"];
+    assert_eq!(call["isError"], false, "{call}");
+    assert!(call["content"][0]["text"].as_str().unwrap().contains("/tos/"), "{call}");
+    assert!(!logs.is_empty(), "trace logging went to stderr");
+    assert!(!logs.contains(SECRET), "the key leaked into stderr");
+    assert_eq!(fake.requests()[0].authorization.as_deref(), Some(format!("Bearer {SECRET}").as_str()));
+}

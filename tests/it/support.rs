@@ -1,0 +1,62 @@
+//! Shared test setup: the stand-in API, server configs pointing at it, and an in-process MCP
+//! client joined to the server over `tokio::io::duplex`.
+
+use clap::Parser;
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use seedream_mcp::cli::Cli;
+use seedream_mcp::config::Config;
+use seedream_mcp::fake_api::{FakeApi, FakeConfig};
+use seedream_mcp::tools::ImageServer;
+
+pub const KEY: &str = "test-key";
+
+pub async fn fake() -> FakeApi {
+    FakeApi::start(FakeConfig::default()).await.expect("start the stand-in API")
+}
+
+/// A server config for `base_url`, with millisecond retry delays so tests stay fast.
+pub fn config(base_url: &str, key: &str, extra: &[&str]) -> Config {
+    let mut argv = vec!["seedream-mcp", "--base-url", base_url, "--api-key", key, "--retry-base-ms", "1"];
+    argv.extend_from_slice(extra);
+    Cli::try_parse_from(argv).expect("valid flags").server.into_config().expect("valid config")
+}
+
+pub type Client = RunningService<RoleClient, ()>;
+
+/// Starts the server in-process and connects rmcp's client to it.
+pub async fn connect(config: Config) -> Client {
+    let server = ImageServer::new(config).expect("build server");
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("client connects")
+}
+
+pub async fn client_for(fake: &FakeApi) -> Client {
+    connect(config(&fake.base_url(), KEY, &[])).await
+}
+
+pub fn args(v: serde_json::Value) -> JsonObject {
+    v.as_object().expect("an object").clone()
+}
+
+pub async fn call(client: &Client, tool: &str, arguments: serde_json::Value) -> CallToolResult {
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args(arguments)))
+        .await
+        .expect("the call is routed")
+}
+
+/// The first text block of a result.
+pub fn text(result: &CallToolResult) -> String {
+    result.content.iter().find_map(|c| c.as_text().map(|t| t.text.clone())).unwrap_or_default()
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
