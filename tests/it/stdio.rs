@@ -75,3 +75,42 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     assert!(!logs.contains(SECRET), "the key leaked into stderr");
     assert_eq!(fake.requests()[0].authorization.as_deref(), Some(format!("Bearer {SECRET}").as_str()));
 }
+
+#[tokio::test]
+async fn the_binary_reaches_the_upstream_through_http_proxy() {
+    // The base URL's host does not resolve; only a proxy (the stand-in, which routes on the
+    // path of the absolute-form request) can answer, so success proves the proxy was used.
+    let fake = fake().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_API_KEY", SECRET)
+        .env("SEEDREAM_BASE_URL", "http://seedream.proxy-test.invalid/v1")
+        .env("HTTP_PROXY", format!("http://{}", fake.addr()))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    for m in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "proxy-test", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+            "name": "generate_image", "arguments": {"prompt": "via proxy", "model": "4.5"}}}),
+    ] {
+        stdin.write_all(format!("{m}\n").as_bytes()).await.unwrap();
+    }
+    let response = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line()).await.unwrap().unwrap().unwrap();
+        let msg: Value = serde_json::from_str(&line).unwrap();
+        if msg["id"] == 2 {
+            break msg;
+        }
+    };
+    assert_eq!(response["result"]["isError"], false, "{response}");
+    assert_eq!(fake.requests().len(), 1);
+}
