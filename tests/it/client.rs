@@ -5,8 +5,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use seedream_mcp::fake_api::FakeApi;
 use seedream_mcp::seedream::{
-    Client, ClientConfig, Error, GenerationSpec, ImageItem, ImageRequest, Model, Preset, Profile, ResponseFormat,
-    RetryPolicy, Size, Timeouts, prepare,
+    Client, ClientConfig, Error, GenerationSpec, ImageItem, ImageRequest, Model, Preset, Profile,
+    ResponseFormat, RetryPolicy, Size, Timeouts, prepare,
 };
 
 use crate::support::{KEY, fake};
@@ -15,8 +15,14 @@ fn client(base_url: &str, timeout: Duration) -> Client {
     Client::new(ClientConfig {
         base_url: base_url.to_owned(),
         api_key: Some(SecretString::from(KEY)),
-        retry: RetryPolicy { base: Duration::from_millis(1), ..RetryPolicy::default() },
-        timeouts: Timeouts { base: timeout, ..Timeouts::default() },
+        retry: RetryPolicy {
+            base: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        },
+        timeouts: Timeouts {
+            base: timeout,
+            ..Timeouts::default()
+        },
     })
     .unwrap()
 }
@@ -35,34 +41,48 @@ fn request(prompt: &str, max_images: Option<u32>) -> ImageRequest {
         seed: None,
         guidance_scale: None,
     };
-    prepare(spec, Size::Preset(Preset::TwoK), &Profile::default()).unwrap().request
+    prepare(spec, Size::Preset(Preset::TwoK), &Profile::default())
+        .unwrap()
+        .request
 }
 
 async fn run(fake: &FakeApi, prompt: &str) -> Result<seedream_mcp::seedream::Generation, Error> {
-    client(&fake.base_url(), Duration::from_secs(30)).generate(&request(prompt, None)).await
+    client(&fake.base_url(), Duration::from_secs(30))
+        .generate(&request(prompt, None))
+        .await
 }
 
 #[tokio::test]
 async fn a_downloaded_image_decodes_to_the_reported_size_and_an_altered_url_is_refused() {
     let fake = fake().await;
     let generation = run(&fake, "a red fox").await.unwrap();
-    let ImageItem::Url { url, size } = &generation.response.data[0] else { panic!("a url item") };
+    let ImageItem::Url { url, size } = &generation.response.data[0] else {
+        panic!("a url item")
+    };
 
     let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
     let dims = imagesize::blob_size(&bytes).unwrap();
-    assert_eq!(Some(format!("{}x{}", dims.width, dims.height)), size.clone());
+    assert_eq!(
+        Some(format!("{}x{}", dims.width, dims.height)),
+        size.clone()
+    );
 
     let reencoded = url.replace("%2F", "%252F");
     let denied = reqwest::get(&reencoded).await.unwrap();
     assert_eq!(denied.status(), 403);
     assert!(denied.text().await.unwrap().contains("AccessDenied"));
-    assert!(fake.downloads().iter().any(|d| url.ends_with(d.as_str())), "downloaded verbatim");
+    assert!(
+        fake.downloads().iter().any(|d| url.ends_with(d.as_str())),
+        "downloaded verbatim"
+    );
 }
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_retried_then_succeeds() {
     let fake = fake().await;
-    let generation = run(&fake, "[[mock:ipm,retry_after=0,fail_n=1]] a fox").await.unwrap();
+    let generation = run(&fake, "[[mock:ipm,retry_after=0,fail_n=1]] a fox")
+        .await
+        .unwrap();
     assert_eq!(generation.attempts, 2);
     assert_eq!(fake.requests().len(), 2);
 }
@@ -71,7 +91,9 @@ async fn a_429_with_retry_after_is_retried_then_succeeds() {
 async fn transient_failures_are_retried_a_bounded_number_of_times() {
     for scenario in ["overloaded", "internal", "comet_503", "html_502"] {
         let fake = fake().await;
-        let err = run(&fake, &format!("[[mock:{scenario}]] a fox")).await.unwrap_err();
+        let err = run(&fake, &format!("[[mock:{scenario}]] a fox"))
+            .await
+            .unwrap_err();
         assert_eq!(fake.requests().len(), 3, "{scenario}: {err}");
     }
 }
@@ -87,7 +109,9 @@ async fn permanent_failures_are_sent_once() {
         ("html_200", "not the API's JSON"),
     ] {
         let fake = fake().await;
-        let err = run(&fake, &format!("[[mock:{scenario}]] a fox")).await.unwrap_err();
+        let err = run(&fake, &format!("[[mock:{scenario}]] a fox"))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains(expected), "{scenario}: {err}");
         assert_eq!(fake.requests().len(), 1, "{scenario} must not be retried");
     }
@@ -128,7 +152,10 @@ async fn a_refused_connection_is_reported_with_the_base_url() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let err = client(&format!("http://{addr}/v1"), Duration::from_secs(5)).generate(&request("a fox", None)).await.unwrap_err();
+    let err = client(&format!("http://{addr}/v1"), Duration::from_secs(5))
+        .generate(&request("a fox", None))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
     assert!(err.to_string().contains(&addr.to_string()));
 }
@@ -142,8 +169,13 @@ async fn an_internal_error_mid_sequence_keeps_the_images_before_it() {
         .unwrap();
     let data = &generation.response.data;
     assert_eq!(data.len(), 3);
-    assert!(matches!(&data[2], ImageItem::Failed { error } if error.code == "InternalServiceError"));
-    assert_eq!(generation.response.usage.as_ref().unwrap().generated_images, Some(2));
+    assert!(
+        matches!(&data[2], ImageItem::Failed { error } if error.code == "InternalServiceError")
+    );
+    assert_eq!(
+        generation.response.usage.as_ref().unwrap().generated_images,
+        Some(2)
+    );
 }
 
 #[tokio::test]
@@ -160,6 +192,9 @@ async fn a_sequence_with_no_success_is_an_error_naming_the_code() {
 async fn a_redirect_from_a_wrong_path_is_explained() {
     let fake = fake().await;
     let base = format!("http://{}", fake.addr());
-    let err = client(&base, Duration::from_secs(5)).generate(&request("a fox", None)).await.unwrap_err();
+    let err = client(&base, Duration::from_secs(5))
+        .generate(&request("a fox", None))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("SEEDREAM_BASE_URL"), "{err}");
 }

@@ -4,7 +4,10 @@ use serde_json::Value;
 
 use crate::support::{client_for, fake};
 
-const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/snapshots/tools_list.json");
+const SNAPSHOT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/it/snapshots/tools_list.json"
+);
 
 async fn tools_list() -> Value {
     let fake = fake().await;
@@ -20,7 +23,10 @@ async fn tools_list_matches_the_snapshot() {
         std::fs::write(SNAPSHOT, &actual).unwrap();
     }
     let expected = std::fs::read_to_string(SNAPSHOT).unwrap_or_default();
-    assert_eq!(actual, expected, "tools/list changed; if intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff");
+    assert_eq!(
+        actual, expected,
+        "tools/list changed; if intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff"
+    );
 }
 
 #[tokio::test]
@@ -39,12 +45,29 @@ async fn every_input_schema_uses_only_the_portable_profile() {
         let schema = &tool["inputSchema"];
         assert_eq!(schema["type"], "object", "{name}");
         assert!(schema["properties"].is_object(), "{name}");
-        assert!(schema["required"].as_array().unwrap().iter().any(|r| r == "prompt"), "{name}");
+        assert!(
+            schema["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "prompt"),
+            "{name}"
+        );
         assert_portable(name, schema);
         let annotations = &tool["annotations"];
         assert_eq!(
-            (&annotations["readOnlyHint"], &annotations["destructiveHint"], &annotations["idempotentHint"], &annotations["openWorldHint"]),
-            (&Value::Bool(false), &Value::Bool(false), &Value::Bool(false), &Value::Bool(true)),
+            (
+                &annotations["readOnlyHint"],
+                &annotations["destructiveHint"],
+                &annotations["idempotentHint"],
+                &annotations["openWorldHint"]
+            ),
+            (
+                &Value::Bool(false),
+                &Value::Bool(false),
+                &Value::Bool(false),
+                &Value::Bool(true)
+            ),
             "{name}"
         );
         assert!(tool["title"].is_string(), "{name} has a title");
@@ -57,14 +80,27 @@ async fn every_input_schema_uses_only_the_portable_profile() {
 fn assert_portable(path: &str, v: &Value) {
     match v {
         Value::Object(map) => {
-            for banned in ["$schema", "$ref", "$defs", "definitions", "anyOf", "oneOf", "allOf", "format", "pattern"] {
+            for banned in [
+                "$schema",
+                "$ref",
+                "$defs",
+                "definitions",
+                "anyOf",
+                "oneOf",
+                "allOf",
+                "format",
+                "pattern",
+            ] {
                 assert!(!map.contains_key(banned), "{path} has {banned}");
             }
             if let Some(t) = map.get("type") {
                 assert!(t.is_string(), "{path} has a type array");
             }
             if map.get("type") == Some(&Value::from("array")) {
-                assert!(map.contains_key("items"), "{path} is an array without items");
+                assert!(
+                    map.contains_key("items"),
+                    "{path} is an array without items"
+                );
             }
             for (k, child) in map {
                 assert_portable(&format!("{path}.{k}"), child);

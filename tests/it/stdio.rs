@@ -52,8 +52,13 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     let mut responses = std::collections::HashMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while responses.len() < 4 {
-        let line = tokio::time::timeout_at(deadline, stdout.next_line()).await.expect("responses in time").unwrap().expect("a line");
-        let msg: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        let line = tokio::time::timeout_at(deadline, stdout.next_line())
+            .await
+            .expect("responses in time")
+            .unwrap()
+            .expect("a line");
+        let msg: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
         assert_eq!(msg["jsonrpc"], "2.0", "{line}");
         if let Some(id) = msg.get("id").and_then(Value::as_i64) {
             responses.insert(id, msg);
@@ -64,16 +69,38 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     let mut logs = String::new();
     stderr.read_to_string(&mut logs).await.unwrap();
 
-    assert!(responses[&0].get("error").is_some(), "the probe got an error: {}", responses[&0]);
-    assert_eq!(responses[&1]["result"]["serverInfo"]["name"], "seedream-mcp");
-    assert_eq!(responses[&1]["result"]["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(responses[&2]["result"]["tools"].as_array().unwrap().len(), 3);
+    assert!(
+        responses[&0].get("error").is_some(),
+        "the probe got an error: {}",
+        responses[&0]
+    );
+    assert_eq!(
+        responses[&1]["result"]["serverInfo"]["name"],
+        "seedream-mcp"
+    );
+    assert_eq!(
+        responses[&1]["result"]["serverInfo"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        responses[&2]["result"]["tools"].as_array().unwrap().len(),
+        3
+    );
     let call = &responses[&3]["result"];
     assert_eq!(call["isError"], false, "{call}");
-    assert!(call["content"][0]["text"].as_str().unwrap().contains("/tos/"), "{call}");
+    assert!(
+        call["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("/tos/"),
+        "{call}"
+    );
     assert!(!logs.is_empty(), "trace logging went to stderr");
     assert!(!logs.contains(SECRET), "the key leaked into stderr");
-    assert_eq!(fake.requests()[0].authorization.as_deref(), Some(format!("Bearer {SECRET}").as_str()));
+    assert_eq!(
+        fake.requests()[0].authorization.as_deref(),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
 }
 
 #[tokio::test]
@@ -105,7 +132,11 @@ async fn the_binary_reaches_the_upstream_through_http_proxy() {
         stdin.write_all(format!("{m}\n").as_bytes()).await.unwrap();
     }
     let response = loop {
-        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line()).await.unwrap().unwrap().unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(20), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         let msg: Value = serde_json::from_str(&line).unwrap();
         if msg["id"] == 2 {
             break msg;

@@ -13,14 +13,28 @@ use seedream_mcp::tools::ImageServer;
 pub const KEY: &str = "test-key";
 
 pub async fn fake() -> FakeApi {
-    FakeApi::start(FakeConfig::default()).await.expect("start the stand-in API")
+    FakeApi::start(FakeConfig::default())
+        .await
+        .expect("start the stand-in API")
 }
 
 /// A server config for `base_url`, with millisecond retry delays so tests stay fast.
 pub fn config(base_url: &str, key: &str, extra: &[&str]) -> Config {
-    let mut argv = vec!["seedream-mcp", "--base-url", base_url, "--api-key", key, "--retry-base-ms", "1"];
+    let mut argv = vec![
+        "seedream-mcp",
+        "--base-url",
+        base_url,
+        "--api-key",
+        key,
+        "--retry-base-ms",
+        "1",
+    ];
     argv.extend_from_slice(extra);
-    Cli::try_parse_from(argv).expect("valid flags").server.into_config().expect("valid config")
+    Cli::try_parse_from(argv)
+        .expect("valid flags")
+        .server
+        .into_config()
+        .expect("valid config")
 }
 
 pub type Client = RunningService<RoleClient, ()>;
@@ -54,7 +68,11 @@ pub async fn call(client: &Client, tool: &str, arguments: serde_json::Value) -> 
 
 /// The first text block of a result.
 pub fn text(result: &CallToolResult) -> String {
-    result.content.iter().find_map(|c| c.as_text().map(|t| t.text.clone())).unwrap_or_default()
+    result
+        .content
+        .iter()
+        .find_map(|c| c.as_text().map(|t| t.text.clone()))
+        .unwrap_or_default()
 }
 
 pub fn is_error(result: &CallToolResult) -> bool {

@@ -10,15 +10,32 @@ async fn generate_image_returns_the_signed_url_verbatim_with_size_and_model() {
     let fake = fake().await;
     let client = client_for(&fake).await;
 
-    let result = call(&client, "generate_image", json!({"prompt": "a red fox", "model": "4.5", "size": "2048x2048"})).await;
+    let result = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a red fox", "model": "4.5", "size": "2048x2048"}),
+    )
+    .await;
 
     assert!(!is_error(&result), "{}", text(&result));
-    let structured = result.structured_content.clone().expect("structured content");
-    let url = structured["images"][0]["url"].as_str().expect("a url").to_owned();
-    assert!(url.contains("X-Tos-Credential=AKLTmockAKID%2F") && url.contains('&'), "{url}");
+    let structured = result
+        .structured_content
+        .clone()
+        .expect("structured content");
+    let url = structured["images"][0]["url"]
+        .as_str()
+        .expect("a url")
+        .to_owned();
+    assert!(
+        url.contains("X-Tos-Credential=AKLTmockAKID%2F") && url.contains('&'),
+        "{url}"
+    );
     let t = text(&result);
     assert!(t.contains(&url), "the text holds the URL exactly: {t}");
-    assert!(t.contains("2048x2048") && t.contains("doubao-seedream-4-5-251128"), "{t}");
+    assert!(
+        t.contains("2048x2048") && t.contains("doubao-seedream-4-5-251128"),
+        "{t}"
+    );
     assert_eq!(structured["images"][0]["width"], 2048);
     assert_eq!(structured["usage"]["generated_images"], 1);
     let download = reqwest::get(&url).await.unwrap();
@@ -30,7 +47,12 @@ async fn the_request_sent_upstream_has_exactly_the_expected_fields() {
     let fake = fake().await;
     let client = client_for(&fake).await;
 
-    call(&client, "generate_image", json!({"prompt": "  a red fox  ", "model": "4.5", "aspect_ratio": "16:9", "seed": 5})).await;
+    call(
+        &client,
+        "generate_image",
+        json!({"prompt": "  a red fox  ", "model": "4.5", "aspect_ratio": "16:9", "seed": 5}),
+    )
+    .await;
 
     let requests = fake.requests();
     assert_eq!(requests.len(), 1);
@@ -40,7 +62,10 @@ async fn the_request_sent_upstream_has_exactly_the_expected_fields() {
         &json!({"model": "doubao-seedream-4-5-251128", "prompt": "a red fox", "size": "2848x1600",
                 "response_format": "url", "watermark": false})
     );
-    assert_eq!(requests[0].authorization.as_deref(), Some("Bearer test-key"));
+    assert_eq!(
+        requests[0].authorization.as_deref(),
+        Some("Bearer test-key")
+    );
 }
 
 #[tokio::test]
@@ -48,16 +73,26 @@ async fn b64_json_embeds_each_image_with_its_sniffed_mime_type() {
     let fake = fake().await;
     let client = client_for(&fake).await;
 
-    let result = call(&client, "generate_image", json!({"prompt": "a red fox", "response_format": "b64_json", "output_format": "png"})).await;
+    let result = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a red fox", "response_format": "b64_json", "output_format": "png"}),
+    )
+    .await;
 
     assert!(!is_error(&result), "{}", text(&result));
     let images: Vec<_> = result.content.iter().filter_map(|c| c.as_image()).collect();
     assert_eq!(images.len(), 1);
     assert_eq!(images[0].mime_type, "image/png");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(&images[0].data).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&images[0].data)
+        .unwrap();
     assert_eq!(&bytes[..4], b"\x89PNG");
     let structured = serde_json::to_string(&result.structured_content).unwrap();
-    assert!(!structured.contains(&images[0].data[..64]), "no base64 in structuredContent");
+    assert!(
+        !structured.contains(&images[0].data[..64]),
+        "no base64 in structuredContent"
+    );
     assert!(structured.len() < 2000, "{structured}");
 }
 
@@ -68,8 +103,21 @@ async fn seedream_4_x_gets_jpeg_and_a_note_when_png_is_asked() {
 
     let result = call(&client, "generate_image", json!({"prompt": "a fox", "model": "4.0", "response_format": "b64_json", "output_format": "png"})).await;
 
-    assert_eq!(result.content.iter().filter_map(|c| c.as_image()).next().unwrap().mime_type, "image/jpeg");
-    assert!(text(&result).contains("output_format `png` was not sent"), "{}", text(&result));
+    assert_eq!(
+        result
+            .content
+            .iter()
+            .filter_map(|c| c.as_image())
+            .next()
+            .unwrap()
+            .mime_type,
+        "image/jpeg"
+    );
+    assert!(
+        text(&result).contains("output_format `png` was not sent"),
+        "{}",
+        text(&result)
+    );
     assert!(fake.requests()[0].body.get("output_format").is_none());
 }
 
@@ -78,15 +126,28 @@ async fn edit_image_sends_urls_verbatim_and_normalised_data_uris() {
     let fake = fake().await;
     let client = client_for(&fake).await;
     let png = tiny_png();
-    let data_uri = format!("data:image/PNG;base64,{}", base64::engine::general_purpose::STANDARD.encode(&png));
+    let data_uri = format!(
+        "data:image/PNG;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    );
     let url = "https://example.com/a%2Fb.jpg?x=1&y=2";
 
-    let result = call(&client, "edit_image", json!({"prompt": "make it a watercolor", "images": [url, data_uri]})).await;
+    let result = call(
+        &client,
+        "edit_image",
+        json!({"prompt": "make it a watercolor", "images": [url, data_uri]}),
+    )
+    .await;
 
     assert!(!is_error(&result), "{}", text(&result));
     let sent = &fake.requests()[0].body["image"];
     assert_eq!(sent[0], url);
-    assert!(sent[1].as_str().unwrap().starts_with("data:image/png;base64,"));
+    assert!(
+        sent[1]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,")
+    );
 }
 
 #[tokio::test]
@@ -105,8 +166,15 @@ async fn a_sequence_returns_successes_and_lists_each_failure_with_its_code() {
     let s = result.structured_content.clone().unwrap();
     assert_eq!(s["images"].as_array().unwrap().len(), 3);
     assert_eq!(s["failures"][0]["index"], 2);
-    assert_eq!(s["failures"][0]["code"], "OutputImageSensitiveContentDetected");
-    assert!(text(&result).contains("Image 2 failed: OutputImageSensitiveContentDetected"), "{}", text(&result));
+    assert_eq!(
+        s["failures"][0]["code"],
+        "OutputImageSensitiveContentDetected"
+    );
+    assert!(
+        text(&result).contains("Image 2 failed: OutputImageSensitiveContentDetected"),
+        "{}",
+        text(&result)
+    );
     let body = &fake.requests()[0].body;
     assert_eq!(body["sequential_image_generation"], "auto");
     assert_eq!(body["sequential_image_generation_options"]["max_images"], 4);
@@ -116,23 +184,77 @@ async fn a_sequence_returns_successes_and_lists_each_failure_with_its_code() {
 async fn bad_arguments_are_tool_errors_that_name_the_fix_and_send_nothing() {
     let fake = fake().await;
     let client = client_for(&fake).await;
-    let many: Vec<String> = (0..15).map(|i| format!("https://example.com/{i}.png")).collect();
+    let many: Vec<String> = (0..15)
+        .map(|i| format!("https://example.com/{i}.png"))
+        .collect();
 
     for (tool, arguments, expected) in [
-        ("generate_image", json!({}), "Missing required argument `prompt`"),
+        (
+            "generate_image",
+            json!({}),
+            "Missing required argument `prompt`",
+        ),
         ("generate_image", json!({"prompt": "   "}), "`prompt`"),
-        ("generate_image", json!({"prompt": "p", "size": "huge"}), "e.g. 2048x2048"),
-        ("generate_image", json!({"prompt": "p", "model": "4.5", "size": "1K"}), "2K or 4K"),
-        ("generate_image", json!({"prompt": "p", "model": "4.5", "size": "1500x1500"}), "3,686,400 to 16,777,216"),
-        ("generate_image", json!({"prompt": "p", "n": 3}), "Unknown argument `n`"),
-        ("generate_image", json!({"prompt": 5}), "Invalid argument `prompt`"),
-        ("generate_image", json!({"prompt": "p", "seed": -5}), "`seed`"),
-        ("generate_image", json!({"prompt": "p", "aspect_ratio": "5:4"}), "16:9"),
-        ("edit_image", json!({"prompt": "p", "images": []}), "1 to 14"),
-        ("edit_image", json!({"prompt": "p", "images": many}), "at most 14"),
-        ("edit_image", json!({"prompt": "p", "images": ["/etc/passwd"]}), "images[0]"),
-        ("generate_sequence", json!({"prompt": "p", "max_images": 16}), "1 to 15"),
-        ("generate_sequence", json!({"prompt": "p", "max_images": "four"}), "`max_images`"),
+        (
+            "generate_image",
+            json!({"prompt": "p", "size": "huge"}),
+            "e.g. 2048x2048",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": "p", "model": "4.5", "size": "1K"}),
+            "2K or 4K",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": "p", "model": "4.5", "size": "1500x1500"}),
+            "3,686,400 to 16,777,216",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": "p", "n": 3}),
+            "Unknown argument `n`",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": 5}),
+            "Invalid argument `prompt`",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": "p", "seed": -5}),
+            "`seed`",
+        ),
+        (
+            "generate_image",
+            json!({"prompt": "p", "aspect_ratio": "5:4"}),
+            "16:9",
+        ),
+        (
+            "edit_image",
+            json!({"prompt": "p", "images": []}),
+            "1 to 14",
+        ),
+        (
+            "edit_image",
+            json!({"prompt": "p", "images": many}),
+            "at most 14",
+        ),
+        (
+            "edit_image",
+            json!({"prompt": "p", "images": ["/etc/passwd"]}),
+            "images[0]",
+        ),
+        (
+            "generate_sequence",
+            json!({"prompt": "p", "max_images": 16}),
+            "1 to 15",
+        ),
+        (
+            "generate_sequence",
+            json!({"prompt": "p", "max_images": "four"}),
+            "`max_images`",
+        ),
         (
             "generate_sequence",
             json!({"prompt": "p", "max_images": 13, "images": ["https://e.com/1.png", "https://e.com/2.png", "https://e.com/3.png"]}),
@@ -141,10 +263,19 @@ async fn bad_arguments_are_tool_errors_that_name_the_fix_and_send_nothing() {
     ] {
         let result = call(&client, tool, arguments.clone()).await;
         assert!(is_error(&result), "{tool} {arguments}");
-        assert!(text(&result).contains(expected), "{tool} {arguments}: {}", text(&result));
+        assert!(
+            text(&result).contains(expected),
+            "{tool} {arguments}: {}",
+            text(&result)
+        );
     }
     assert!(fake.requests().is_empty(), "nothing reached the upstream");
-    let ok = call(&client, "generate_image", json!({"prompt": "still serving"})).await;
+    let ok = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "still serving"}),
+    )
+    .await;
     assert!(!is_error(&ok), "the server keeps serving: {}", text(&ok));
 }
 
@@ -161,15 +292,27 @@ async fn upstream_failures_become_tool_errors_with_advice() {
         ("[[mock:internal]] p", "try again"),
         ("[[mock:comet_invalid_request_500]] p", "invalid_request"),
         ("[[mock:cf_524]] p", "billed"),
-        ("[[mock:wrapped_upstream]] p", "OutputImageSensitiveContentDetected"),
+        (
+            "[[mock:wrapped_upstream]] p",
+            "OutputImageSensitiveContentDetected",
+        ),
         ("[[mock:truncated]] p", "billed"),
         ("[[mock:html_502]] p", "502"),
     ] {
         let result = call(&client, "generate_image", json!({"prompt": prompt})).await;
         assert!(is_error(&result), "{prompt}");
-        assert!(text(&result).contains(expected), "{prompt}: {}", text(&result));
+        assert!(
+            text(&result).contains(expected),
+            "{prompt}: {}",
+            text(&result)
+        );
     }
-    let ok = call(&client, "generate_image", json!({"prompt": "after the storm"})).await;
+    let ok = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "after the storm"}),
+    )
+    .await;
     assert!(!is_error(&ok), "the server keeps serving: {}", text(&ok));
 }
 
@@ -205,7 +348,12 @@ async fn the_ark_base_url_works_with_the_same_client() {
     let fake = fake().await;
     let client = connect(config(&fake.ark_base_url(), crate::support::KEY, &[])).await;
 
-    let result = call(&client, "generate_image", json!({"prompt": "a fox", "model": "4.5"})).await;
+    let result = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "model": "4.5"}),
+    )
+    .await;
 
     assert!(!is_error(&result), "{}", text(&result));
     assert_eq!(fake.requests()[0].path, "/api/v3/images/generations");
@@ -216,7 +364,10 @@ async fn an_unknown_tool_is_a_protocol_error() {
     let fake = fake().await;
     let client = client_for(&fake).await;
     let err = client
-        .call_tool(rmcp::model::CallToolRequestParams::new("paint").with_arguments(crate::support::args(json!({}))))
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("paint")
+                .with_arguments(crate::support::args(json!({}))),
+        )
         .await;
     assert!(err.is_err());
 }
@@ -231,10 +382,18 @@ async fn unknown_model_ids_pass_through_to_the_upstream() {
     .unwrap();
     let client = client_for(&fake).await;
 
-    let result = call(&client, "generate_image", json!({"prompt": "a fox", "model": "doubao-seedream-6-0-270101"})).await;
+    let result = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "model": "doubao-seedream-6-0-270101"}),
+    )
+    .await;
 
     assert!(!is_error(&result), "{}", text(&result));
-    assert_eq!(fake.requests()[0].body["model"], Value::from("doubao-seedream-6-0-270101"));
+    assert_eq!(
+        fake.requests()[0].body["model"],
+        Value::from("doubao-seedream-6-0-270101")
+    );
 }
 
 fn tiny_png() -> Vec<u8> {

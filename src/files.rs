@@ -1,0 +1,9 @@
+//! The local disk: which directories may be used, readable unique names, atomic writes, and
+//! reading reference images. Knows nothing about MCP.
+
+pub mod local_ref;
+pub mod naming;
+pub mod roots;
+pub mod save;
+
+pub use roots::{AllowedRoots, PathError};
