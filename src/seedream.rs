@@ -1,6 +1,7 @@
 //! The Seedream image API (CometAPI, Volcengine Ark, BytePlus ModelArk). Knows nothing about MCP.
 
 mod client;
+mod download;
 mod error;
 mod image_format;
 mod model;
@@ -11,6 +12,7 @@ mod types;
 mod validate;
 
 pub use client::{Client, ClientConfig, Generation, SetupError, Timeouts};
+pub use download::{DownloadError, DownloadPolicy};
 pub use error::{Error, Kind};
 pub use image_format::ImageFormat;
 pub use model::{EmptyModel, Model, Profile, Rules};
