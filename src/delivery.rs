@@ -1,0 +1,134 @@
+//! Getting generated images to the caller: download (or decode), save atomically under a
+//! readable name, and pick what to embed so the whole result fits the client's limits.
+//! Knows nothing about MCP content types; the tools render what this returns.
+
+mod embed;
+mod target;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+pub use embed::{Embedded, EmbedMode};
+pub use target::{CallTarget, DeliveryConfig};
+
+use crate::files::{naming, save};
+use crate::seedream::{Client, DownloadError, ImageFormat, ImageItem};
+
+/// One generated image after delivery.
+#[derive(Debug, Clone)]
+pub struct DeliveredImage {
+    /// 1-based position in the upstream's answer.
+    pub index: usize,
+    pub url: Option<String>,
+    /// As reported upstream, e.g. `2048x2048`.
+    pub size: Option<String>,
+    pub format: Option<ImageFormat>,
+    /// Size of the full image in bytes, when it was fetched.
+    pub bytes: Option<usize>,
+    pub path: Option<PathBuf>,
+    /// Why the image could not be fetched or saved; the URL (if any) is still valid to use.
+    pub problem: Option<String>,
+    pub embedded: Option<Embedded>,
+}
+
+/// Everything delivered for one call, plus what the caller should know.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    pub images: Vec<DeliveredImage>,
+    pub notes: Vec<String>,
+}
+
+/// Fetches, saves and selects embeds for the successful items of `items`.
+pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarget, prompt: &str, items: &[ImageItem]) -> Delivery {
+    let count = items.iter().filter(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. })).count();
+    let needs_bytes = target.dir.is_some() || target.embed != EmbedMode::None;
+    let now = SystemTime::now();
+
+    let fetches = items.iter().enumerate().filter_map(|(i, item)| {
+        let (url, size, b64) = match item {
+            ImageItem::Url { url, size } => (Some(url.clone()), size.clone(), None),
+            ImageItem::B64 { b64_json, size } => (None, size.clone(), Some(b64_json.as_str())),
+            _ => return None,
+        };
+        Some(async move {
+            let mut image = DeliveredImage {
+                index: i + 1,
+                url: url.clone(),
+                size,
+                format: None,
+                bytes: None,
+                path: None,
+                problem: None,
+                embedded: None,
+            };
+            if !needs_bytes {
+                return (image, None);
+            }
+            let fetched = match (b64, &url) {
+                (Some(data), _) => STANDARD.decode(data).map_err(|e| format!("the embedded image data is not valid base64: {e}")),
+                (None, Some(u)) => client.download(u, &config.download).await.map_err(|e: DownloadError| e.to_string()),
+                (None, None) => Err("no image data".to_owned()),
+            };
+            match fetched {
+                Ok(bytes) => {
+                    image.format = ImageFormat::sniff(&bytes);
+                    image.bytes = Some(bytes.len());
+                    if image.format.is_none() {
+                        image.problem = Some("the downloaded data is not an image".to_owned());
+                        return (image, None);
+                    }
+                    (image, Some(bytes))
+                }
+                Err(problem) => {
+                    image.problem = Some(problem);
+                    (image, None)
+                }
+            }
+        })
+    });
+    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> = futures_util::future::join_all(fetches).await;
+
+    if let Some(dir) = &target.dir {
+        for (image, bytes) in fetched.iter_mut() {
+            let (Some(bytes), Some(format)) = (bytes.as_ref(), image.format) else { continue };
+            let stem = naming::stem(target.filename.as_deref(), prompt, image.index, count, now);
+            let ext = if format == ImageFormat::Jpeg { "jpeg" } else { format.subtype() };
+            let (dir, data) = (dir.clone(), bytes.clone());
+            let written = tokio::task::spawn_blocking(move || save::write_unique(&dir, &stem, ext, &data)).await;
+            match written {
+                Ok(Ok(path)) => image.path = Some(path),
+                Ok(Err(e)) => image.problem = Some(format!("could not save to {}: {e}", dir_text(target))),
+                Err(e) => image.problem = Some(format!("could not save: {e}")),
+            }
+        }
+    }
+
+    let mut notes = Vec::new();
+    if target.embed != EmbedMode::None {
+        let sources: Vec<(usize, Vec<u8>)> =
+            fetched.iter().enumerate().filter_map(|(pos, (_, b))| b.clone().map(|b| (pos, b))).collect();
+        let (budget, max_edge, full_edge, mode) =
+            (config.budget_b64_bytes, config.preview_max_edge, config.full_max_edge, target.embed);
+        let chosen =
+            tokio::task::spawn_blocking(move || embed::choose(&sources, mode, max_edge, full_edge, budget)).await;
+        match chosen {
+            Ok(Ok(embeds)) => {
+                for (pos, e) in embeds {
+                    if let Some((image, _)) = fetched.get_mut(pos) {
+                        image.embedded = Some(e);
+                    }
+                }
+            }
+            Ok(Err(note)) => notes.push(note),
+            Err(e) => notes.push(format!("previews could not be made: {e}")),
+        }
+    }
+    Delivery { images: fetched.into_iter().map(|(i, _)| i).collect(), notes }
+}
+
+fn dir_text(target: &CallTarget) -> String {
+    target.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+}

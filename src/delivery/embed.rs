@@ -1,0 +1,100 @@
+//! Which images to embed in a result, and at what size, so the whole result stays within the
+//! client's limits (Claude Desktop refuses results over 1 MiB; the Claude API downsizes images
+//! past 1568 px).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::imaging;
+use crate::seedream::ImageFormat;
+
+/// How images appear inside a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedMode {
+    /// Downscaled JPEG previews.
+    #[default]
+    Preview,
+    /// Full resolution where it fits, else a preview.
+    Full,
+    /// No images; text, paths and links only.
+    None,
+}
+
+/// An image embedded in a result.
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    pub data_b64: String,
+    pub mime: &'static str,
+    pub width: u32,
+    pub height: u32,
+    /// Whether this is a downscaled preview rather than the image itself.
+    pub preview: bool,
+}
+
+/// Picks embeds for `sources` (position, full bytes). `Err` carries a note for the caller when
+/// nothing could be embedded within `budget`.
+pub fn choose(
+    sources: &[(usize, Vec<u8>)],
+    mode: EmbedMode,
+    max_edge: u32,
+    full_edge: u32,
+    budget: usize,
+) -> Result<Vec<(usize, Embedded)>, String> {
+    if sources.is_empty() || mode == EmbedMode::None {
+        return Ok(Vec::new());
+    }
+    if mode == EmbedMode::Full
+        && let Some(full) = originals(sources, full_edge, budget)
+    {
+        return Ok(full);
+    }
+    let bytes: Vec<&[u8]> = sources.iter().map(|(_, b)| b.as_slice()).collect();
+    match imaging::previews_within_budget(&bytes, max_edge, budget) {
+        Some(previews) => Ok(sources
+            .iter()
+            .zip(previews)
+            .map(|((pos, _), p)| {
+                let embedded = Embedded {
+                    data_b64: STANDARD.encode(&p.jpeg),
+                    mime: "image/jpeg",
+                    width: p.width,
+                    height: p.height,
+                    preview: true,
+                };
+                (*pos, embedded)
+            })
+            .collect()),
+        None => Err(format!(
+            "{} images are too many to preview within the {} KB result limit: open the saved files or the URLs",
+            sources.len(),
+            budget / 1000
+        )),
+    }
+}
+
+/// The images themselves, if every one is small enough and of a type clients display.
+fn originals(sources: &[(usize, Vec<u8>)], full_edge: u32, budget: usize) -> Option<Vec<(usize, Embedded)>> {
+    let total: usize = sources.iter().map(|(_, b)| b.len().div_ceil(3) * 4).sum();
+    if total > budget {
+        return None;
+    }
+    sources
+        .iter()
+        .map(|(pos, bytes)| {
+            let format = ImageFormat::sniff(bytes)?;
+            if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif) {
+                return None;
+            }
+            let dims = imagesize::blob_size(bytes).ok()?;
+            let (width, height) = (u32::try_from(dims.width).ok()?, u32::try_from(dims.height).ok()?);
+            if width.max(height) > full_edge {
+                return None;
+            }
+            let embedded = Embedded { data_b64: STANDARD.encode(bytes), mime: format.mime(), width, height, preview: false };
+            Some((*pos, embedded))
+        })
+        .collect()
+}
