@@ -14,12 +14,12 @@ use crate::seedream::ImageFormat;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedMode {
-    /// Downscaled JPEG previews.
+    // Downscaled JPEG previews. (Plain comments: doc comments on variants turn the schema into `oneOf`.)
     #[default]
     Preview,
-    /// Full resolution where it fits, else a preview.
+    // Full resolution where it fits, else a preview.
     Full,
-    /// No images; text, paths and links only.
+    // No images; text, paths and links only.
     None,
 }
 
