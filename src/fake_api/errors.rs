@@ -315,7 +315,12 @@ impl Gateway {
                     true,
                 ),
             ),
-            (Gateway::TooLarge, _) => (
+            (Gateway::TooLarge, Mode::Ark) => {
+                let mut error = ArkError::invalid("body", "the request body is too large");
+                error.status = StatusCode::PAYLOAD_TOO_LARGE;
+                return error.render(reply);
+            }
+            (Gateway::TooLarge, Mode::Comet) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 comet_body(
                     "",

@@ -1,6 +1,9 @@
 //! Scenario injection (M12): directives from the `X-Mock-Scenario` header or from
 //! `[[mock:d1,d2=v]]` tokens in the prompt, which are stripped before anything else.
 
+/// Delays given in directives are capped at an hour, so sums of them cannot overflow.
+const MAX_DELAY_MS: u64 = 3_600_000;
+
 /// A directive that makes the request fail instead of generating.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
@@ -97,12 +100,12 @@ impl Scenario {
             "retry_after" => self.retry_after = Some(number(value)?),
             "fail_n" => self.fail_n = Some(number(value)?),
             "n" => self.n = Some(number(value)?),
-            "slow" => self.slow_ms = Some(number(value)?),
+            "slow" => self.slow_ms = Some(number::<u64>(value)?.min(MAX_DELAY_MS)),
             "search" => self.search = Some(number(value)?),
             "partial_sensitive" => self.partial_sensitive.push(number(value)?),
             "internal_at" => self.internal_at = Some(number(value)?),
             "stream_error_after" => self.stream_error_after = Some(number(value)?),
-            "trickle" => self.trickle_ms = Some(number(value)?),
+            "trickle" => self.trickle_ms = Some(number::<u64>(value)?.min(MAX_DELAY_MS)),
             "truncated" => return Err("takes no value".to_owned()),
             _ => return Err("unknown directive".to_owned()),
         }
