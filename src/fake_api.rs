@@ -6,28 +6,33 @@
 //! - `config`: [`FakeConfig`] and its enums.
 //! - `routes`: the router, downloads, `/_mock/*`, unknown paths.
 //! - `generate`: the generation pipeline (gateway checks → scenarios → validation → answer).
-//! - `validate`, `refs`, `models`: request rules (fields, reference images, sizes).
+//! - `validate`, `refs`, `models`, `sizes`: request rules (fields, reference images, per-model sizes).
 //! - `plan`: image count, size, partial failures, latency.
 //! - `output`, `faults`: success bodies, event streams, and transport faults.
-//! - `errors`: Ark and CometAPI error envelopes.
+//! - `inject`: scenario failures that replace generation.
+//! - `errors`, `comet`, `reply`: Ark and CometAPI error envelopes, response framing.
 //! - `images`, `signing`: real image bytes and signed URLs.
 //! - `scenario`: `X-Mock-Scenario` / `[[mock:...]]` directives.
 //! - `state`, `clock`, `conn`: shared state, fake time and ids, the listener.
 
 mod clock;
+mod comet;
 mod config;
 mod conn;
 mod errors;
 mod faults;
 mod generate;
 mod images;
+mod inject;
 mod models;
 mod output;
 mod plan;
 mod refs;
+mod reply;
 mod routes;
 mod scenario;
 mod signing;
+mod sizes;
 mod state;
 mod validate;
 

@@ -1,29 +1,13 @@
-//! Error bodies: Ark's envelope, CometAPI's envelope, and how CometAPI relays Ark errors
-//! (`upstream_error_style`). Messages reuse the real upstream wording where it is known.
+//! Ark's error envelope and the per-image errors, with the real upstream wording where it
+//! is known; rendering follows the route and `upstream_error_style`.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::clock::RequestIds;
+use super::comet::{comet_body, wrapped_message};
 use super::config::UpstreamErrorStyle;
-
-/// Which route a request came in on: the two speak different error dialects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// `/v1/...`: CometAPI gateway in front of Ark.
-    Comet,
-    /// `/api/v3/...`: Ark itself.
-    Ark,
-}
-
-/// Everything needed to render a reply for one request.
-#[derive(Debug, Clone)]
-pub(crate) struct Reply {
-    pub mode: Mode,
-    pub style: UpstreamErrorStyle,
-    pub ids: RequestIds,
-}
+use super::reply::{Mode, Reply, json_response};
 
 /// An error as Ark reports it (`{"error":{"code","message","param","type"}}`).
 #[derive(Debug, Clone, PartialEq)]
@@ -213,14 +197,6 @@ impl ArkError {
     }
 }
 
-/// "all channels failed. Last error: HTTP 400: {ark body} (request id: …)", as a new-api relay words it.
-pub(crate) fn wrapped_message(status: StatusCode, ark_body: &Value, comet_id: &str) -> String {
-    format!(
-        "all channels failed. Last error: HTTP {}: {ark_body} (request id: {comet_id})",
-        status.as_u16()
-    )
-}
-
 /// A per-image failure inside `data[i]` or a `partial_failed` event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ItemError {
@@ -253,131 +229,4 @@ impl ItemError {
     pub(crate) fn body(self) -> Value {
         json!({"code": self.code(), "message": self.message()})
     }
-}
-
-/// `{"error":{...,"type":"comet_api_error"}}`; the real auth and missing-model bodies have no `param`.
-pub(crate) fn comet_body(code: &str, message: &str, with_param: bool) -> Value {
-    let mut error = serde_json::Map::new();
-    error.insert("code".into(), Value::from(code));
-    error.insert("message".into(), Value::from(message));
-    if with_param {
-        error.insert("param".into(), Value::from(""));
-    }
-    error.insert("type".into(), Value::from("comet_api_error"));
-    json!({ "error": error })
-}
-
-/// Errors raised by the gateway before a request reaches the model.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Gateway {
-    Unauthorized,
-    /// The body is not a JSON object; the detail is the parser's message.
-    InvalidJson(String),
-    ModelMissing,
-    TooLarge,
-    /// A mock directive the stand-in does not know (a typo in a test).
-    BadDirective(String),
-    /// `comet_invalid_request_500`.
-    InvalidRequest500,
-    /// `comet_503`.
-    NoChannel(String),
-}
-
-impl Gateway {
-    pub(crate) fn render(&self, reply: &Reply) -> Response {
-        let id = &reply.ids.comet;
-        let (status, body) = match (self, reply.mode) {
-            (Gateway::Unauthorized, Mode::Ark) => {
-                return ArkError::unauthorized().render(reply);
-            }
-            (Gateway::ModelMissing, Mode::Ark) => return ArkError::missing("model").render(reply),
-            (Gateway::InvalidJson(detail), Mode::Ark) => {
-                let reason = format!("the request body is not a valid JSON object ({detail})");
-                return ArkError::invalid("body", &reason).render(reply);
-            }
-            (Gateway::Unauthorized, Mode::Comet) => (
-                StatusCode::UNAUTHORIZED,
-                comet_body("", &format!("invalid token (request id: {id})"), false),
-            ),
-            (Gateway::ModelMissing, Mode::Comet) => (
-                StatusCode::BAD_REQUEST,
-                comet_body(
-                    "",
-                    &format!("model name is required (request id: {id})"),
-                    false,
-                ),
-            ),
-            (Gateway::InvalidJson(detail), Mode::Comet) => (
-                StatusCode::BAD_REQUEST,
-                comet_body(
-                    "invalid_request",
-                    &format!("{detail} (request id: {id})"),
-                    true,
-                ),
-            ),
-            (Gateway::TooLarge, Mode::Ark) => {
-                let mut error = ArkError::invalid("body", "the request body is too large");
-                error.status = StatusCode::PAYLOAD_TOO_LARGE;
-                return error.render(reply);
-            }
-            (Gateway::TooLarge, Mode::Comet) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                comet_body(
-                    "",
-                    &format!("request body too large (request id: {id})"),
-                    true,
-                ),
-            ),
-            (Gateway::BadDirective(detail), _) => (
-                StatusCode::BAD_REQUEST,
-                comet_body(
-                    "mock_directive",
-                    &format!("{detail} (request id: {id})"),
-                    true,
-                ),
-            ),
-            (Gateway::InvalidRequest500, _) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                comet_body(
-                    "invalid_request",
-                    &format!("invalid request (request id: {id})"),
-                    true,
-                ),
-            ),
-            (Gateway::NoChannel(model), _) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                comet_body(
-                    "",
-                    &format!(
-                        "no available channel for model {model} under group default (request id: {id})"
-                    ),
-                    true,
-                ),
-            ),
-        };
-        json_response(status, &body, &reply.ids)
-    }
-}
-
-/// A JSON response with the headers every API answer carries.
-pub(crate) fn json_response(status: StatusCode, body: &Value, ids: &RequestIds) -> Response {
-    bytes_response(status, JSON_TYPE, body.to_string().into_bytes(), ids)
-}
-
-pub(crate) const JSON_TYPE: &str = "application/json; charset=utf-8";
-
-/// A response of the given type with `X-Request-Id`.
-pub(crate) fn bytes_response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: Vec<u8>,
-    ids: &RequestIds,
-) -> Response {
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(id) = HeaderValue::from_str(&ids.ark) {
-        headers.insert("x-request-id", id);
-    }
-    response
 }

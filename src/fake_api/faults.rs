@@ -11,7 +11,7 @@ use futures_util::stream;
 use serde_json::json;
 
 use super::clock::RequestIds;
-use super::errors::{JSON_TYPE, bytes_response};
+use super::reply::{JSON_TYPE, bytes_response};
 use super::state::Tracker;
 
 const HTML_TYPE: &str = "text/html; charset=utf-8";

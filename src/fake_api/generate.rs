@@ -8,18 +8,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, request::Parts};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
+use super::comet::Gateway;
 use super::config::FakeConfig;
 use super::conn::ConnHandle;
-use super::errors::ItemError;
-use super::errors::{
-    ArkError, Gateway, JSON_TYPE, Mode, Reply, bytes_response, comet_body, json_response,
-    wrapped_message,
-};
+use super::errors::{ArkError, ItemError};
 use super::faults;
+use super::inject::inject;
 use super::models::ModelRules;
 use super::output::{self, StreamParts};
-use super::plan::{Outcome, Plan, seconds};
-use super::scenario::{Failure, Scenario, strip_tokens};
+use super::plan::{Outcome, Plan};
+use super::reply::{JSON_TYPE, Mode, Reply, bytes_response};
+use super::scenario::{Scenario, strip_tokens};
 use super::state::{App, RecordedRequest, Tracker};
 use super::validate::validate;
 
@@ -145,7 +144,11 @@ impl Ctx<'_> {
             if let Some(ms) = scenario.slow_ms {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
-            return self.inject(failure, &model, &scenario).await;
+            return match inject(failure, &model, self.config, self.reply, self.conn.as_ref()).await
+            {
+                Ok(response) => response,
+                Err(ark) => self.error(&ark, &scenario),
+            };
         }
         self.generate(&body, &model, &prompt, &scenario, tracker)
             .await
@@ -171,67 +174,6 @@ impl Ctx<'_> {
                 .insert("retry-after", HeaderValue::from(s));
         }
         response
-    }
-
-    async fn inject(&self, failure: Failure, model: &str, scenario: &Scenario) -> Response {
-        let ids = &self.reply.ids;
-        let ark = match failure {
-            Failure::Reset => {
-                if self.conn.as_ref().is_some_and(ConnHandle::cut) {
-                    // The socket is gone; hyper fails to write this and drops the connection.
-                    return bytes_response(StatusCode::OK, JSON_TYPE, Vec::new(), ids);
-                }
-                return faults::html_502(ids);
-            }
-            Failure::Html502 => return faults::html_502(ids),
-            Failure::Html200 => return faults::html_200(ids),
-            Failure::CometInvalidRequest500 => {
-                return Gateway::InvalidRequest500.render(self.reply);
-            }
-            Failure::Comet503 => return Gateway::NoChannel(model.to_owned()).render(self.reply),
-            Failure::Cf524 | Failure::Cf524Json => {
-                tokio::time::sleep(seconds(self.config.cf_timeout_s * self.config.time_scale))
-                    .await;
-                return faults::cf_524(failure == Failure::Cf524Json, ids);
-            }
-            Failure::WrappedUpstream => {
-                let upstream = ArkError::output_sensitive();
-                let message =
-                    wrapped_message(upstream.status, &upstream.ark_body(&ids.ark), &ids.comet);
-                return json_response(
-                    StatusCode::BAD_REQUEST,
-                    &comet_body("", &message, true),
-                    ids,
-                );
-            }
-            Failure::InputTextSensitive => ArkError::bad_request(
-                "InputTextSensitiveContentDetected",
-                "",
-                "The request failed because the input text may contain sensitive information"
-                    .into(),
-            ),
-            Failure::InputImageSensitive => ArkError::bad_request(
-                "InputImageSensitiveContentDetected",
-                "",
-                "The request failed because the input image may contain sensitive information"
-                    .into(),
-            ),
-            Failure::Ipm => ArkError::ipm(),
-            Failure::Overloaded => ArkError::too_many(
-                "ServerOverloaded",
-                "The service is currently overloaded and cannot handle the request. Please try again later",
-            ),
-            Failure::Quota => ArkError::too_many(
-                "QuotaExceeded",
-                "The request failed because your account has exceeded its usage quota for the model",
-            ),
-            Failure::SetLimit => ArkError::too_many(
-                "SetLimitExceeded",
-                "Your account has reached the inference limit set in Safe Experience Mode. Adjust or disable the limit in the Ark Console",
-            ),
-            Failure::Internal => ArkError::internal(),
-        };
-        self.error(&ark, scenario)
     }
 
     async fn generate(

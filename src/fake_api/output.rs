@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 use super::clock::RequestIds;
 use super::config::FakeConfig;
-use super::errors::{ItemError, bytes_response};
+use super::errors::ItemError;
 use super::images::{self, ImageError, ImageKey};
 use super::plan::{Outcome, Plan};
+use super::reply::bytes_response;
 use super::signing::signed_query;
 use super::state::{App, StoredObject, Tracker};
 use super::validate::GenRequest;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::config::FakeConfig;
 use super::errors::ItemError;
-use super::models::prompt_ratio;
 use super::scenario::Scenario;
+use super::sizes::prompt_ratio;
 use super::validate::{GROUP_LIMIT, GenRequest};
 
 /// The fate of one image slot.

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::errors::ArkError;
-use super::models::ratio_ok;
+use super::sizes::ratio_ok;
 
 /// Most reference images a request may carry.
 pub(crate) const MAX_REFS: usize = 14;

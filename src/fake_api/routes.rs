@@ -10,11 +10,13 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::comet::comet_body;
 use super::config::UnknownPath;
-use super::errors::{ArkError, Mode, Reply, bytes_response, comet_body, json_response};
+use super::errors::ArkError;
 use super::faults;
 use super::generate;
 use super::images::{self, ImageKey};
+use super::reply::{Mode, Reply, bytes_response, json_response};
 use super::signing;
 use super::state::App;
 

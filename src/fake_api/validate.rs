@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use super::config::FakeConfig;
 use super::errors::ArkError;
 use super::images::Fmt;
-use super::models::{ModelRules, SizeSpec};
+use super::models::ModelRules;
 use super::refs::{self, RefImage};
+use super::sizes::SizeSpec;
 
 /// The most images a group may hold, references included.
 pub(crate) const GROUP_LIMIT: u32 = 15;

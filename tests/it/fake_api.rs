@@ -1213,3 +1213,35 @@ async fn streaming_headers_wait_for_the_first_image_unless_configured_otherwise(
         }
     }
 }
+
+#[tokio::test]
+async fn hostile_inputs_get_client_errors_and_never_break_the_server() {
+    let api = start().await;
+    let deep = format!("{}{}", "[".repeat(2000), "]".repeat(2000));
+    let bodies = [
+        json!({"model": V45, "prompt": "x", "size": 123}),
+        json!({"model": V45, "prompt": 42}),
+        json!({"model": 7, "prompt": "x"}),
+        json!({"model": V45, "prompt": "x", "image": [1, 2]}),
+        json!({"model": V45, "prompt": "x", "image": {}}),
+        json!({"model": V45, "prompt": "x", "image": []}),
+        json!({"model": V45, "prompt": "x", "image": ""}),
+        json!({"model": V45, "prompt": "x", "image": "data:image/png;base64,"}),
+        json!({"model": V45, "prompt": "x", "stream": "yes", "watermark": "no"}),
+        json!({"model": V45, "prompt": "x", "sequential_image_generation": "auto", "sequential_image_generation_options": {"max_images": 1e300}}),
+        json!({"model": V45, "prompt": "x", "sequential_image_generation": "auto", "sequential_image_generation_options": {"max_images": -1}}),
+        json!({"model": V45, "prompt": "x", "sequential_image_generation_options": 5}),
+        json!({"model": V45, "prompt": "x", "size": "99999999999x1"}),
+        json!({"model": LITE, "prompt": "x", "tools": "web_search"}),
+        json!({"model": V45, "prompt": "x [[mock:slow=99999999999999999999999]]"}),
+        json!({"model": V45, "prompt": "x [[mock:n=4294967296]]"}),
+    ];
+    for body in bodies {
+        let status = generate(&api, body.clone()).await.status().as_u16();
+        assert!((400..500).contains(&status), "{status} for {body}");
+    }
+    let response = post(&api).body(deep).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let max_capped = json!({"sequential_image_generation": "auto", "sequential_image_generation_options": {"max_images": 99}});
+    assert_eq!(count_of(&api, "[[mock:n=20]] x", max_capped).await, 15);
+}
