@@ -1,5 +1,14 @@
-//! Scenario injection (M12): directives from the `X-Mock-Scenario` header or from
+//! Scenario injection (M12): directives from the `X-Mock-Scenario: d1,d2=v` header or from
 //! `[[mock:d1,d2=v]]` tokens in the prompt, which are stripped before anything else.
+//! `name:v` is accepted for `name=v`. Unknown directives are a 400 (`code:"mock_directive"`).
+//!
+//! Failures (the first one given wins): `input_text_sensitive`, `input_image_sensitive`,
+//! `ipm`, `overloaded`, `quota`, `setlimit`, `internal`, `comet_invalid_request_500`,
+//! `comet_503`, `cf_524`, `cf_524_json`, `wrapped_upstream`, `html_502`, `html_200`, `reset`,
+//! `truncated`, and the per-image `partial_sensitive=i` (repeatable), `internal_at=i`,
+//! `stream_error_after=j`.
+//! Modifiers: `retry_after=S`, `fail_n=K` (failures only for the first K requests with the
+//! same raw prompt), `n=K`, `slow=MS`, `search=N`, `trickle=MS`.
 
 /// Delays given in directives are capped at an hour, so sums of them cannot overflow.
 const MAX_DELAY_MS: u64 = 3_600_000;
