@@ -23,13 +23,21 @@ async fn start_with(f: impl FnOnce(&mut FakeConfig)) -> FakeApi {
     FakeApi::start(config).await.unwrap()
 }
 
+/// One client for the module, since building one loads TLS roots (slow). Pooling is off:
+/// each test has its own runtime, and a pooled connection must not outlive its runtime.
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(0)
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(20))
+                .build()
+                .unwrap()
+        })
+        .clone()
 }
 
 fn post(api: &FakeApi) -> reqwest::RequestBuilder {
