@@ -1,0 +1,74 @@
+//! Scenario failures that replace generation: upstream errors (returned as an [`ArkError`]
+//! to render), gateway errors, HTML pages, the Cloudflare 524 and dropped connections.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::comet::{Gateway, comet_body, wrapped_message};
+use super::config::FakeConfig;
+use super::conn::ConnHandle;
+use super::errors::ArkError;
+use super::faults;
+use super::plan::seconds;
+use super::reply::{JSON_TYPE, Reply, bytes_response, json_response};
+use super::scenario::Failure;
+
+/// The response for `failure`, or the Ark error to render (with `Retry-After` if asked).
+pub(crate) async fn inject(
+    failure: Failure,
+    model: &str,
+    config: &FakeConfig,
+    reply: &Reply,
+    conn: Option<&ConnHandle>,
+) -> Result<Response, ArkError> {
+    let ids = &reply.ids;
+    let ark = match failure {
+        Failure::Reset => {
+            if conn.is_some_and(ConnHandle::cut) {
+                // The socket is gone; hyper fails to write this and drops the connection.
+                return Ok(bytes_response(StatusCode::OK, JSON_TYPE, Vec::new(), ids));
+            }
+            return Ok(faults::html_502(ids));
+        }
+        Failure::Html502 => return Ok(faults::html_502(ids)),
+        Failure::Html200 => return Ok(faults::html_200(ids)),
+        Failure::CometInvalidRequest500 => return Ok(Gateway::InvalidRequest500.render(reply)),
+        Failure::Comet503 => return Ok(Gateway::NoChannel(model.to_owned()).render(reply)),
+        Failure::Cf524 | Failure::Cf524Json => {
+            tokio::time::sleep(seconds(config.cf_timeout_s * config.time_scale)).await;
+            return Ok(faults::cf_524(failure == Failure::Cf524Json, ids));
+        }
+        Failure::WrappedUpstream => {
+            let upstream = ArkError::output_sensitive();
+            let message =
+                wrapped_message(upstream.status, &upstream.ark_body(&ids.ark), &ids.comet);
+            let body = comet_body("", &message, true);
+            return Ok(json_response(StatusCode::BAD_REQUEST, &body, ids));
+        }
+        Failure::InputTextSensitive => ArkError::bad_request(
+            "InputTextSensitiveContentDetected",
+            "",
+            "The request failed because the input text may contain sensitive information".into(),
+        ),
+        Failure::InputImageSensitive => ArkError::bad_request(
+            "InputImageSensitiveContentDetected",
+            "",
+            "The request failed because the input image may contain sensitive information".into(),
+        ),
+        Failure::Ipm => ArkError::ipm(),
+        Failure::Overloaded => ArkError::too_many(
+            "ServerOverloaded",
+            "The service is currently overloaded and cannot handle the request. Please try again later",
+        ),
+        Failure::Quota => ArkError::too_many(
+            "QuotaExceeded",
+            "The request failed because your account has exceeded its usage quota for the model",
+        ),
+        Failure::SetLimit => ArkError::too_many(
+            "SetLimitExceeded",
+            "Your account has reached the inference limit set in Safe Experience Mode. Adjust or disable the limit in the Ark Console",
+        ),
+        Failure::Internal => ArkError::internal(),
+    };
+    Err(ark)
+}
