@@ -58,7 +58,11 @@ impl DownloadError {
 
 impl Client {
     /// Downloads `url` as given. Never sends the API key.
-    pub async fn download(&self, url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, DownloadError> {
+    pub async fn download(
+        &self,
+        url: &str,
+        policy: &DownloadPolicy,
+    ) -> Result<Vec<u8>, DownloadError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -66,18 +70,33 @@ impl Client {
                 Ok(bytes) => return Ok(bytes),
                 Err(e) if e.is_transient() && attempt < policy.attempts => {
                     tracing::warn!(error = %e, attempt, "retrying download");
-                    tokio::time::sleep(policy.backoff.saturating_mul(1 << (attempt - 1).min(8))).await;
+                    tokio::time::sleep(policy.backoff.saturating_mul(1 << (attempt - 1).min(8)))
+                        .await;
                 }
                 Err(e) => return Err(e),
             }
         }
     }
 
-    async fn download_once(&self, url: &str, policy: &DownloadPolicy) -> Result<Vec<u8>, DownloadError> {
+    async fn download_once(
+        &self,
+        url: &str,
+        policy: &DownloadPolicy,
+    ) -> Result<Vec<u8>, DownloadError> {
         let network = |e: reqwest::Error| {
-            if e.is_timeout() { DownloadError::Timeout(policy.timeout) } else { DownloadError::Network(root_cause(&e)) }
+            if e.is_timeout() {
+                DownloadError::Timeout(policy.timeout)
+            } else {
+                DownloadError::Network(root_cause(&e))
+            }
         };
-        let mut response = self.http().get(url).timeout(policy.timeout).send().await.map_err(network)?;
+        let mut response = self
+            .http()
+            .get(url)
+            .timeout(policy.timeout)
+            .send()
+            .await
+            .map_err(network)?;
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
             let body = response.bytes().await.unwrap_or_default();
@@ -88,13 +107,20 @@ impl Client {
                 DownloadError::Failed { status, snippet }
             });
         }
-        if response.content_length().is_some_and(|n| n > policy.max_bytes) {
-            return Err(DownloadError::TooLarge { max: policy.max_bytes });
+        if response
+            .content_length()
+            .is_some_and(|n| n > policy.max_bytes)
+        {
+            return Err(DownloadError::TooLarge {
+                max: policy.max_bytes,
+            });
         }
         let mut bytes = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
         while let Some(chunk) = response.chunk().await.map_err(network)? {
             if bytes.len() as u64 + chunk.len() as u64 > policy.max_bytes {
-                return Err(DownloadError::TooLarge { max: policy.max_bytes });
+                return Err(DownloadError::TooLarge {
+                    max: policy.max_bytes,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }

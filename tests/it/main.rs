@@ -1,5 +1,13 @@
 //! One integration-test binary (one link step) made of modules.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test helpers fail loudly; clippy.toml's test allowances only cover #[test] functions"
+)]
+
 mod client;
 mod fake_api;
 mod schema;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::support::fake;
+use seedream_mcp::fake_api::{FakeApi, FakeConfig};
 
 const SECRET: &str = "sk-stdio-secret-4242";
 
@@ -28,7 +28,12 @@ fn spawn(base_url: &str) -> Child {
 
 #[tokio::test]
 async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
-    let fake = fake().await;
+    let fake = FakeApi::start(FakeConfig {
+        api_key: Some(SECRET.into()),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
     let mut child = spawn(&fake.base_url());
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -107,7 +112,12 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
 async fn the_binary_reaches_the_upstream_through_http_proxy() {
     // The base URL's host does not resolve; only a proxy (the stand-in, which routes on the
     // path of the absolute-form request) can answer, so success proves the proxy was used.
-    let fake = fake().await;
+    let fake = FakeApi::start(FakeConfig {
+        api_key: Some(SECRET.into()),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
         .env("SEEDREAM_API_KEY", SECRET)
         .env("SEEDREAM_BASE_URL", "http://seedream.proxy-test.invalid/v1")
