@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over stdin/stdout (the default).
     Stdio,
+    /// Generate images once, save them and print their paths (same code path as the tools).
+    Generate(crate::oneshot::GenerateArgs),
     /// Run the local stand-in of the Seedream API, for trying the server without an account.
     FakeApi {
         /// Address to listen on.
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let server = ImageServer::new(config)?;
             transport::serve_stdio(server).await
         }
+        Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
         Command::FakeApi { listen } => {
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

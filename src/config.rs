@@ -1,11 +1,12 @@
 //! Command-line flags with environment fallbacks, validated once into a [`Config`].
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use secrecy::SecretString;
 
-use crate::seedream::{ClientConfig, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts};
+use crate::seedream::{ClientConfig, DownloadPolicy, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts};
 
 /// Settings of the MCP server. Every flag has an environment variable, for MCP client configs.
 #[derive(Clone, Args)]
@@ -119,6 +120,31 @@ pub struct ServerArgs {
         global = true
     )]
     pub reference_max_mb: u32,
+
+    /// Absolute folder for saved images [default: the pictures (or data) folder + seedream-mcp].
+    #[arg(long, env = "SEEDREAM_OUTPUT_DIR", global = true)]
+    pub output_dir: Option<PathBuf>,
+
+    /// Save every generated image to the output folder.
+    #[arg(long, env = "SEEDREAM_SAVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub save: bool,
+
+    /// Folders reference images may be read from and output_dir may point into, separated by
+    /// the platform's path separator [default: the home folder and the output folder].
+    #[arg(long, env = "SEEDREAM_ALLOWED_DIRS", global = true)]
+    pub allowed_dirs: Option<std::ffi::OsString>,
+
+    /// Long edge in pixels of previews embedded in results.
+    #[arg(long, env = "SEEDREAM_PREVIEW_MAX_EDGE", default_value_t = 1024, global = true)]
+    pub preview_max_edge: u32,
+
+    /// Budget in KB for the base64 of all images embedded in one result (Claude Desktop refuses results over 1 MiB).
+    #[arg(long, env = "SEEDREAM_RESULT_BUDGET_KB", default_value_t = 700, global = true)]
+    pub result_budget_kb: u32,
+
+    /// Largest generated image downloaded, in MB.
+    #[arg(long, env = "SEEDREAM_DOWNLOAD_MAX_MB", default_value_t = 64, global = true)]
+    pub download_max_mb: u32,
 }
 
 /// Defaults applied when a tool call leaves a field out.
@@ -130,12 +156,24 @@ pub struct Defaults {
     pub watermark: bool,
 }
 
+/// Where images go; turned into a [`crate::delivery::DeliveryConfig`] when the server starts.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub save: bool,
+    pub output_dir: PathBuf,
+    pub allowed_dirs: Vec<PathBuf>,
+    pub preview_max_edge: u32,
+    pub budget_b64_bytes: usize,
+    pub download: DownloadPolicy,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub client: ClientConfig,
     pub defaults: Defaults,
     pub profile: Profile,
+    pub delivery: DeliverySettings,
 }
 
 /// A setting that cannot work; names the flag and the variable.
@@ -203,6 +241,7 @@ impl ServerArgs {
                 "use 10 or 30",
             ));
         }
+        let delivery = self.delivery_settings()?;
         let api_key = [self.api_key, self.cometapi_key]
             .into_iter()
             .flatten()
@@ -236,8 +275,57 @@ impl ServerArgs {
                 lite_4k: self.lite_4k,
                 reference_max_bytes: self.reference_max_mb as usize * 1024 * 1024,
             },
+            delivery,
         })
     }
+
+    fn delivery_settings(&self) -> Result<DeliverySettings, ConfigError> {
+        let output_dir = match &self.output_dir {
+            Some(dir) if dir.is_absolute() => dir.clone(),
+            Some(dir) => {
+                return Err(bad(
+                    "--output-dir",
+                    "SEEDREAM_OUTPUT_DIR",
+                    format!("`{}` is relative; MCP clients start servers from arbitrary folders, so give an absolute path", dir.display()),
+                ));
+            }
+            None => default_output_dir(),
+        };
+        let allowed_dirs: Vec<PathBuf> = match &self.allowed_dirs {
+            Some(list) => std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect(),
+            None => dirs::home_dir().into_iter().chain([output_dir.clone()]).collect(),
+        };
+        if let Some(relative) = allowed_dirs.iter().find(|d| !d.is_absolute()) {
+            return Err(bad(
+                "--allowed-dirs",
+                "SEEDREAM_ALLOWED_DIRS",
+                format!("`{}` is relative; list absolute folders", relative.display()),
+            ));
+        }
+        if !(64..=8000).contains(&self.preview_max_edge) {
+            return Err(bad("--preview-max-edge", "SEEDREAM_PREVIEW_MAX_EDGE", "use 64 to 8000 pixels, e.g. 1024"));
+        }
+        if !(10..=100_000).contains(&self.result_budget_kb) {
+            return Err(bad("--result-budget-kb", "SEEDREAM_RESULT_BUDGET_KB", "use 10 to 100000, e.g. 700"));
+        }
+        Ok(DeliverySettings {
+            save: self.save,
+            output_dir,
+            allowed_dirs,
+            preview_max_edge: self.preview_max_edge,
+            budget_b64_bytes: self.result_budget_kb as usize * 1000,
+            download: DownloadPolicy {
+                max_bytes: u64::from(self.download_max_mb.max(1)) * 1024 * 1024,
+                ..DownloadPolicy::default()
+            },
+        })
+    }
+}
+
+/// The platform's pictures folder (else its data folder, else the temp folder) plus
+/// `seedream-mcp`: absolute, and never the process's working directory.
+fn default_output_dir() -> PathBuf {
+    dirs::picture_dir().or_else(dirs::data_dir).unwrap_or_else(std::env::temp_dir).join("seedream-mcp")
 }
 
 #[cfg(test)]
@@ -289,10 +377,22 @@ mod tests {
             (vec!["--size", "huge"], "SEEDREAM_SIZE"),
             (vec!["--response-format", "png"], "SEEDREAM_RESPONSE_FORMAT"),
             (vec!["--model", ""], "SEEDREAM_MODEL"),
+            (vec!["--output-dir", "images"], "SEEDREAM_OUTPUT_DIR"),
+            (vec!["--allowed-dirs", "rel"], "SEEDREAM_ALLOWED_DIRS"),
         ] {
             let e = parse(&flags).unwrap_err().to_string();
             assert!(e.contains(expected), "{flags:?}: {e}");
         }
+    }
+
+    #[test]
+    fn the_default_output_folder_is_absolute_and_allowed() {
+        let c = parse(&[]).unwrap();
+        assert!(c.delivery.output_dir.is_absolute());
+        assert!(c.delivery.output_dir.ends_with("seedream-mcp"));
+        assert!(c.delivery.allowed_dirs.contains(&c.delivery.output_dir));
+        let c = parse(&["--allowed-dirs", "/srv/a:/srv/b"]).unwrap();
+        assert_eq!(c.delivery.allowed_dirs, [PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]);
     }
 
     #[test]

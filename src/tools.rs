@@ -5,7 +5,9 @@ mod args;
 mod edit;
 mod generate;
 pub mod params;
+mod references;
 mod render;
+mod resources;
 mod run;
 pub mod schema;
 mod sequence;
@@ -13,19 +15,34 @@ mod sequence;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig};
-use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolResult, Implementation, JsonObject, ListResourceTemplatesResult, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::config::Config;
-use crate::seedream::{self, SetupError};
+use crate::delivery::DeliveryConfig;
+use crate::seedream;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams};
 pub use run::Context;
 
 const INSTRUCTIONS: &str = "Seedream image tools. generate_image: one image from text. \
-edit_image: change or restyle existing pictures, or combine up to 14 reference images (URLs or data URIs). \
+edit_image: change or restyle existing pictures, or combine up to 14 reference images (local paths, \
+file:// or http(s) URLs, data URIs; a path from an earlier result works). \
 generate_sequence: a set of related, consistent images (story panels, variations, a product series), up to 15; \
-state the count in the prompt. Results list each image's size and URL; URLs expire after 24 hours. \
+state the count in the prompt. Results list each image's size, saved path and URL (URLs expire after 24 hours) \
+and attach small previews. \
 A failed call says which argument to change.";
+
+/// The three tools, for callers that pick one without MCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Generate,
+    Edit,
+    Sequence,
+}
 
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
@@ -83,11 +100,27 @@ impl ImageServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for ImageServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
             .with_server_info(Implementation::new(
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
             ))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(&request.uri, &self.ctx.delivery.roots).await.map(Into::into)
     }
 }

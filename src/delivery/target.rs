@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::embed::EmbedMode;
+use crate::config::DeliverySettings;
 use crate::files::{AllowedRoots, naming};
 use crate::seedream::DownloadPolicy;
 
@@ -43,6 +44,31 @@ pub struct TargetError {
 }
 
 impl DeliveryConfig {
+    /// Creates the output folder (when saving) and resolves the allowed roots; run once at start.
+    pub fn new(settings: DeliverySettings) -> std::io::Result<DeliveryConfig> {
+        if settings.save {
+            std::fs::create_dir_all(&settings.output_dir).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot create the output folder {} ({e}); set SEEDREAM_OUTPUT_DIR to a writable folder or SEEDREAM_SAVE=false",
+                        settings.output_dir.display()
+                    ),
+                )
+            })?;
+        }
+        let output_dir = settings.output_dir.canonicalize().unwrap_or(settings.output_dir);
+        Ok(DeliveryConfig {
+            save: settings.save,
+            roots: AllowedRoots::new(settings.allowed_dirs),
+            output_dir,
+            preview_max_edge: settings.preview_max_edge,
+            full_max_edge: 1568,
+            budget_b64_bytes: settings.budget_b64_bytes,
+            download: settings.download,
+        })
+    }
+
     /// Checks the call's `filename` and `output_dir` and resolves the folder.
     pub fn target(&self, filename: Option<&str>, output_dir: Option<&str>, embed: EmbedMode) -> Result<CallTarget, TargetError> {
         if !self.save && (filename.is_some() || output_dir.is_some()) {

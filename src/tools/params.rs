@@ -5,26 +5,33 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::delivery::EmbedMode;
 use crate::seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
-    /// 1K, 2K, 3K, 4K or WIDTHxHEIGHT (e.g. 2848x1600). A bare preset lets the model pick the shape.
+    /// 1K-4K or WIDTHxHEIGHT, e.g. 2848x1600. A preset alone lets the model pick the shape.
     pub size: Option<Size>,
-    /// Shape at the preset size (default 2K), e.g. 16:9 gives 2848x1600. Not with WIDTHxHEIGHT.
+    /// Shape at the preset size, e.g. 16:9 = 2848x1600 at 2K.
     pub aspect_ratio: Option<AspectRatio>,
-    /// 5.0 (lite, default), 4.5, 4.0 or a full model id.
+    /// 5.0 (default), 4.5, 4.0 or a model id.
     pub model: Option<Model>,
-    /// url (default): links valid 24 h. b64_json: images embedded in the result.
+    /// url (default) or b64_json (embeds full size where it fits).
     pub response_format: Option<ResponseFormat>,
-    /// jpeg (default) or png; png needs model 5.0.
+    /// jpeg (default) or png (5.0 only).
     pub output_format: Option<OutputFormat>,
-    /// Add an "AI generated" mark. Default false.
+    /// Images in the result: preview (default, small JPEGs), full (original where it fits) or none.
+    pub embed: Option<EmbedMode>,
+    /// Base name for saved files, no folders, e.g. fox-portrait.
+    pub filename: Option<String>,
+    /// Absolute folder to save into (inside the allowed folders).
+    pub output_dir: Option<String>,
+    /// Add an "AI generated" mark (default false).
     pub watermark: Option<bool>,
-    /// -1 to 2147483647; only for models that honour it.
+    /// -1..2147483647 (ignored by current models).
     pub seed: Option<i64>,
-    /// 1 to 10; only for models that honour it.
+    /// 1-10 (ignored by current models).
     pub guidance_scale: Option<f64>,
 }
 
@@ -42,7 +49,7 @@ pub struct GenerateImageParams {
 pub struct EditImageParams {
     /// The change to make or the image to make from the references, e.g. "make it a watercolor".
     pub prompt: String,
-    /// 1 to 14 reference images: http(s) URLs or data:image/png;base64,... URIs.
+    /// 1-14 reference images: absolute paths, file:// or http(s) URLs, or data: URIs.
     #[schemars(length(min = 1, max = 14))]
     pub images: Vec<String>,
     #[serde(flatten)]
@@ -54,10 +61,10 @@ pub struct EditImageParams {
 pub struct GenerateSequenceParams {
     /// The set to draw, with its count, e.g. "4 panels of a cat's day: waking, eating, playing, sleeping".
     pub prompt: String,
-    /// Most images to make, 1 to 15 (references + max_images <= 15). The model may make fewer.
+    /// Most images to make, 1-15 (references + max_images <= 15). The model may make fewer.
     #[schemars(range(min = 1, max = 15))]
     pub max_images: u32,
-    /// Optional 0 to 14 reference images: http(s) URLs or data: URIs.
+    /// 0-14 reference images: paths, file:// or http(s) URLs, or data: URIs.
     #[schemars(length(max = 14))]
     pub images: Option<Vec<String>>,
     #[serde(flatten)]
