@@ -46,6 +46,9 @@ pub struct FakeConfig {
     pub url_host: Option<String>,
     /// Seconds before the Cloudflare 524 page (scaled by `time_scale`).
     pub cf_timeout_s: f64,
+    /// When set, every signed download answers this status instead of the image (403 and 404
+    /// with the object store's bodies), for testing download failures.
+    pub download_status: Option<u16>,
 }
 
 impl Default for FakeConfig {
@@ -70,6 +73,7 @@ impl Default for FakeConfig {
             max_inflight: None,
             url_host: None,
             cf_timeout_s: 100.0,
+            download_status: None,
         }
     }
 }

@@ -55,6 +55,9 @@ async fn download(State(app): State<App>, request: Request) -> Response {
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
     app.record_download(raw);
+    if let Some(status) = app.config().download_status {
+        return scripted_download_failure(status);
+    }
     let path = uri.path();
     if !signing::verify(
         &app.secret,
@@ -94,6 +97,16 @@ async fn download(State(app): State<App>, request: Request) -> Response {
                 .into_response()
         }
     }
+}
+
+fn scripted_download_failure(status: u16) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match status {
+        403 => json!({"Code": "AccessDenied", "Message": "Access Denied", "EC": "0003-00000015"}),
+        404 => json!({"Code": "NoSuchKey", "Message": "The specified key does not exist.", "EC": "0017-00000003"}),
+        _ => json!({"Code": "InternalError", "Message": "scripted download failure"}),
+    };
+    (code, Json(body)).into_response()
 }
 
 /// `POST /_mock/config`: merges the given keys into the configuration.

@@ -14,3 +14,5 @@ mod schema;
 mod stdio;
 mod support;
 mod tools;
+mod delivery;
+mod oneshot;

@@ -1,6 +1,9 @@
 //! Shared test setup: the stand-in API, server configs pointing at it, and an in-process MCP
 //! client joined to the server over `tokio::io::duplex`.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use clap::Parser;
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::RunningService;

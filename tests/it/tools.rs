@@ -69,34 +69,6 @@ async fn the_request_sent_upstream_has_exactly_the_expected_fields() {
 }
 
 #[tokio::test]
-async fn b64_json_embeds_each_image_with_its_sniffed_mime_type() {
-    let fake = fake().await;
-    let client = client_for(&fake).await;
-
-    let result = call(
-        &client,
-        "generate_image",
-        json!({"prompt": "a red fox", "response_format": "b64_json", "output_format": "png"}),
-    )
-    .await;
-
-    assert!(!is_error(&result), "{}", text(&result));
-    let images: Vec<_> = result.content.iter().filter_map(|c| c.as_image()).collect();
-    assert_eq!(images.len(), 1);
-    assert_eq!(images[0].mime_type, "image/png");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&images[0].data)
-        .unwrap();
-    assert_eq!(&bytes[..4], b"\x89PNG");
-    let structured = serde_json::to_string(&result.structured_content).unwrap();
-    assert!(
-        !structured.contains(&images[0].data[..64]),
-        "no base64 in structuredContent"
-    );
-    assert!(structured.len() < 2000, "{structured}");
-}
-
-#[tokio::test]
 async fn seedream_4_x_gets_jpeg_and_a_note_when_png_is_asked() {
     let fake = fake().await;
     let client = client_for(&fake).await;
