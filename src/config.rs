@@ -6,7 +6,9 @@ use std::time::Duration;
 use clap::Args;
 use secrecy::SecretString;
 
-use crate::seedream::{ClientConfig, DownloadPolicy, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts};
+use crate::seedream::{
+    ClientConfig, DownloadPolicy, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts,
+};
 
 /// Settings of the MCP server. Every flag has an environment variable, for MCP client configs.
 #[derive(Clone, Args)]
@@ -135,15 +137,30 @@ pub struct ServerArgs {
     pub allowed_dirs: Option<std::ffi::OsString>,
 
     /// Long edge in pixels of previews embedded in results.
-    #[arg(long, env = "SEEDREAM_PREVIEW_MAX_EDGE", default_value_t = 1024, global = true)]
+    #[arg(
+        long,
+        env = "SEEDREAM_PREVIEW_MAX_EDGE",
+        default_value_t = 1024,
+        global = true
+    )]
     pub preview_max_edge: u32,
 
     /// Budget in KB for the base64 of all images embedded in one result (Claude Desktop refuses results over 1 MiB).
-    #[arg(long, env = "SEEDREAM_RESULT_BUDGET_KB", default_value_t = 700, global = true)]
+    #[arg(
+        long,
+        env = "SEEDREAM_RESULT_BUDGET_KB",
+        default_value_t = 700,
+        global = true
+    )]
     pub result_budget_kb: u32,
 
     /// Largest generated image downloaded, in MB.
-    #[arg(long, env = "SEEDREAM_DOWNLOAD_MAX_MB", default_value_t = 64, global = true)]
+    #[arg(
+        long,
+        env = "SEEDREAM_DOWNLOAD_MAX_MB",
+        default_value_t = 64,
+        global = true
+    )]
     pub download_max_mb: u32,
 }
 
@@ -286,27 +303,46 @@ impl ServerArgs {
                 return Err(bad(
                     "--output-dir",
                     "SEEDREAM_OUTPUT_DIR",
-                    format!("`{}` is relative; MCP clients start servers from arbitrary folders, so give an absolute path", dir.display()),
+                    format!(
+                        "`{}` is relative; MCP clients start servers from arbitrary folders, so give an absolute path",
+                        dir.display()
+                    ),
                 ));
             }
             None => default_output_dir(),
         };
         let allowed_dirs: Vec<PathBuf> = match &self.allowed_dirs {
-            Some(list) => std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect(),
-            None => dirs::home_dir().into_iter().chain([output_dir.clone()]).collect(),
+            Some(list) => std::env::split_paths(list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect(),
+            None => dirs::home_dir()
+                .into_iter()
+                .chain([output_dir.clone()])
+                .collect(),
         };
         if let Some(relative) = allowed_dirs.iter().find(|d| !d.is_absolute()) {
             return Err(bad(
                 "--allowed-dirs",
                 "SEEDREAM_ALLOWED_DIRS",
-                format!("`{}` is relative; list absolute folders", relative.display()),
+                format!(
+                    "`{}` is relative; list absolute folders",
+                    relative.display()
+                ),
             ));
         }
         if !(64..=8000).contains(&self.preview_max_edge) {
-            return Err(bad("--preview-max-edge", "SEEDREAM_PREVIEW_MAX_EDGE", "use 64 to 8000 pixels, e.g. 1024"));
+            return Err(bad(
+                "--preview-max-edge",
+                "SEEDREAM_PREVIEW_MAX_EDGE",
+                "use 64 to 8000 pixels, e.g. 1024",
+            ));
         }
         if !(10..=100_000).contains(&self.result_budget_kb) {
-            return Err(bad("--result-budget-kb", "SEEDREAM_RESULT_BUDGET_KB", "use 10 to 100000, e.g. 700"));
+            return Err(bad(
+                "--result-budget-kb",
+                "SEEDREAM_RESULT_BUDGET_KB",
+                "use 10 to 100000, e.g. 700",
+            ));
         }
         Ok(DeliverySettings {
             save: self.save,
@@ -325,7 +361,10 @@ impl ServerArgs {
 /// The platform's pictures folder (else its data folder, else the temp folder) plus
 /// `seedream-mcp`: absolute, and never the process's working directory.
 fn default_output_dir() -> PathBuf {
-    dirs::picture_dir().or_else(dirs::data_dir).unwrap_or_else(std::env::temp_dir).join("seedream-mcp")
+    dirs::picture_dir()
+        .or_else(dirs::data_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("seedream-mcp")
 }
 
 #[cfg(test)]
@@ -392,7 +431,10 @@ mod tests {
         assert!(c.delivery.output_dir.ends_with("seedream-mcp"));
         assert!(c.delivery.allowed_dirs.contains(&c.delivery.output_dir));
         let c = parse(&["--allowed-dirs", "/srv/a:/srv/b"]).unwrap();
-        assert_eq!(c.delivery.allowed_dirs, [PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]);
+        assert_eq!(
+            c.delivery.allowed_dirs,
+            [PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
+        );
     }
 
     #[test]

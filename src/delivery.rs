@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-pub use embed::{Embedded, EmbedMode};
+pub use embed::{EmbedMode, Embedded};
 pub use target::{CallTarget, DeliveryConfig};
 
 use crate::files::{naming, save};
@@ -42,8 +42,17 @@ pub struct Delivery {
 }
 
 /// Fetches, saves and selects embeds for the successful items of `items`.
-pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarget, prompt: &str, items: &[ImageItem]) -> Delivery {
-    let count = items.iter().filter(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. })).count();
+pub async fn deliver(
+    client: &Client,
+    config: &DeliveryConfig,
+    target: &CallTarget,
+    prompt: &str,
+    items: &[ImageItem],
+) -> Delivery {
+    let count = items
+        .iter()
+        .filter(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
+        .count();
     let needs_bytes = target.dir.is_some() || target.embed != EmbedMode::None;
     let now = SystemTime::now();
 
@@ -68,8 +77,13 @@ pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarg
                 return (image, None);
             }
             let fetched = match (b64, &url) {
-                (Some(data), _) => STANDARD.decode(data).map_err(|e| format!("the embedded image data is not valid base64: {e}")),
-                (None, Some(u)) => client.download(u, &config.download).await.map_err(|e: DownloadError| e.to_string()),
+                (Some(data), _) => STANDARD
+                    .decode(data)
+                    .map_err(|e| format!("the embedded image data is not valid base64: {e}")),
+                (None, Some(u)) => client
+                    .download(u, &config.download)
+                    .await
+                    .map_err(|e: DownloadError| e.to_string()),
                 (None, None) => Err("no image data".to_owned()),
             };
             match fetched {
@@ -89,18 +103,29 @@ pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarg
             }
         })
     });
-    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> = futures_util::future::join_all(fetches).await;
+    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> =
+        futures_util::future::join_all(fetches).await;
 
     if let Some(dir) = &target.dir {
         for (image, bytes) in fetched.iter_mut() {
-            let (Some(bytes), Some(format)) = (bytes.as_ref(), image.format) else { continue };
+            let (Some(bytes), Some(format)) = (bytes.as_ref(), image.format) else {
+                continue;
+            };
             let stem = naming::stem(target.filename.as_deref(), prompt, image.index, count, now);
-            let ext = if format == ImageFormat::Jpeg { "jpeg" } else { format.subtype() };
+            let ext = if format == ImageFormat::Jpeg {
+                "jpeg"
+            } else {
+                format.subtype()
+            };
             let (dir, data) = (dir.clone(), bytes.clone());
-            let written = tokio::task::spawn_blocking(move || save::write_unique(&dir, &stem, ext, &data)).await;
+            let written =
+                tokio::task::spawn_blocking(move || save::write_unique(&dir, &stem, ext, &data))
+                    .await;
             match written {
                 Ok(Ok(path)) => image.path = Some(path),
-                Ok(Err(e)) => image.problem = Some(format!("could not save to {}: {e}", dir_text(target))),
+                Ok(Err(e)) => {
+                    image.problem = Some(format!("could not save to {}: {e}", dir_text(target)))
+                }
                 Err(e) => image.problem = Some(format!("could not save: {e}")),
             }
         }
@@ -108,12 +133,21 @@ pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarg
 
     let mut notes = Vec::new();
     if target.embed != EmbedMode::None {
-        let sources: Vec<(usize, Vec<u8>)> =
-            fetched.iter().enumerate().filter_map(|(pos, (_, b))| b.clone().map(|b| (pos, b))).collect();
-        let (budget, max_edge, full_edge, mode) =
-            (config.budget_b64_bytes, config.preview_max_edge, config.full_max_edge, target.embed);
-        let chosen =
-            tokio::task::spawn_blocking(move || embed::choose(&sources, mode, max_edge, full_edge, budget)).await;
+        let sources: Vec<(usize, Vec<u8>)> = fetched
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, (_, b))| b.clone().map(|b| (pos, b)))
+            .collect();
+        let (budget, max_edge, full_edge, mode) = (
+            config.budget_b64_bytes,
+            config.preview_max_edge,
+            config.full_max_edge,
+            target.embed,
+        );
+        let chosen = tokio::task::spawn_blocking(move || {
+            embed::choose(&sources, mode, max_edge, full_edge, budget)
+        })
+        .await;
         match chosen {
             Ok(Ok(embeds)) => {
                 for (pos, e) in embeds {
@@ -126,9 +160,16 @@ pub async fn deliver(client: &Client, config: &DeliveryConfig, target: &CallTarg
             Err(e) => notes.push(format!("previews could not be made: {e}")),
         }
     }
-    Delivery { images: fetched.into_iter().map(|(i, _)| i).collect(), notes }
+    Delivery {
+        images: fetched.into_iter().map(|(i, _)| i).collect(),
+        notes,
+    }
 }
 
 fn dir_text(target: &CallTarget) -> String {
-    target.dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+    target
+        .dir
+        .as_ref()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default()
 }

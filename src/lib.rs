@@ -18,6 +18,7 @@ pub mod config;
 pub mod delivery;
 pub mod fake_api;
 pub mod files;
+pub mod imaging;
 pub mod oneshot;
 pub mod seedream;
 pub mod telemetry;

@@ -46,8 +46,14 @@ pub async fn run(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Res
     let (kind, mut arguments) = match (args.count, refs.is_empty()) {
         (0, _) => anyhow::bail!("--count must be at least 1"),
         (1, true) => (ToolKind::Generate, json!({ "prompt": args.prompt })),
-        (1, false) => (ToolKind::Edit, json!({ "prompt": args.prompt, "images": refs })),
-        (n, _) => (ToolKind::Sequence, json!({ "prompt": args.prompt, "max_images": n, "images": refs })),
+        (1, false) => (
+            ToolKind::Edit,
+            json!({ "prompt": args.prompt, "images": refs }),
+        ),
+        (n, _) => (
+            ToolKind::Sequence,
+            json!({ "prompt": args.prompt, "max_images": n, "images": refs }),
+        ),
     };
     if let Some(obj) = arguments.as_object_mut() {
         obj.insert("embed".into(), json!("none"));
@@ -67,15 +73,27 @@ pub async fn run(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Res
 }
 
 fn report(result: &CallToolResult) -> anyhow::Result<()> {
-    let text = result.content.iter().find_map(|c| c.as_text().map(|t| t.text.clone())).unwrap_or_default();
+    let text = result
+        .content
+        .iter()
+        .find_map(|c| c.as_text().map(|t| t.text.clone()))
+        .unwrap_or_default();
     if result.is_error == Some(true) {
         anyhow::bail!("{text}");
     }
     eprintln!("{text}");
-    let images = result.structured_content.as_ref().and_then(|s| s.get("images")).and_then(Value::as_array);
+    let images = result
+        .structured_content
+        .as_ref()
+        .and_then(|s| s.get("images"))
+        .and_then(Value::as_array);
     let mut stdout = std::io::stdout().lock(); // stdout-ok: the one-shot command's output, not MCP mode
     for image in images.into_iter().flatten() {
-        if let Some(line) = image.get("path").or_else(|| image.get("url")).and_then(Value::as_str) {
+        if let Some(line) = image
+            .get("path")
+            .or_else(|| image.get("url"))
+            .and_then(Value::as_str)
+        {
             writeln!(stdout, "{line}")?;
         }
     }
@@ -102,12 +120,22 @@ async fn with_progress<F: std::future::Future<Output = T>, T>(work: F) -> T {
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
 }
 
 /// Relative paths are relative to where the person ran the command.
 fn reference(cwd: &Path, raw: &str) -> String {
     let lower = raw.to_ascii_lowercase();
-    let is_uri = ["http://", "https://", "data:", "file://", "~/"].iter().any(|p| lower.starts_with(p));
-    if is_uri || raw.starts_with('/') { raw.to_owned() } else { cwd.join(raw).to_string_lossy().into_owned() }
+    let is_uri = ["http://", "https://", "data:", "file://", "~/"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    if is_uri || raw.starts_with('/') {
+        raw.to_owned()
+    } else {
+        cwd.join(raw).to_string_lossy().into_owned()
+    }
 }

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CallToolResult, Implementation, JsonObject, ListResourceTemplatesResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolResult, Implementation, JsonObject, ListResourceTemplatesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -53,17 +54,30 @@ pub struct ImageServer {
 
 #[tool_router]
 impl ImageServer {
-    pub fn new(config: Config) -> Result<Self, SetupError> {
+    pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client)?;
+        let delivery = DeliveryConfig::new(config.delivery)?;
         let ctx = Context {
             client,
             defaults: config.defaults,
             profile: config.profile,
+            delivery,
         };
         Ok(ImageServer {
             ctx: Arc::new(ctx),
             tool_router: Self::tool_router(),
         })
+    }
+
+    /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
+    pub async fn call(&self, kind: ToolKind, args: JsonObject) -> CallToolResult {
+        match kind {
+            ToolKind::Generate => run::call(&self.ctx, "generate_image", args, generate::ask).await,
+            ToolKind::Edit => run::call(&self.ctx, "edit_image", args, edit::ask).await,
+            ToolKind::Sequence => {
+                run::call(&self.ctx, "generate_sequence", args, sequence::ask).await
+            }
+        }
     }
 
     /// Generate one image from a text prompt with ByteDance Seedream.
@@ -100,12 +114,17 @@ impl ImageServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for ImageServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
-            .with_server_info(Implementation::new(
-                env!("CARGO_PKG_NAME"),
-                env!("CARGO_PKG_VERSION"),
-            ))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new(
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+        ))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_resource_templates(
@@ -121,6 +140,8 @@ impl ServerHandler for ImageServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(&request.uri, &self.ctx.delivery.roots).await.map(Into::into)
+        resources::read(&request.uri, &self.ctx.delivery.roots)
+            .await
+            .map(Into::into)
     }
 }

@@ -76,7 +76,11 @@ pub fn choose(
 }
 
 /// The images themselves, if every one is small enough and of a type clients display.
-fn originals(sources: &[(usize, Vec<u8>)], full_edge: u32, budget: usize) -> Option<Vec<(usize, Embedded)>> {
+fn originals(
+    sources: &[(usize, Vec<u8>)],
+    full_edge: u32,
+    budget: usize,
+) -> Option<Vec<(usize, Embedded)>> {
     let total: usize = sources.iter().map(|(_, b)| b.len().div_ceil(3) * 4).sum();
     if total > budget {
         return None;
@@ -85,15 +89,27 @@ fn originals(sources: &[(usize, Vec<u8>)], full_edge: u32, budget: usize) -> Opt
         .iter()
         .map(|(pos, bytes)| {
             let format = ImageFormat::sniff(bytes)?;
-            if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif) {
+            if !matches!(
+                format,
+                ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Webp | ImageFormat::Gif
+            ) {
                 return None;
             }
             let dims = imagesize::blob_size(bytes).ok()?;
-            let (width, height) = (u32::try_from(dims.width).ok()?, u32::try_from(dims.height).ok()?);
+            let (width, height) = (
+                u32::try_from(dims.width).ok()?,
+                u32::try_from(dims.height).ok()?,
+            );
             if width.max(height) > full_edge {
                 return None;
             }
-            let embedded = Embedded { data_b64: STANDARD.encode(bytes), mime: format.mime(), width, height, preview: false };
+            let embedded = Embedded {
+                data_b64: STANDARD.encode(bytes),
+                mime: format.mime(),
+                width,
+                height,
+                preview: false,
+            };
             Some((*pos, embedded))
         })
         .collect()

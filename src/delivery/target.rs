@@ -57,7 +57,10 @@ impl DeliveryConfig {
                 )
             })?;
         }
-        let output_dir = settings.output_dir.canonicalize().unwrap_or(settings.output_dir);
+        let output_dir = settings
+            .output_dir
+            .canonicalize()
+            .unwrap_or(settings.output_dir);
         Ok(DeliveryConfig {
             save: settings.save,
             roots: AllowedRoots::new(settings.allowed_dirs),
@@ -70,7 +73,12 @@ impl DeliveryConfig {
     }
 
     /// Checks the call's `filename` and `output_dir` and resolves the folder.
-    pub fn target(&self, filename: Option<&str>, output_dir: Option<&str>, embed: EmbedMode) -> Result<CallTarget, TargetError> {
+    pub fn target(
+        &self,
+        filename: Option<&str>,
+        output_dir: Option<&str>,
+        embed: EmbedMode,
+    ) -> Result<CallTarget, TargetError> {
         if !self.save && (filename.is_some() || output_dir.is_some()) {
             return Err(TargetError {
                 param: if output_dir.is_some() { "output_dir" } else { "filename" },
@@ -80,9 +88,16 @@ impl DeliveryConfig {
         let filename = filename
             .map(naming::check_filename)
             .transpose()
-            .map_err(|e| TargetError { param: "filename", message: e.to_string() })?;
+            .map_err(|e| TargetError {
+                param: "filename",
+                message: e.to_string(),
+            })?;
         if !self.save {
-            return Ok(CallTarget { dir: None, filename, embed });
+            return Ok(CallTarget {
+                dir: None,
+                filename,
+                embed,
+            });
         }
         let dir = match output_dir {
             None => self.output_dir.clone(),
@@ -90,10 +105,17 @@ impl DeliveryConfig {
                 let path = expand_home(raw.trim());
                 self.roots
                     .resolve_dir_for_writing(&path)
-                    .map_err(|e| TargetError { param: "output_dir", message: e.to_string() })?
+                    .map_err(|e| TargetError {
+                        param: "output_dir",
+                        message: e.to_string(),
+                    })?
             }
         };
-        Ok(CallTarget { dir: Some(dir), filename, embed })
+        Ok(CallTarget {
+            dir: Some(dir),
+            filename,
+            embed,
+        })
     }
 }
 
@@ -125,9 +147,15 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let c = config(root.path(), true);
         let inside = root.path().join("cats");
-        let t = c.target(None, Some(inside.to_str().unwrap()), EmbedMode::Preview).unwrap();
+        let t = c
+            .target(None, Some(inside.to_str().unwrap()), EmbedMode::Preview)
+            .unwrap();
         assert!(t.dir.unwrap().ends_with("cats"));
-        for bad in ["/etc", "relative/dir", &format!("{}/../x", root.path().display())] {
+        for bad in [
+            "/etc",
+            "relative/dir",
+            &format!("{}/../x", root.path().display()),
+        ] {
             let e = c.target(None, Some(bad), EmbedMode::Preview).unwrap_err();
             assert_eq!(e.param, "output_dir", "{bad}");
         }
@@ -136,7 +164,9 @@ mod tests {
     #[test]
     fn filenames_are_checked_before_generation() {
         let root = tempfile::tempdir().unwrap();
-        let e = config(root.path(), true).target(Some("../../x"), None, EmbedMode::Preview).unwrap_err();
+        let e = config(root.path(), true)
+            .target(Some("../../x"), None, EmbedMode::Preview)
+            .unwrap_err();
         assert_eq!(e.param, "filename");
     }
 
@@ -144,7 +174,17 @@ mod tests {
     fn with_saving_off_nothing_is_written_and_file_options_are_refused() {
         let root = tempfile::tempdir().unwrap();
         let c = config(root.path(), false);
-        assert!(c.target(None, None, EmbedMode::Preview).unwrap().dir.is_none());
-        assert!(c.target(Some("fox"), None, EmbedMode::Preview).unwrap_err().message.contains("SEEDREAM_SAVE"));
+        assert!(
+            c.target(None, None, EmbedMode::Preview)
+                .unwrap()
+                .dir
+                .is_none()
+        );
+        assert!(
+            c.target(Some("fox"), None, EmbedMode::Preview)
+                .unwrap_err()
+                .message
+                .contains("SEEDREAM_SAVE")
+        );
     }
 }

@@ -180,9 +180,19 @@ mod tests {
     #[test]
     fn heavy_images_have_realistic_sizes() {
         // Payload-limit tests depend on these: a 2K JPEG near 1 MB, a 2K PNG near 6 MB.
-        let jpeg = encode(key(2048, 2048, Fmt::Jpeg, ImageBytes::Heavy)).unwrap().len();
-        let png = encode(key(2048, 2048, Fmt::Png, ImageBytes::Heavy)).unwrap().len();
-        assert!((600_000..2_000_000).contains(&jpeg), "2K JPEG is {jpeg} bytes");
-        assert!((3_000_000..9_000_000).contains(&png), "2K PNG is {png} bytes");
+        let jpeg = encode(key(2048, 2048, Fmt::Jpeg, ImageBytes::Heavy))
+            .unwrap()
+            .len();
+        let png = encode(key(2048, 2048, Fmt::Png, ImageBytes::Heavy))
+            .unwrap()
+            .len();
+        assert!(
+            (600_000..2_000_000).contains(&jpeg),
+            "2K JPEG is {jpeg} bytes"
+        );
+        assert!(
+            (3_000_000..9_000_000).contains(&png),
+            "2K PNG is {png} bytes"
+        );
     }
 }

@@ -103,7 +103,9 @@ fn scripted_download_failure(status: u16) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match status {
         403 => json!({"Code": "AccessDenied", "Message": "Access Denied", "EC": "0003-00000015"}),
-        404 => json!({"Code": "NoSuchKey", "Message": "The specified key does not exist.", "EC": "0017-00000003"}),
+        404 => {
+            json!({"Code": "NoSuchKey", "Message": "The specified key does not exist.", "EC": "0017-00000003"})
+        }
         _ => json!({"Code": "InternalError", "Message": "scripted download failure"}),
     };
     (code, Json(body)).into_response()

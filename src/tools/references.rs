@@ -16,24 +16,36 @@ pub struct Materialized {
 }
 
 /// Reads and fits every non-URL reference. `Err` is a message naming `images[i]`.
-pub async fn materialize(images: Vec<String>, roots: &AllowedRoots, profile: &Profile) -> Result<Materialized, String> {
+pub async fn materialize(
+    images: Vec<String>,
+    roots: &AllowedRoots,
+    profile: &Profile,
+) -> Result<Materialized, String> {
     let limits = ReferenceLimits {
         max_bytes: profile.reference_max_bytes,
         max_pixels: 36_000_000,
         min_side: 15,
         max_ratio: 16.0,
     };
-    let mut out = Materialized { images: Vec::with_capacity(images.len()), notes: Vec::new() };
+    let mut out = Materialized {
+        images: Vec::with_capacity(images.len()),
+        notes: Vec::new(),
+    };
     for (i, raw) in images.into_iter().enumerate() {
         let param = format!("images[{i}]");
         let bytes = if local_ref::is_local(&raw) {
-            let path = local_ref::to_path(&raw, dirs::home_dir().as_deref()).map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
+            let path = local_ref::to_path(&raw, dirs::home_dir().as_deref())
+                .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
             let roots = roots.clone();
             let read = tokio::task::spawn_blocking(move || local_ref::read(&path, &roots)).await;
             match read {
                 Ok(Ok((bytes, _))) => bytes,
                 Ok(Err(e)) => return Err(format!("Invalid argument `{param}`: {e}.")),
-                Err(e) => return Err(format!("Invalid argument `{param}`: the file could not be read ({e}).")),
+                Err(e) => {
+                    return Err(format!(
+                        "Invalid argument `{param}`: the file could not be read ({e})."
+                    ));
+                }
             }
         } else if let Some(b) = data_uri_bytes(&raw) {
             match b {
@@ -48,15 +60,20 @@ pub async fn materialize(images: Vec<String>, roots: &AllowedRoots, profile: &Pr
             out.images.push(raw);
             continue;
         };
-        let limits = limits.clone();
         let fitted = tokio::task::spawn_blocking(move || imaging::fit_reference(&bytes, &limits))
             .await
-            .map_err(|e| format!("Invalid argument `{param}`: the image could not be processed ({e})."))?
+            .map_err(|e| {
+                format!("Invalid argument `{param}`: the image could not be processed ({e}).")
+            })?
             .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
         if let Some(note) = fitted.note {
             out.notes.push(format!("{param}: {note}"));
         }
-        out.images.push(format!("data:{};base64,{}", fitted.format.mime(), STANDARD.encode(&fitted.bytes)));
+        out.images.push(format!(
+            "data:{};base64,{}",
+            fitted.format.mime(),
+            STANDARD.encode(&fitted.bytes)
+        ));
     }
     Ok(out)
 }
@@ -71,6 +88,9 @@ fn data_uri_bytes(raw: &str) -> Option<Result<Vec<u8>, ()>> {
     if !header.to_ascii_lowercase().ends_with(";base64") {
         return Some(Err(()));
     }
-    let cleaned: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let cleaned: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     Some(STANDARD.decode(cleaned.as_bytes()).map_err(|_| ()))
 }

@@ -14,24 +14,52 @@ use crate::files::naming;
 use crate::seedream::{self, Generation, ImageItem, ImageRequest, ItemError, parse_dimensions};
 
 /// Characters escaped in `file://` URIs.
-const PATH_ESCAPES: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
+const PATH_ESCAPES: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 /// Renders a successful generation.
-pub fn success(request: &ImageRequest, generation: &Generation, notes: &[String], delivery: &Delivery) -> CallToolResult {
+pub fn success(
+    request: &ImageRequest,
+    generation: &Generation,
+    notes: &[String],
+    delivery: &Delivery,
+) -> CallToolResult {
     let response = &generation.response;
-    let model = response.model.clone().unwrap_or_else(|| request.model.clone());
+    let model = response
+        .model
+        .clone()
+        .unwrap_or_else(|| request.model.clone());
     let mut notes = notes.to_vec();
     let mut failures: Vec<(usize, ItemError)> = Vec::new();
     for (i, item) in response.data.iter().enumerate() {
         match item {
             ImageItem::Failed { error } => failures.push((i + 1, error.clone())),
-            ImageItem::Unknown(_) => notes.push(format!("position {} of the answer held neither an image nor an error", i + 1)),
+            ImageItem::Unknown(_) => notes.push(format!(
+                "position {} of the answer held neither an image nor an error",
+                i + 1
+            )),
             _ => {}
         }
     }
     notes.extend(delivery.notes.iter().cloned());
 
-    let text = summary_text(request, generation, &model, &delivery.images, &failures, &notes);
+    let text = summary_text(
+        request,
+        generation,
+        &model,
+        &delivery.images,
+        &failures,
+        &notes,
+    );
     let mut content = vec![ContentBlock::text(text)];
     for image in &delivery.images {
         if let Some(e) = &image.embedded {
@@ -40,7 +68,10 @@ pub fn success(request: &ImageRequest, generation: &Generation, notes: &[String]
     }
     for image in &delivery.images {
         if let Some(path) = &image.path {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let mut resource = Resource::new(file_uri(path), name);
             if let Some(format) = image.format {
                 resource = resource.with_mime_type(format.mime());
@@ -52,7 +83,13 @@ pub fn success(request: &ImageRequest, generation: &Generation, notes: &[String]
         }
     }
     let mut result = CallToolResult::success(content);
-    result.structured_content = Some(structured(generation, &model, &delivery.images, &failures, &notes));
+    result.structured_content = Some(structured(
+        generation,
+        &model,
+        &delivery.images,
+        &failures,
+        &notes,
+    ));
     result
 }
 
@@ -69,7 +106,10 @@ fn summary_text(
     let mut out = if asked > 1 {
         format!("Generated {n} of up to {asked} images with {model}.\n")
     } else {
-        format!("Generated {n} image{} with {model}.\n", if n == 1 { "" } else { "s" })
+        format!(
+            "Generated {n} image{} with {model}.\n",
+            if n == 1 { "" } else { "s" }
+        )
     };
     let expiry = generation
         .response
@@ -77,9 +117,17 @@ fn summary_text(
         .map(|c| format!("valid until {}", naming::utc_minute(c + 24 * 3600)))
         .unwrap_or_else(|| "valid for 24 hours".to_owned());
     for image in images {
-        let mut line = format!("Image {}: {}", image.index, image.size.as_deref().unwrap_or("size not reported"));
+        let mut line = format!(
+            "Image {}: {}",
+            image.index,
+            image.size.as_deref().unwrap_or("size not reported")
+        );
         if let (Some(format), Some(bytes)) = (image.format, image.bytes) {
-            line.push_str(&format!(" {}, {}", format.subtype().to_ascii_uppercase(), human_bytes(bytes)));
+            line.push_str(&format!(
+                " {}, {}",
+                format.subtype().to_ascii_uppercase(),
+                human_bytes(bytes)
+            ));
         }
         if let Some(path) = &image.path {
             line.push_str(&format!(", saved to {}", path.display()));
@@ -87,14 +135,19 @@ fn summary_text(
         out.push_str(&line);
         out.push('\n');
         if let Some(url) = &image.url {
-            out.push_str(&format!("  URL ({expiry}; use exactly as written): {url}\n"));
+            out.push_str(&format!(
+                "  URL ({expiry}; use exactly as written): {url}\n"
+            ));
         }
         if let Some(problem) = &image.problem {
             out.push_str(&format!("  Not saved: {problem}\n"));
         }
     }
     for (index, f) in failures {
-        out.push_str(&format!("Image {index} failed: {}: {} (failed images are not billed)\n", f.code, f.message));
+        out.push_str(&format!(
+            "Image {index} failed: {}: {} (failed images are not billed)\n",
+            f.code, f.message
+        ));
     }
     if asked > 1 && n + failures.len() < asked {
         out.push_str(&format!(
@@ -105,8 +158,14 @@ fn summary_text(
     let embedded: Vec<&DeliveredImage> = images.iter().filter(|i| i.embedded.is_some()).collect();
     if let Some(first) = embedded.first().and_then(|i| i.embedded.as_ref()) {
         let which: Vec<String> = embedded.iter().map(|i| i.index.to_string()).collect();
-        if embedded.iter().all(|i| i.embedded.as_ref().is_some_and(|e| !e.preview)) {
-            out.push_str(&format!("Attached: image {} at full resolution.\n", which.join(", ")));
+        if embedded
+            .iter()
+            .all(|i| i.embedded.as_ref().is_some_and(|e| !e.preview))
+        {
+            out.push_str(&format!(
+                "Attached: image {} at full resolution.\n",
+                which.join(", ")
+            ));
         } else {
             out.push_str(&format!(
                 "Attached: preview{} of image {} ({}x{} JPEG); the full images are at the paths or URLs above.\n",
@@ -118,7 +177,9 @@ fn summary_text(
         }
     }
     if let Some(usage) = &generation.response.usage {
-        let billed = usage.generated_images.map(|g| format!("{g} image{} billed", if g == 1 { "" } else { "s" }));
+        let billed = usage
+            .generated_images
+            .map(|g| format!("{g} image{} billed", if g == 1 { "" } else { "s" }));
         let tokens = usage.total_tokens.map(|t| format!("{t} tokens"));
         let parts: Vec<String> = billed.into_iter().chain(tokens).collect();
         if !parts.is_empty() {
@@ -142,8 +203,10 @@ fn structured(
     notes: &[String],
 ) -> Value {
     let images: Vec<Value> = images.iter().map(image_metadata).collect();
-    let failures: Vec<Value> =
-        failures.iter().map(|(i, f)| json!({"index": i, "code": f.code, "message": f.message})).collect();
+    let failures: Vec<Value> = failures
+        .iter()
+        .map(|(i, f)| json!({"index": i, "code": f.code, "message": f.message}))
+        .collect();
     let mut out = Map::new();
     out.insert("model".into(), json!(model));
     out.insert("images".into(), Value::Array(images));
@@ -187,7 +250,10 @@ fn image_metadata(i: &DeliveredImage) -> Value {
         o.insert("bytes".into(), json!(bytes));
     }
     if let Some(e) = &i.embedded {
-        o.insert("embedded".into(), json!(if e.preview { "preview" } else { "full" }));
+        o.insert(
+            "embedded".into(),
+            json!(if e.preview { "preview" } else { "full" }),
+        );
     }
     if let Some(problem) = &i.problem {
         o.insert("problem".into(), json!(problem));
@@ -214,9 +280,16 @@ pub fn invalid(message: &str) -> CallToolResult {
 
 /// `file:///abs/path` with the characters URIs cannot hold escaped.
 pub fn file_uri(path: &Path) -> String {
-    format!("file://{}", utf8_percent_encode(&path.to_string_lossy(), PATH_ESCAPES))
+    format!(
+        "file://{}",
+        utf8_percent_encode(&path.to_string_lossy(), PATH_ESCAPES)
+    )
 }
 
 fn human_bytes(n: usize) -> String {
-    if n >= 1_000_000 { format!("{:.1} MB", n as f64 / 1e6) } else { format!("{} KB", n.div_ceil(1000)) }
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else {
+        format!("{} KB", n.div_ceil(1000))
+    }
 }

@@ -3,7 +3,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rmcp::ErrorData;
-use rmcp::model::{ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate};
+use rmcp::model::{
+    ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate,
+};
 
 use crate::files::{AllowedRoots, local_ref};
 
@@ -17,9 +19,15 @@ pub fn templates() -> ListResourceTemplatesResult {
 
 /// Reads an image inside the allowed folders; anything else is `resource_not_found`.
 pub async fn read(uri: &str, roots: &AllowedRoots) -> Result<ReadResourceResult, ErrorData> {
-    let not_found = |why: String| ErrorData::resource_not_found(format!("cannot read {uri}: {why}"), None);
-    if !uri.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("file://")) {
-        return Err(not_found("only file:// URIs of saved images are served".to_owned()));
+    let not_found =
+        |why: String| ErrorData::resource_not_found(format!("cannot read {uri}: {why}"), None);
+    if !uri
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
+    {
+        return Err(not_found(
+            "only file:// URIs of saved images are served".to_owned(),
+        ));
     }
     let path = local_ref::to_path(uri, None).map_err(|e| not_found(e.to_string()))?;
     let roots = roots.clone();
@@ -27,5 +35,7 @@ pub async fn read(uri: &str, roots: &AllowedRoots) -> Result<ReadResourceResult,
         .await
         .map_err(|e| not_found(e.to_string()))?
         .map_err(|e| not_found(e.to_string()))?;
-    Ok(ReadResourceResult::new(vec![ResourceContents::blob(STANDARD.encode(&bytes), uri).with_mime_type(format.mime())]))
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::blob(STANDARD.encode(&bytes), uri).with_mime_type(format.mime()),
+    ]))
 }

@@ -52,18 +52,30 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask) -> CallToolResult 
     let o = ask.options;
     let response_format = o.response_format.unwrap_or(ctx.defaults.response_format);
     // Asking for the image data means wanting the image itself, where it fits.
-    let embed = o.embed.unwrap_or(if response_format == ResponseFormat::B64Json { EmbedMode::Full } else { EmbedMode::Preview });
-    let target = match ctx.delivery.target(o.filename.as_deref(), o.output_dir.as_deref(), embed) {
+    let embed = o
+        .embed
+        .unwrap_or(if response_format == ResponseFormat::B64Json {
+            EmbedMode::Full
+        } else {
+            EmbedMode::Preview
+        });
+    let target = match ctx
+        .delivery
+        .target(o.filename.as_deref(), o.output_dir.as_deref(), embed)
+    {
         Ok(t) => t,
-        Err(e) => return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message)),
-    };
-    let references = match references::materialize(ask.images, &ctx.delivery.roots, &ctx.profile).await {
-        Ok(r) => r,
-        Err(message) => {
-            tracing::info!(tool, %message, "refused reference image");
-            return render::invalid(&message);
+        Err(e) => {
+            return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message));
         }
     };
+    let references =
+        match references::materialize(ask.images, &ctx.delivery.roots, &ctx.profile).await {
+            Ok(r) => r,
+            Err(message) => {
+                tracing::info!(tool, %message, "refused reference image");
+                return render::invalid(&message);
+            }
+        };
     let spec = GenerationSpec {
         model: o.model.unwrap_or_else(|| ctx.defaults.model.clone()),
         prompt: ask.prompt,
@@ -97,8 +109,14 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask) -> CallToolResult 
     );
     match ctx.client.generate(request).await {
         Ok(generation) => {
-            let delivery =
-                delivery::deliver(&ctx.client, &ctx.delivery, &target, &request.prompt, &generation.response.data).await;
+            let delivery = delivery::deliver(
+                &ctx.client,
+                &ctx.delivery,
+                &target,
+                &request.prompt,
+                &generation.response.data,
+            )
+            .await;
             render::success(request, &generation, &prepared.notes, &delivery)
         }
         Err(error) => {

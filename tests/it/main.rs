@@ -9,10 +9,10 @@
 )]
 
 mod client;
+mod delivery;
 mod fake_api;
+mod oneshot;
 mod schema;
 mod stdio;
 mod support;
 mod tools;
-mod delivery;
-mod oneshot;

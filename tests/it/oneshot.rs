@@ -11,7 +11,16 @@ async fn generate_saves_the_images_and_prints_their_paths() {
     let base = fake.base_url();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
-            .args(["generate", "[[mock:n=2]] two foxes", "--count", "2", "--out", out.to_str().unwrap(), "--model", "4.5"])
+            .args([
+                "generate",
+                "[[mock:n=2]] two foxes",
+                "--count",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+                "--model",
+                "4.5",
+            ])
             .env("SEEDREAM_API_KEY", KEY)
             .env("SEEDREAM_BASE_URL", base)
             .output()
@@ -20,7 +29,11 @@ async fn generate_saves_the_images_and_prints_their_paths() {
     .await
     .unwrap();
 
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let paths: Vec<&str> = stdout.lines().collect();
     assert_eq!(paths.len(), 2, "{stdout}");
@@ -35,7 +48,9 @@ async fn generate_exits_non_zero_with_the_reason_on_bad_input() {
     let base = fake.base_url();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
-            .args(["generate", "a fox", "--model", "4.5", "--size", "1K", "--save", "false"])
+            .args([
+                "generate", "a fox", "--model", "4.5", "--size", "1K", "--save", "false",
+            ])
             .env("SEEDREAM_API_KEY", KEY)
             .env("SEEDREAM_BASE_URL", base)
             .output()

@@ -17,6 +17,7 @@ fn spawn(base_url: &str) -> Child {
         .env("RUST_LOG", "trace")
         .env("SEEDREAM_API_KEY", SECRET)
         .env("SEEDREAM_BASE_URL", base_url)
+        .env("SEEDREAM_OUTPUT_DIR", crate::support::scratch_dir("stdio"))
         .env_remove("COMETAPI_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -38,6 +39,12 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut stderr = child.stderr.take().unwrap();
+    // Drain stderr while the server runs: trace logs would otherwise fill the pipe and block it.
+    let logs = tokio::spawn(async move {
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).await.unwrap();
+        logs
+    });
 
     let messages = [
         // A newer client's probe before initialize must get a prompt error, not silence.
@@ -71,8 +78,7 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     }
     drop(stdin);
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-    let mut logs = String::new();
-    stderr.read_to_string(&mut logs).await.unwrap();
+    let logs = logs.await.unwrap();
 
     assert!(
         responses[&0].get("error").is_some(),
@@ -122,6 +128,7 @@ async fn the_binary_reaches_the_upstream_through_http_proxy() {
         .env("SEEDREAM_API_KEY", SECRET)
         .env("SEEDREAM_BASE_URL", "http://seedream.proxy-test.invalid/v1")
         .env("HTTP_PROXY", format!("http://{}", fake.addr()))
+        .env("SEEDREAM_SAVE", "false")
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .stdin(Stdio::piped())

@@ -21,9 +21,26 @@ pub async fn fake() -> FakeApi {
         .expect("start the stand-in API")
 }
 
-/// A server config for `base_url`, with millisecond retry delays so tests stay fast.
+/// A folder of its own under cargo's per-target temp dir (never the user's folders).
+pub fn scratch_dir(label: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = scratch_root().join(format!("{label}-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create a scratch dir");
+    dir
+}
+
+/// Every test's files live under here; it is also the servers' only allowed folder.
+pub fn scratch_root() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it");
+    std::fs::create_dir_all(&root).expect("create the scratch root");
+    root
+}
+
+/// A server config for `base_url`, with millisecond retry delays so tests stay fast, saving
+/// into a fresh scratch folder unless `extra` says otherwise.
 pub fn config(base_url: &str, key: &str, extra: &[&str]) -> Config {
-    let mut argv = vec![
+    let mut argv: Vec<String> = [
         "seedream-mcp",
         "--base-url",
         base_url,
@@ -31,8 +48,22 @@ pub fn config(base_url: &str, key: &str, extra: &[&str]) -> Config {
         key,
         "--retry-base-ms",
         "1",
-    ];
-    argv.extend_from_slice(extra);
+    ]
+    .map(String::from)
+    .to_vec();
+    if !extra.contains(&"--output-dir") {
+        argv.extend([
+            "--output-dir".to_owned(),
+            scratch_dir("out").display().to_string(),
+        ]);
+    }
+    if !extra.contains(&"--allowed-dirs") {
+        argv.extend([
+            "--allowed-dirs".to_owned(),
+            scratch_root().display().to_string(),
+        ]);
+    }
+    argv.extend(extra.iter().map(|s| s.to_string()));
     Cli::try_parse_from(argv)
         .expect("valid flags")
         .server
