@@ -106,27 +106,58 @@ pub async fn deliver(
     let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> =
         futures_util::future::join_all(fetches).await;
 
-    if let Some(dir) = &target.dir {
-        for (image, bytes) in fetched.iter_mut() {
-            let (Some(bytes), Some(format)) = (bytes.as_ref(), image.format) else {
-                continue;
-            };
-            let stem = naming::stem(target.filename.as_deref(), prompt, image.index, count, now);
-            let ext = if format == ImageFormat::Jpeg {
-                "jpeg"
-            } else {
-                format.subtype()
-            };
-            let (dir, data) = (dir.clone(), bytes.clone());
-            let written =
-                tokio::task::spawn_blocking(move || save::write_unique(&dir, &stem, ext, &data))
-                    .await;
-            match written {
-                Ok(Ok(path)) => image.path = Some(path),
-                Ok(Err(e)) => {
-                    image.problem = Some(format!("could not save to {}: {e}", dir_text(target)))
+    // The image bytes move into the blocking tasks and back: never copied, so a call's peak
+    // memory stays near the size of its images.
+    if let Some(dir) = target.dir.clone() {
+        let names: Vec<Option<(String, &'static str)>> = fetched
+            .iter()
+            .map(|(image, bytes)| {
+                let format = image.format.filter(|_| bytes.is_some())?;
+                let stem =
+                    naming::stem(target.filename.as_deref(), prompt, image.index, count, now);
+                Some((
+                    stem,
+                    if format == ImageFormat::Jpeg {
+                        "jpeg"
+                    } else {
+                        format.subtype()
+                    },
+                ))
+            })
+            .collect();
+        let mut datas: Vec<Option<Vec<u8>>> = fetched.iter_mut().map(|(_, b)| b.take()).collect();
+        let saved = tokio::task::spawn_blocking(move || {
+            let results: Vec<Option<std::io::Result<PathBuf>>> = names
+                .iter()
+                .zip(&datas)
+                .map(|(name, data)| match (name, data) {
+                    (Some((stem, ext)), Some(data)) => {
+                        Some(save::write_unique(&dir, stem, ext, data))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (results, std::mem::take(&mut datas))
+        })
+        .await;
+        match saved {
+            Ok((results, datas)) => {
+                for (((image, bytes), result), data) in fetched.iter_mut().zip(results).zip(datas) {
+                    *bytes = data;
+                    match result {
+                        Some(Ok(path)) => image.path = Some(path),
+                        Some(Err(e)) => {
+                            image.problem =
+                                Some(format!("could not save to {}: {e}", dir_text(target)))
+                        }
+                        None => {}
+                    }
                 }
-                Err(e) => image.problem = Some(format!("could not save: {e}")),
+            }
+            Err(e) => {
+                for (image, _) in fetched.iter_mut() {
+                    image.problem = Some(format!("could not save: {e}"));
+                }
             }
         }
     }
@@ -134,9 +165,9 @@ pub async fn deliver(
     let mut notes = Vec::new();
     if target.embed != EmbedMode::None {
         let sources: Vec<(usize, Vec<u8>)> = fetched
-            .iter()
+            .iter_mut()
             .enumerate()
-            .filter_map(|(pos, (_, b))| b.clone().map(|b| (pos, b)))
+            .filter_map(|(pos, (_, b))| b.take().map(|b| (pos, b)))
             .collect();
         let (budget, max_edge, full_edge, mode) = (
             config.budget_b64_bytes,
