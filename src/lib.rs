@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod fake_api;
+pub mod imaging;
 pub mod seedream;
 pub mod telemetry;
 pub mod tools;

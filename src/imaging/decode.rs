@@ -1,0 +1,190 @@
+//! Bytes to upright RGB pixels at the size the caller asks for, decoding no more than needed:
+//! JPEGs are scaled in the DCT domain (1/2, 1/4, 1/8), so a 4096 px photo previewed at 1024 px
+//! never exists at full size. Other formats decode at full size and are resized straight away.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use jpeg_decoder::{CodingProcess, PixelFormat};
+
+use super::ImagingError;
+use super::pixels::Pixels;
+use super::resize;
+use crate::seedream::ImageFormat;
+
+/// The most memory one decoded image may take (the `image` crate's own default): enough for
+/// 36 MP RGBA with room to spare, and a refusal instead of an abort for decompression bombs.
+const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// An image decoded, resized and turned upright.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub pixels: Pixels,
+    /// The size stored in the file before any scaling, as seen upright.
+    pub source: (u32, u32),
+    /// Some pixel was not fully opaque and has been flattened onto white.
+    pub translucent: bool,
+    /// The EXIF orientation turned or flipped the pixels.
+    pub reoriented: bool,
+}
+
+/// Decodes `bytes` and resizes them to `target(stored_width, stored_height)`, which must not be
+/// larger than the stored size; the result is then turned upright.
+pub(crate) fn load(
+    bytes: &[u8],
+    target: impl Fn(u32, u32) -> (u32, u32),
+) -> Result<Loaded, ImagingError> {
+    let format = ImageFormat::sniff(bytes).ok_or(ImagingError::Unrecognised)?;
+    let raw = match format {
+        ImageFormat::Jpeg => decode_jpeg(bytes, &target)?,
+        other => decode_other(bytes, other)?,
+    };
+    let (width, height) = target(raw.source.0, raw.source.1);
+    let pixels = if (raw.pixels.width, raw.pixels.height) == (width, height) {
+        raw.pixels
+    } else {
+        resize::resize(&raw.pixels, width, height)?
+    };
+    let (pixels, reoriented) = pixels.orient(raw.orientation)?;
+    let source = if swaps_axes(raw.orientation) {
+        (raw.source.1, raw.source.0)
+    } else {
+        raw.source
+    };
+    Ok(Loaded {
+        pixels,
+        source,
+        translucent: raw.translucent,
+        reoriented,
+    })
+}
+
+/// Pixels as decoded, before the final resize and rotation.
+struct Raw {
+    pixels: Pixels,
+    source: (u32, u32),
+    orientation: Orientation,
+    translucent: bool,
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    target: &impl Fn(u32, u32) -> (u32, u32),
+) -> Result<Raw, ImagingError> {
+    let bad = |e: jpeg_decoder::Error| ImagingError::undecodable(ImageFormat::Jpeg, e);
+    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    decoder.read_info().map_err(bad)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| ImagingError::undecodable(ImageFormat::Jpeg, "no frame header"))?;
+    let source = (u32::from(info.width), u32::from(info.height));
+    let (want_w, want_h) = target(source.0, source.1);
+    // Requesting the target lets the decoder pick the smallest DCT scale still at least as big.
+    let (out_w, out_h) = decoder
+        .scale(clamp_u16(want_w), clamp_u16(want_h))
+        .map_err(bad)?;
+    let channels = u64::try_from(info.pixel_format.pixel_bytes()).unwrap_or(u64::MAX);
+    let output_bytes = u64::from(out_w) * u64::from(out_h) * channels;
+    // Progressive JPEGs keep every full-size coefficient (2 bytes each) whatever the scale.
+    let progressive = info.coding_process == CodingProcess::DctProgressive;
+    let coefficient_bytes = u64::from(source.0) * u64::from(source.1) * channels * 2;
+    if output_bytes > MAX_DECODE_BYTES || (progressive && coefficient_bytes > 2 * MAX_DECODE_BYTES)
+    {
+        return Err(ImagingError::TooLargeToDecode {
+            width: source.0,
+            height: source.1,
+        });
+    }
+    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_BYTES).unwrap_or(usize::MAX));
+    let data = decoder.decode().map_err(bad)?;
+    let (w, h) = (u32::from(out_w), u32::from(out_h));
+    let expected = usize::try_from(output_bytes).unwrap_or(usize::MAX);
+    if data.len() != expected {
+        return Err(ImagingError::undecodable(
+            ImageFormat::Jpeg,
+            "decoded data does not match the header's size",
+        ));
+    }
+    let pixels = match info.pixel_format {
+        PixelFormat::RGB24 => Pixels {
+            width: w,
+            height: h,
+            rgb: data,
+        },
+        PixelFormat::L8 => Pixels::from_luma(w, h, &data),
+        PixelFormat::CMYK32 => Pixels::from_inverted_cmyk(w, h, &data),
+        PixelFormat::L16 => {
+            return Err(ImagingError::undecodable(
+                ImageFormat::Jpeg,
+                "12/16-bit lossless JPEG is not supported",
+            ));
+        }
+    };
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
+    Ok(Raw {
+        pixels,
+        source,
+        orientation,
+        translucent: false,
+    })
+}
+
+fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Raw, ImagingError> {
+    let codec = match format {
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), codec);
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| image_error(format, bytes, e))?;
+    let source = decoder.dimensions();
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    // GIF and animated WebP: the first frame, which is what a still reference can carry.
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(format, bytes, e))?;
+    let (pixels, translucent) = Pixels::from_dynamic(image);
+    Ok(Raw {
+        pixels,
+        source,
+        orientation,
+        translucent,
+    })
+}
+
+fn image_error(format: ImageFormat, bytes: &[u8], error: image::ImageError) -> ImagingError {
+    match error {
+        image::ImageError::Limits(_) => {
+            let size = imagesize::blob_size(bytes).ok();
+            ImagingError::TooLargeToDecode {
+                width: size.map_or(0, |s| u32::try_from(s.width).unwrap_or(u32::MAX)),
+                height: size.map_or(0, |s| u32::try_from(s.height).unwrap_or(u32::MAX)),
+            }
+        }
+        other => ImagingError::undecodable(format, other),
+    }
+}
+
+fn swaps_axes(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+fn clamp_u16(side: u32) -> u16 {
+    u16::try_from(side.max(1)).unwrap_or(u16::MAX)
+}

@@ -1,0 +1,74 @@
+//! What can go wrong when reading, shrinking or re-encoding an image, worded for the person who
+//! supplied it.
+
+use crate::seedream::ImageFormat;
+
+/// Why an image could not be previewed or made acceptable upstream.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImagingError {
+    #[error(
+        "the image is not a readable JPEG/PNG/WebP/BMP/TIFF/GIF: its first bytes match none of these \
+         formats; send the image file itself, not a web page, an error message or a HEIC/AVIF/SVG file"
+    )]
+    Unrecognised,
+
+    #[error(
+        "the image is not a readable JPEG/PNG/WebP/BMP/TIFF/GIF: the {} data is damaged or unsupported \
+         ({reason}); re-save it as a plain JPEG or PNG",
+        .format.subtype().to_uppercase()
+    )]
+    Undecodable { format: ImageFormat, reason: String },
+
+    #[error(
+        "the image is {width}x{height} px, too large to decode in memory; downscale it first \
+         (e.g. to 8000 px on its long edge)"
+    )]
+    TooLargeToDecode { width: u32, height: u32 },
+
+    #[error(
+        "the image is {width}x{height} px; each side must be at least {min_side} px: use a larger \
+         image (scaling a sliver up would only blur it)"
+    )]
+    TooSmall {
+        width: u32,
+        height: u32,
+        min_side: u32,
+    },
+
+    #[error(
+        "the image is {width}x{height} px, an aspect ratio of {ratio:.1}:1; at most {max_ratio}:1 \
+         is accepted: crop it closer to square (scaling keeps the ratio, so it cannot fix this)"
+    )]
+    AspectRatio {
+        width: u32,
+        height: u32,
+        ratio: f64,
+        max_ratio: f64,
+    },
+
+    #[error(
+        "the image cannot be brought under {max_bytes} bytes without shrinking a side below \
+         {min_side} px; send a smaller or simpler image"
+    )]
+    CannotFit { max_bytes: usize, min_side: u32 },
+
+    /// Resizing or encoding failed on pixels we produced ourselves: a bug, not bad input.
+    #[error("internal imaging error while {stage}: {reason}")]
+    Internal { stage: &'static str, reason: String },
+}
+
+impl ImagingError {
+    pub(crate) fn undecodable(format: ImageFormat, reason: impl ToString) -> Self {
+        ImagingError::Undecodable {
+            format,
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn internal(stage: &'static str, reason: impl ToString) -> Self {
+        ImagingError::Internal {
+            stage,
+            reason: reason.to_string(),
+        }
+    }
+}

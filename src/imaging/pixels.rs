@@ -1,0 +1,141 @@
+//! The one in-memory form every decoder produces: 8-bit RGB, transparency already flattened, so
+//! resizing and JPEG encoding need to handle a single layout.
+
+use image::metadata::Orientation;
+use image::{DynamicImage, RgbImage, RgbaImage};
+
+use super::ImagingError;
+
+/// Tightly packed 8-bit RGB pixels, row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pixels {
+    pub width: u32,
+    pub height: u32,
+    pub rgb: Vec<u8>,
+}
+
+impl Pixels {
+    pub(crate) fn long_edge(&self) -> u32 {
+        self.width.max(self.height)
+    }
+
+    /// Takes a decoded image of any colour type; reports whether any pixel was translucent.
+    pub(crate) fn from_dynamic(image: DynamicImage) -> (Pixels, bool) {
+        if image.color().has_alpha() {
+            flatten_onto_white(image.into_rgba8())
+        } else {
+            (Pixels::from_rgb(image.into_rgb8()), false)
+        }
+    }
+
+    /// Grey levels as RGB (JPEG's single-component images).
+    pub(crate) fn from_luma(width: u32, height: u32, luma: &[u8]) -> Pixels {
+        let rgb = luma.iter().flat_map(|&l| [l, l, l]).collect();
+        Pixels { width, height, rgb }
+    }
+
+    /// JPEG CMYK as `jpeg-decoder` hands it over: already inverted (255 = no ink), the Adobe
+    /// convention, so each channel only needs scaling by the key.
+    pub(crate) fn from_inverted_cmyk(width: u32, height: u32, cmyk: &[u8]) -> Pixels {
+        let rgb = cmyk
+            .chunks_exact(4)
+            .flat_map(|px| match *px {
+                [c, m, y, k] => [mul255(c, k), mul255(m, k), mul255(y, k)],
+                _ => [0, 0, 0],
+            })
+            .collect();
+        Pixels { width, height, rgb }
+    }
+
+    /// Turns the pixels upright as the EXIF orientation says; reports whether anything moved.
+    pub(crate) fn orient(self, orientation: Orientation) -> Result<(Pixels, bool), ImagingError> {
+        if orientation == Orientation::NoTransforms {
+            return Ok((self, false));
+        }
+        let buffer = RgbImage::from_raw(self.width, self.height, self.rgb)
+            .ok_or_else(|| ImagingError::internal("rotating", "pixel buffer size mismatch"))?;
+        let mut image = DynamicImage::ImageRgb8(buffer);
+        image.apply_orientation(orientation);
+        Ok((Pixels::from_rgb(image.into_rgb8()), true))
+    }
+
+    fn from_rgb(image: RgbImage) -> Pixels {
+        let (width, height) = image.dimensions();
+        Pixels {
+            width,
+            height,
+            rgb: image.into_raw(),
+        }
+    }
+}
+
+/// JPEG has no alpha; white matches how most viewers show transparency on a page.
+fn flatten_onto_white(image: RgbaImage) -> (Pixels, bool) {
+    let (width, height) = image.dimensions();
+    let mut translucent = false;
+    let rgb = image
+        .into_raw()
+        .chunks_exact(4)
+        .flat_map(|px| match *px {
+            [r, g, b, 255] => [r, g, b],
+            [r, g, b, a] => {
+                translucent = true;
+                [over_white(r, a), over_white(g, a), over_white(b, a)]
+            }
+            _ => [255, 255, 255],
+        })
+        .collect();
+    (Pixels { width, height, rgb }, translucent)
+}
+
+fn over_white(channel: u8, alpha: u8) -> u8 {
+    let (c, a) = (u32::from(channel), u32::from(alpha));
+    u8::try_from((c * a + 255 * (255 - a) + 127) / 255).unwrap_or(u8::MAX)
+}
+
+fn mul255(a: u8, b: u8) -> u8 {
+    u8::try_from((u32::from(a) * u32::from(b) + 127) / 255).unwrap_or(u8::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transparent_pixels_become_white_and_opaque_ones_keep_their_colour() {
+        let rgba = RgbaImage::from_raw(2, 1, vec![10, 20, 30, 0, 10, 20, 30, 255]).unwrap();
+        let (pixels, translucent) = flatten_onto_white(rgba);
+        assert!(translucent);
+        assert_eq!(pixels.rgb, vec![255, 255, 255, 10, 20, 30]);
+    }
+
+    #[test]
+    fn an_opaque_alpha_channel_is_not_reported_as_transparency() {
+        let rgba = RgbaImage::from_raw(1, 1, vec![1, 2, 3, 255]).unwrap();
+        assert!(!flatten_onto_white(rgba).1);
+    }
+
+    #[test]
+    fn half_transparent_black_becomes_mid_grey() {
+        assert_eq!(over_white(0, 128), 127);
+    }
+
+    #[test]
+    fn inverted_cmyk_without_ink_is_white_and_full_key_is_black() {
+        let pixels = Pixels::from_inverted_cmyk(2, 1, &[255, 255, 255, 255, 255, 255, 255, 0]);
+        assert_eq!(pixels.rgb, vec![255, 255, 255, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_quarter_turn_swaps_width_and_height() {
+        let pixels = Pixels {
+            width: 3,
+            height: 1,
+            rgb: vec![1, 1, 1, 2, 2, 2, 3, 3, 3],
+        };
+        let (turned, moved) = pixels.orient(Orientation::Rotate90).unwrap();
+        assert!(moved);
+        assert_eq!((turned.width, turned.height), (1, 3));
+        assert_eq!(turned.rgb, vec![1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    }
+}
