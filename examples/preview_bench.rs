@@ -9,62 +9,73 @@ use seedream_mcp::imaging::{self, ReferenceLimits};
 const WARM_UP: usize = 3;
 const RUNS: usize = 30;
 
-fn main() {
-    let jpeg_4k = photo_jpeg(4096, 4096);
-    let jpeg_2k = photo_jpeg(2048, 2048);
-    println!(
-        "inputs: 4096x4096 JPEG {} bytes, 2048x2048 JPEG {} bytes",
-        jpeg_4k.len(),
-        jpeg_2k.len()
-    );
+/// Pixel-noise amplitudes of the inputs: light, medium and heavy grain. Decoding cost follows
+/// the compressed size, so each preview is timed at all three.
+const NOISE: [u32; 3] = [12, 20, 32];
+/// The grain of the inputs for the budget and reference figures.
+const MEDIUM: u32 = 20;
 
-    for (label, bytes) in [("4096x4096", &jpeg_4k), ("2048x2048", &jpeg_2k)] {
-        let mut out = None;
-        let times = time(RUNS, || out = imaging::preview(bytes, 1024, 80).ok());
-        let size = out.map(|p| format!("{}x{}, {} bytes", p.width, p.height, p.jpeg.len()));
-        report(
-            &format!("preview {label} -> 1024 q80"),
-            &times,
-            &size.unwrap_or_default(),
-        );
+fn main() {
+    for side in [4096, 2048] {
+        for noise in NOISE {
+            let jpeg = photo_jpeg(side, side, noise);
+            let mut out = None;
+            let times = time(RUNS, || out = imaging::preview(&jpeg, 1024, 80).ok());
+            let size = out.map(|p| format!("-> {}x{}, {} bytes", p.width, p.height, p.jpeg.len()));
+            let input = format!("{side}x{side} JPEG of {:.2} MB", mb(jpeg.len()));
+            report(
+                &format!("preview(1024, q80) of {input}"),
+                &times,
+                &size.unwrap_or_default(),
+            );
+        }
     }
 
+    let jpeg_4k = photo_jpeg(4096, 4096, MEDIUM);
+    let jpeg_2k = photo_jpeg(2048, 2048, MEDIUM);
     for (count, label, bytes) in [
         (4, "4K", &jpeg_4k),
         (15, "4K", &jpeg_4k),
+        (4, "2K", &jpeg_2k),
         (15, "2K", &jpeg_2k),
     ] {
         let images = vec![bytes.as_slice(); count];
         let mut out = None;
         let times = time(5, || {
-            out = imaging::previews_within_budget(&images, 1568, 700 * 1024)
+            out = imaging::previews_within_budget(&images, 1568, BUDGET)
         });
         let detail = match out {
             Some(previews) => {
                 let total: usize = previews.iter().map(|p| p.jpeg.len().div_ceil(3) * 4).sum();
-                let first = previews.first().map(|p| p.width).unwrap_or(0);
-                format!("{count} previews of {first}px, {total} base64 bytes")
+                let edge = previews.first().map(|p| p.width).unwrap_or(0);
+                format!("{count} previews of {edge} px, {total} base64 bytes")
             }
             None => "did not fit".to_owned(),
         };
-        report(
-            &format!("previews_within_budget {count} x {label}, 700 KiB"),
-            &times,
-            &detail,
+        let what = format!(
+            "previews_within_budget(1568, 700 KiB) of {count} x {label} ({:.2} MB each)",
+            mb(bytes.len())
         );
+        report(&what, &times, &detail);
     }
 
-    let jpeg_48mp = photo_jpeg(8000, 6000);
+    let jpeg_48mp = photo_jpeg(8000, 6000, MEDIUM);
     let mut out = None;
-    let times = time(5, || {
-        out = imaging::fit_reference(&jpeg_48mp, &ReferenceLimits::SEEDREAM).ok()
-    });
-    let detail = out.and_then(|f| f.note).unwrap_or_default();
-    report(
-        &format!("fit_reference 8000x6000 ({} bytes)", jpeg_48mp.len()),
-        &times,
-        &detail,
+    let limits = ReferenceLimits::SEEDREAM;
+    let times = time(5, || out = imaging::fit_reference(&jpeg_48mp, &limits).ok());
+    let detail = out.map(|f| format!("{} bytes; {}", f.bytes.len(), f.note.unwrap_or_default()));
+    let what = format!(
+        "fit_reference of 8000x6000 JPEG of {:.2} MB",
+        mb(jpeg_48mp.len())
     );
+    report(&what, &times, &detail.unwrap_or_default());
+}
+
+/// What a tool result may spend on images under Claude Desktop's 1 MiB cap.
+const BUDGET: usize = 700 * 1024;
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
 }
 
 fn time(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
@@ -97,8 +108,9 @@ fn report(what: &str, sorted: &[Duration], detail: &str) {
     );
 }
 
-/// Gradients plus pixel noise at quality 90: 4096x4096 comes out near 5.5 MB, like a photo.
-fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
+/// Colour gradients plus per-pixel grain of `noise` levels, at quality 90: a 4096x4096 image
+/// comes out at 2-6 MB, like a detailed photo.
+fn photo_jpeg(width: u32, height: u32, noise: u32) -> Vec<u8> {
     let mut state = 0x9E37_79B9_u32 ^ width.rotate_left(16) ^ height;
     let (w, h) = (width as i32, height as i32);
     let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
@@ -108,7 +120,7 @@ fn photo_jpeg(width: u32, height: u32) -> Vec<u8> {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            let n = (state & 31) as i32 - 16;
+            let n = (state % noise) as i32 - (noise / 2) as i32;
             let gx = x * 255 / w;
             rgb.push((gx + n).clamp(0, 255) as u8);
             rgb.push((gy + n / 2).clamp(0, 255) as u8);

@@ -147,6 +147,53 @@ mod tests {
     }
 
     #[test]
+    fn progressive_grey_and_cmyk_jpegs_preview_like_any_other() {
+        let rgb = test_images::photo_rgb(200, 100);
+        let mut progressive = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 85);
+        encoder.set_progressive(true);
+        encoder
+            .encode(rgb.as_raw(), 200, 100, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let mut grey = Vec::new();
+        jpeg_encoder::Encoder::new(&mut grey, 85)
+            .encode(
+                &vec![128; 200 * 100],
+                200,
+                100,
+                jpeg_encoder::ColorType::Luma,
+            )
+            .unwrap();
+        let mut cmyk = Vec::new();
+        jpeg_encoder::Encoder::new(&mut cmyk, 85)
+            .encode(
+                &vec![0; 200 * 100 * 4],
+                200,
+                100,
+                jpeg_encoder::ColorType::Cmyk,
+            )
+            .unwrap();
+        for (name, source) in [("progressive", progressive), ("grey", grey), ("cmyk", cmyk)] {
+            let p = preview(&source, 50, 80).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((p.width, p.height), (50, 25), "{name}");
+            assert_eq!(test_images::jpeg_size(&p.jpeg), (50, 25), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_cmyk_jpeg_without_ink_previews_as_white() {
+        let mut cmyk = Vec::new();
+        jpeg_encoder::Encoder::new(&mut cmyk, 90)
+            .encode(&vec![0; 32 * 32 * 4], 32, 32, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        let p = preview(&cmyk, 32, 90).unwrap();
+        let rgb = jpeg_decoder::Decoder::new(p.jpeg.as_slice())
+            .decode()
+            .unwrap();
+        assert!(rgb.iter().all(|&v| v > 245), "{:?}", &rgb[..6]);
+    }
+
+    #[test]
     fn a_transparent_png_previews_as_white() {
         let clear = image::RgbaImage::from_pixel(40, 40, image::Rgba([0, 0, 0, 0]));
         let source = encode_as(

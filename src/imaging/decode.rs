@@ -113,7 +113,7 @@ fn decode_jpeg(
             rgb: data,
         },
         PixelFormat::L8 => Pixels::from_luma(w, h, &data),
-        PixelFormat::CMYK32 => Pixels::from_inverted_cmyk(w, h, &data),
+        PixelFormat::CMYK32 => Pixels::from_cmyk(w, h, &data),
         PixelFormat::L16 => {
             return Err(ImagingError::undecodable(
                 ImageFormat::Jpeg,
