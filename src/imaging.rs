@@ -34,7 +34,7 @@ pub struct Preview {
 /// A JPEG preview whose long edge is at most `max_edge` (never upscaled), at `quality` (1–100,
 /// clamped). Transparency is flattened onto white and EXIF orientation applied.
 pub fn preview(bytes: &[u8], max_edge: u32, quality: u8) -> Result<Preview, ImagingError> {
-    let loaded = decode::load(bytes, |w, h| resize::within_edge(w, h, max_edge))?;
+    let loaded = decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge))?;
     let jpeg = encode::jpeg(&loaded.pixels, quality)?;
     Ok(Preview {
         jpeg,

@@ -41,7 +41,7 @@ pub(super) fn previews_within_budget(
 ) -> Option<Vec<Preview>> {
     let mut sources = Vec::with_capacity(images.len());
     for (index, bytes) in images.iter().enumerate() {
-        match decode::load(bytes, |w, h| resize::within_edge(w, h, max_edge)) {
+        match decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge)) {
             Ok(loaded) => sources.push(loaded.pixels),
             Err(error) => {
                 tracing::warn!(index, %error, "no preview: the image cannot be read");

@@ -32,7 +32,9 @@ pub(super) fn fit_reference(
         });
     }
 
-    let loaded = decode::load(bytes, |w, h| resize::within_pixels(w, h, limits.max_pixels))?;
+    let loaded = decode::load(bytes, &|w, h| {
+        resize::within_pixels(w, h, limits.max_pixels)
+    })?;
     let encoded = encode_within_bytes(&loaded.pixels, limits)?;
     let note = note(format, &loaded, &encoded, limits, over_pixels, over_bytes);
     Ok(Fitted {
