@@ -32,6 +32,13 @@ pub(super) fn fit_reference(
         });
     }
 
+    let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
+    if target_w < limits.min_side || target_h < limits.min_side {
+        return Err(cannot_fit(
+            format!("{} pixels", thousands(limits.max_pixels)),
+            limits,
+        ));
+    }
     let loaded = decode::load(bytes, &|w, h| {
         resize::within_pixels(w, h, limits.max_pixels)
     })?;
@@ -155,10 +162,17 @@ fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Enco
         }
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
-    Err(ImagingError::CannotFit {
-        max_bytes: limits.max_bytes,
+    Err(cannot_fit(
+        format!("{} bytes", thousands(limits.max_bytes as u64)),
+        limits,
+    ))
+}
+
+fn cannot_fit(limit: String, limits: &ReferenceLimits) -> ImagingError {
+    ImagingError::CannotFit {
+        limit,
         min_side: limits.min_side,
-    })
+    }
 }
 
 fn dims((width, height): (u32, u32)) -> String {
@@ -336,8 +350,19 @@ mod tests {
         let err = fit_reference(&bytes, &limits(100, 36_000_000)).unwrap_err();
         assert!(matches!(
             err,
-            ImagingError::CannotFit { max_bytes: 100, .. }
+            ImagingError::CannotFit { ref limit, .. } if limit == "100 bytes"
         ));
+    }
+
+    #[test]
+    fn a_pixel_cap_that_would_leave_a_side_too_short_is_an_error() {
+        let bytes = photo_jpeg(200, 100);
+        let err = fit_reference(&bytes, &limits(usize::MAX, 200)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the image cannot be brought under 200 pixels without shrinking a side below 15 px; \
+             send a smaller or simpler image"
+        );
     }
 
     #[test]
