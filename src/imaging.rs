@@ -34,7 +34,7 @@ pub struct Preview {
 /// A JPEG preview whose long edge is at most `max_edge` (never upscaled), at `quality` (1–100,
 /// clamped). Transparency is flattened onto white and EXIF orientation applied.
 pub fn preview(bytes: &[u8], max_edge: u32, quality: u8) -> Result<Preview, ImagingError> {
-    let loaded = decode::load(bytes, |w, h| resize::within_edge(w, h, max_edge))?;
+    let loaded = decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge))?;
     let jpeg = encode::jpeg(&loaded.pixels, quality)?;
     Ok(Preview {
         jpeg,
@@ -144,6 +144,53 @@ mod tests {
         }
         let jpeg = preview(&test_images::photo_jpeg(320, 240), 160, 80).unwrap();
         assert_eq!(test_images::jpeg_size(&jpeg.jpeg), (160, 120));
+    }
+
+    #[test]
+    fn progressive_grey_and_cmyk_jpegs_preview_like_any_other() {
+        let rgb = test_images::photo_rgb(200, 100);
+        let mut progressive = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 85);
+        encoder.set_progressive(true);
+        encoder
+            .encode(rgb.as_raw(), 200, 100, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let mut grey = Vec::new();
+        jpeg_encoder::Encoder::new(&mut grey, 85)
+            .encode(
+                &vec![128; 200 * 100],
+                200,
+                100,
+                jpeg_encoder::ColorType::Luma,
+            )
+            .unwrap();
+        let mut cmyk = Vec::new();
+        jpeg_encoder::Encoder::new(&mut cmyk, 85)
+            .encode(
+                &vec![0; 200 * 100 * 4],
+                200,
+                100,
+                jpeg_encoder::ColorType::Cmyk,
+            )
+            .unwrap();
+        for (name, source) in [("progressive", progressive), ("grey", grey), ("cmyk", cmyk)] {
+            let p = preview(&source, 50, 80).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((p.width, p.height), (50, 25), "{name}");
+            assert_eq!(test_images::jpeg_size(&p.jpeg), (50, 25), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_cmyk_jpeg_without_ink_previews_as_white() {
+        let mut cmyk = Vec::new();
+        jpeg_encoder::Encoder::new(&mut cmyk, 90)
+            .encode(&vec![0; 32 * 32 * 4], 32, 32, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        let p = preview(&cmyk, 32, 90).unwrap();
+        let rgb = jpeg_decoder::Decoder::new(p.jpeg.as_slice())
+            .decode()
+            .unwrap();
+        assert!(rgb.iter().all(|&v| v > 245), "{:?}", &rgb[..6]);
     }
 
     #[test]

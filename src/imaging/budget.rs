@@ -1,6 +1,6 @@
 //! Several previews under one size budget (Claude Desktop refuses a tool result over 1 MiB).
-//! Each image is decoded once to the largest size that may be needed; every later attempt
-//! resamples and re-encodes those pixels only.
+//! Each image is decoded once, to the largest size that may be needed; each smaller attempt
+//! shrinks the kept pixels in place, so later attempts resample fewer pixels and memory falls.
 
 use super::pixels::Pixels;
 use super::{Preview, decode, encode, resize};
@@ -15,6 +15,10 @@ const MIN_QUALITY: u8 = 50;
 const MIN_EDGE: u32 = 256;
 /// Aim a little under the estimate, since JPEG size does not fall exactly with pixel count.
 const HEADROOM: f64 = 0.95;
+/// How JPEG bytes scale with the long edge before two attempts have measured it: above the
+/// pixel-count exponent of 2, because downscaling averages noise away, so the first cut is
+/// cautious and the budget is used well; an undershoot costs one more, cheaper, attempt.
+const FIRST_EXPONENT: f64 = 2.5;
 /// Attempts before going straight to the floor; the estimate usually converges in 2–4.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -37,7 +41,7 @@ pub(super) fn previews_within_budget(
 ) -> Option<Vec<Preview>> {
     let mut sources = Vec::with_capacity(images.len());
     for (index, bytes) in images.iter().enumerate() {
-        match decode::load(bytes, |w, h| resize::within_edge(w, h, max_edge)) {
+        match decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge)) {
             Ok(loaded) => sources.push(loaded.pixels),
             Err(error) => {
                 tracing::warn!(index, %error, "no preview: the image cannot be read");
@@ -50,48 +54,70 @@ pub(super) fn previews_within_budget(
         edge: max_edge.min(largest).max(1),
         quality: START_QUALITY,
     };
-    for _ in 0..MAX_ATTEMPTS {
+    let mut earlier = None;
+    for attempt in 0..=MAX_ATTEMPTS {
+        if attempt == MAX_ATTEMPTS {
+            step = FLOOR;
+        }
+        shrink(&mut sources, step.edge)?;
         let (previews, total) = render(&sources, step)?;
         if total <= budget_b64_bytes {
             return Some(previews);
         }
         tracing::debug!(?step, total, budget_b64_bytes, "previews over budget");
-        step = next(step, total, budget_b64_bytes)?;
+        let tried = Tried { step, total };
+        step = next(tried, earlier, budget_b64_bytes)?;
+        earlier = Some(tried);
     }
-    let (previews, total) = render(&sources, FLOOR)?;
-    (total <= budget_b64_bytes).then_some(previews)
+    None
 }
 
-/// The previews at `step` and the sum of their base64 lengths.
+/// An attempt that went over budget.
+#[derive(Debug, Clone, Copy)]
+struct Tried {
+    step: Step,
+    total: usize,
+}
+
+/// Resamples every source longer than `edge` down to it. Resampling twice in a row (e.g.
+/// 2048 -> 1568 -> 740) is indistinguishable from once at preview sizes, and much cheaper.
+fn shrink(sources: &mut [Pixels], edge: u32) -> Option<()> {
+    for source in sources.iter_mut().filter(|s| s.long_edge() > edge) {
+        let (width, height) = resize::within_edge(source.width, source.height, edge);
+        *source = resize::resize(source, width, height)
+            .inspect_err(|error| tracing::warn!(%error, "no preview: resizing failed"))
+            .ok()?;
+    }
+    Some(())
+}
+
+/// The previews of `sources` (already no longer than `step.edge`) at `step.quality`, and the sum
+/// of their base64 lengths.
 fn render(sources: &[Pixels], step: Step) -> Option<(Vec<Preview>, usize)> {
     let mut previews = Vec::with_capacity(sources.len());
     let mut total = 0;
     for source in sources {
-        let (width, height) = resize::within_edge(source.width, source.height, step.edge);
-        let jpeg = if (width, height) == (source.width, source.height) {
-            encode::jpeg(source, step.quality)
-        } else {
-            resize::resize(source, width, height).and_then(|p| encode::jpeg(&p, step.quality))
-        };
-        let jpeg = jpeg
+        let jpeg = encode::jpeg(source, step.quality)
             .inspect_err(|error| tracing::warn!(%error, "no preview: encoding failed"))
             .ok()?;
         total += encode::base64_len(jpeg.len());
         previews.push(Preview {
             jpeg,
-            width,
-            height,
+            width: source.width,
+            height: source.height,
         });
     }
     Some((previews, total))
 }
 
-/// The next, smaller step, or `None` once the floor has been tried.
-fn next(step: Step, total: usize, budget: usize) -> Option<Step> {
+/// The next, smaller step after `last` went over, or `None` once the floor has been tried.
+/// `earlier`, the attempt before, lets the size-per-edge exponent be measured, not guessed.
+fn next(last: Tried, earlier: Option<Tried>, budget: usize) -> Option<Step> {
+    let step = last.step;
     if step.edge <= MIN_EDGE && step.quality <= MIN_QUALITY {
         return None;
     }
-    let ratio = budget as f64 / total.max(1) as f64;
+    let ratio = budget as f64 / last.total.max(1) as f64;
     if step.quality > SECOND_QUALITY && ratio >= 0.7 {
         return Some(Step {
             quality: SECOND_QUALITY,
@@ -99,14 +125,25 @@ fn next(step: Step, total: usize, budget: usize) -> Option<Step> {
         });
     }
     if step.edge > MIN_EDGE {
-        // Bytes follow pixel count, so the edge shrinks with the square root of the overshoot.
-        let edge = (f64::from(step.edge) * ratio.sqrt() * HEADROOM) as u32;
+        let exponent = earlier
+            .and_then(|e| measured_exponent(e, last))
+            .unwrap_or(FIRST_EXPONENT);
+        let edge = f64::from(step.edge) * (ratio * HEADROOM).powf(1.0 / exponent);
         return Some(Step {
-            edge: edge.clamp(MIN_EDGE, step.edge - 1),
+            edge: (edge as u32).clamp(MIN_EDGE, step.edge - 1),
             ..step
         });
     }
     Some(FLOOR)
+}
+
+/// `k` in bytes ∝ edge^k from two attempts at the same quality, within a plausible range.
+fn measured_exponent(a: Tried, b: Tried) -> Option<f64> {
+    let same_quality = a.step.quality == b.step.quality;
+    let edges = f64::from(a.step.edge) / f64::from(b.step.edge);
+    let totals = a.total as f64 / b.total.max(1) as f64;
+    (same_quality && edges > 1.0 && totals > 1.0)
+        .then(|| (totals.ln() / edges.ln()).clamp(1.0, 3.0))
 }
 
 #[cfg(test)]
@@ -118,11 +155,15 @@ mod tests {
     const BUDGET: usize = 700 * 1024;
     /// The Claude API downsizes anything longer.
     const CLIENT_EDGE: u32 = 1568;
+    /// The start edge of the many-image cases: 1/2 and 1/4 of 2K and 4K, reached by DCT
+    /// scaling alone. Resampling is unoptimised in debug builds (the resizer's generic code is
+    /// compiled with this crate), and these cases must shrink anyway.
+    const START_EDGE: u32 = 1024;
 
-    fn assert_fits(count: usize, side: u32) {
+    fn assert_fits(count: usize, side: u32, max_edge: u32) -> Vec<Preview> {
         let source = photo_jpeg(side, side);
         let images = vec![source.as_slice(); count];
-        let previews = previews_within_budget(&images, CLIENT_EDGE, BUDGET)
+        let previews = previews_within_budget(&images, max_edge, BUDGET)
             .unwrap_or_else(|| panic!("{count} x {side}px did not fit"));
         assert_eq!(previews.len(), count);
         let total: usize = previews
@@ -130,35 +171,57 @@ mod tests {
             .map(|p| encode::base64_len(p.jpeg.len()))
             .sum();
         assert!(total <= BUDGET, "{count} x {side}px: {total} > {BUDGET}");
+        // The budget is used, not squandered on needlessly small previews.
+        let largest = previews.iter().map(|p| p.width).max().unwrap_or(0);
+        assert!(
+            largest == max_edge || total > BUDGET / 2,
+            "{count} x {side}px: {total}"
+        );
         for p in &previews {
-            assert!(p.width.max(p.height) <= CLIENT_EDGE, "{p:?}");
+            assert!(p.width.max(p.height) <= max_edge.min(CLIENT_EDGE), "{p:?}");
             assert!(
                 p.width.max(p.height) >= MIN_EDGE,
                 "{count} x {side}px: {p:?}"
             );
             assert_eq!(jpeg_size(&p.jpeg), (p.width, p.height));
         }
+        previews
     }
 
     #[test]
     fn one_four_and_fifteen_2k_images_fit_the_budget() {
         for count in [1, 4, 15] {
-            assert_fits(count, 2048);
+            assert_fits(count, 2048, START_EDGE);
         }
     }
 
     #[test]
     fn one_four_and_fifteen_4k_images_fit_the_budget() {
         for count in [1, 4, 15] {
-            assert_fits(count, 4096);
+            assert_fits(count, 4096, START_EDGE);
         }
     }
 
     #[test]
-    fn a_single_image_under_a_generous_budget_keeps_the_full_edge() {
-        let source = photo_jpeg(2048, 2048);
-        let previews = previews_within_budget(&[&source], CLIENT_EDGE, 4 * 1024 * 1024).unwrap();
+    fn a_single_4k_image_keeps_the_full_client_edge() {
+        let previews = assert_fits(1, 4096, CLIENT_EDGE);
         assert_eq!((previews[0].width, previews[0].height), (1568, 1568));
+    }
+
+    #[test]
+    fn a_tight_budget_shrinks_the_previews_and_uses_most_of_it() {
+        let source = photo_jpeg(1024, 768);
+        let previews = previews_within_budget(&[source.as_slice(); 6], 1024, 120_000).unwrap();
+        let total: usize = previews
+            .iter()
+            .map(|p| encode::base64_len(p.jpeg.len()))
+            .sum();
+        assert!(total <= 120_000 && total > 60_000, "{total}");
+        for p in &previews {
+            assert!(p.width < 1024 && p.width >= MIN_EDGE, "{p:?}");
+            let ratio = f64::from(p.width) / f64::from(p.height);
+            assert!((ratio - 4.0 / 3.0).abs() < 0.01, "{p:?}");
+        }
     }
 
     #[test]
@@ -185,13 +248,35 @@ mod tests {
     }
 
     #[test]
+    fn the_size_exponent_is_measured_from_two_attempts_at_one_quality() {
+        let at = |edge, quality, total| Tried {
+            step: Step { edge, quality },
+            total,
+        };
+        let k = measured_exponent(at(1000, 80, 400_000), at(500, 80, 100_000)).unwrap();
+        assert!((k - 2.0).abs() < 1e-9);
+        assert_eq!(
+            measured_exponent(at(1000, 80, 400_000), at(1000, 70, 300_000)),
+            None
+        );
+        assert_eq!(
+            measured_exponent(at(1000, 80, 9), at(500, 80, 9_000_000)),
+            None
+        );
+    }
+
+    #[test]
     fn steps_always_shrink_and_end_at_the_floor() {
         let mut step = Step {
             edge: 4096,
             quality: START_QUALITY,
         };
         let mut seen = 0;
-        while let Some(smaller) = next(step, 10 * BUDGET, BUDGET) {
+        let over = |step| Tried {
+            step,
+            total: 10 * BUDGET,
+        };
+        while let Some(smaller) = next(over(step), None, BUDGET) {
             assert!(smaller.edge < step.edge || smaller.quality < step.quality);
             step = smaller;
             seen += 1;

@@ -29,15 +29,15 @@ pub(crate) struct Loaded {
     pub reoriented: bool,
 }
 
-/// Decodes `bytes` and resizes them to `target(stored_width, stored_height)`, which must not be
-/// larger than the stored size; the result is then turned upright.
-pub(crate) fn load(
-    bytes: &[u8],
-    target: impl Fn(u32, u32) -> (u32, u32),
-) -> Result<Loaded, ImagingError> {
+/// The size wanted for an image of the given stored size; never larger.
+pub(crate) type Target<'a> = &'a dyn Fn(u32, u32) -> (u32, u32);
+
+/// Decodes `bytes` and resizes them to `target(stored_width, stored_height)`; the result is
+/// then turned upright. (A `dyn` target keeps one copy of the generic decoder code.)
+pub(crate) fn load(bytes: &[u8], target: Target<'_>) -> Result<Loaded, ImagingError> {
     let format = ImageFormat::sniff(bytes).ok_or(ImagingError::Unrecognised)?;
     let raw = match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, &target)?,
+        ImageFormat::Jpeg => decode_jpeg(bytes, target)?,
         other => decode_other(bytes, other)?,
     };
     let (width, height) = target(raw.source.0, raw.source.1);
@@ -68,10 +68,7 @@ struct Raw {
     translucent: bool,
 }
 
-fn decode_jpeg(
-    bytes: &[u8],
-    target: &impl Fn(u32, u32) -> (u32, u32),
-) -> Result<Raw, ImagingError> {
+fn decode_jpeg(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingError> {
     let bad = |e: jpeg_decoder::Error| ImagingError::undecodable(ImageFormat::Jpeg, e);
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     decoder.read_info().map_err(bad)?;
@@ -113,7 +110,7 @@ fn decode_jpeg(
             rgb: data,
         },
         PixelFormat::L8 => Pixels::from_luma(w, h, &data),
-        PixelFormat::CMYK32 => Pixels::from_inverted_cmyk(w, h, &data),
+        PixelFormat::CMYK32 => Pixels::from_cmyk(w, h, &data),
         PixelFormat::L16 => {
             return Err(ImagingError::undecodable(
                 ImageFormat::Jpeg,

@@ -47,10 +47,14 @@ pub enum ImagingError {
     },
 
     #[error(
-        "the image cannot be brought under {max_bytes} bytes without shrinking a side below \
-         {min_side} px; send a smaller or simpler image"
+        "the image cannot be brought under {limit} without shrinking a side below {min_side} px; \
+         send a smaller or simpler image"
     )]
-    CannotFit { max_bytes: usize, min_side: u32 },
+    CannotFit {
+        /// The limit that could not be met, with its unit ("10,485,760 bytes").
+        limit: String,
+        min_side: u32,
+    },
 
     /// Resizing or encoding failed on pixels we produced ourselves: a bug, not bad input.
     #[error("internal imaging error while {stage}: {reason}")]

@@ -32,29 +32,60 @@ pub(super) fn fit_reference(
         });
     }
 
-    let loaded = decode::load(bytes, |w, h| resize::within_pixels(w, h, limits.max_pixels))?;
-    let (jpeg, final_size, shrunk_for_bytes) = encode_within_bytes(&loaded.pixels, limits)?;
+    let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
+    if target_w < limits.min_side || target_h < limits.min_side {
+        return Err(cannot_fit(
+            format!("{} pixels", thousands(limits.max_pixels)),
+            limits,
+        ));
+    }
+    let loaded = decode::load(bytes, &|w, h| {
+        resize::within_pixels(w, h, limits.max_pixels)
+    })?;
+    let encoded = encode_within_bytes(&loaded.pixels, limits)?;
+    let note = note(format, &loaded, &encoded, limits, over_pixels, over_bytes);
+    Ok(Fitted {
+        bytes: encoded.jpeg,
+        format: ImageFormat::Jpeg,
+        width: encoded.size.0,
+        height: encoded.size.1,
+        note: Some(note),
+    })
+}
+
+/// A re-encoded reference.
+struct Encoded {
+    jpeg: Vec<u8>,
+    size: (u32, u32),
+    /// Pixels were given up to get under the byte cap.
+    shrunk: bool,
+}
+
+/// What was done and which limit made it necessary, e.g. "downscaled from 8000x6000 to
+/// 6928x5196 to stay under 36,000,000 pixels".
+fn note(
+    format: ImageFormat,
+    loaded: &decode::Loaded,
+    encoded: &Encoded,
+    limits: &ReferenceLimits,
+    over_pixels: bool,
+    over_bytes: bool,
+) -> String {
     let mut reasons = Vec::new();
     if over_pixels {
         reasons.push(format!("{} pixels", thousands(limits.max_pixels)));
     }
-    if over_bytes || shrunk_for_bytes {
+    if over_bytes || encoded.shrunk {
         reasons.push(format!("{} bytes", thousands(limits.max_bytes as u64)));
     }
+    let (from, to) = (dims(loaded.source), dims(encoded.size));
+    // A JPEG that was only downscaled needs no word about re-encoding.
     let mut note = match (
-        final_size != loaded.source,
+        encoded.size != loaded.source,
         format == ImageFormat::Jpeg && !over_bytes,
     ) {
-        (true, true) => format!(
-            "downscaled from {} to {}",
-            dims(loaded.source),
-            dims(final_size)
-        ),
-        (true, false) => format!(
-            "downscaled from {} to {} and re-encoded as JPEG",
-            dims(loaded.source),
-            dims(final_size)
-        ),
+        (true, true) => format!("downscaled from {from} to {to}"),
+        (true, false) => format!("downscaled from {from} to {to} and re-encoded as JPEG"),
         (false, _) => "re-encoded as JPEG".to_owned(),
     };
     note.push_str(" to stay under ");
@@ -68,13 +99,7 @@ pub(super) fn fit_reference(
     if format == ImageFormat::Gif {
         note.push_str("; only the first frame of the GIF was kept");
     }
-    Ok(Fitted {
-        bytes: jpeg,
-        format: ImageFormat::Jpeg,
-        width: final_size.0,
-        height: final_size.1,
-        note: Some(note),
-    })
+    note
 }
 
 /// The stored size, read from the header alone so compliant images are never decoded.
@@ -107,21 +132,26 @@ fn check_shape(width: u32, height: u32, limits: &ReferenceLimits) -> Result<(), 
     Ok(())
 }
 
-/// JPEG bytes under `max_bytes`, their size, and whether pixels had to go to get there.
-fn encode_within_bytes(
-    pixels: &Pixels,
-    limits: &ReferenceLimits,
-) -> Result<(Vec<u8>, (u32, u32), bool), ImagingError> {
+/// JPEG bytes under `max_bytes`: quality 90, then 85, then downscaled at 85.
+fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Encoded, ImagingError> {
     let size = (pixels.width, pixels.height);
     let jpeg = encode::jpeg(pixels, QUALITY)?;
     if jpeg.len() <= limits.max_bytes {
-        return Ok((jpeg, size, false));
+        return Ok(Encoded {
+            jpeg,
+            size,
+            shrunk: false,
+        });
     }
     let mut jpeg = encode::jpeg(pixels, SMALLER_QUALITY)?;
     let (mut width, mut height) = size;
     for _ in 0..MAX_DOWNSCALES {
         if jpeg.len() <= limits.max_bytes {
-            return Ok((jpeg, (width, height), (width, height) != size));
+            return Ok(Encoded {
+                jpeg,
+                size: (width, height),
+                shrunk: (width, height) != size,
+            });
         }
         // Bytes follow pixel count, so each side shrinks with the square root of the overshoot.
         let scale = (limits.max_bytes as f64 / jpeg.len() as f64).sqrt() * HEADROOM;
@@ -132,10 +162,17 @@ fn encode_within_bytes(
         }
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
-    Err(ImagingError::CannotFit {
-        max_bytes: limits.max_bytes,
+    Err(cannot_fit(
+        format!("{} bytes", thousands(limits.max_bytes as u64)),
+        limits,
+    ))
+}
+
+fn cannot_fit(limit: String, limits: &ReferenceLimits) -> ImagingError {
+    ImagingError::CannotFit {
+        limit,
         min_side: limits.min_side,
-    })
+    }
 }
 
 fn dims((width, height): (u32, u32)) -> String {
@@ -147,7 +184,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -191,7 +228,23 @@ mod tests {
     }
 
     #[test]
-    fn an_image_over_36_megapixels_is_downscaled_to_fit() {
+    fn an_image_over_the_pixel_cap_is_downscaled_to_fit() {
+        let bytes = photo_jpeg(800, 600);
+        let fitted = fit_reference(&bytes, &limits(usize::MAX, 360_000)).unwrap();
+        assert_eq!((fitted.width, fitted.height), (692, 519));
+        assert_eq!(jpeg_size(&fitted.bytes), (692, 519));
+        assert_eq!(
+            fitted.note.as_deref(),
+            Some("downscaled from 800x600 to 692x519 to stay under 360,000 pixels")
+        );
+    }
+
+    #[test]
+    #[cfg_attr(
+        debug_assertions,
+        ignore = "resamples 48 MP, about 20 s unoptimised; run with `cargo test --release`"
+    )]
+    fn an_8000x6000_photo_is_downscaled_to_6928x5196_for_seedream() {
         let flat = RgbImage::from_pixel(8000, 6000, image::Rgb([120, 140, 160]));
         let bytes = super::super::test_images::encode_rgb_jpeg(&flat, 90);
         let fitted = fit_reference(&bytes, &SEEDREAM).unwrap();
@@ -297,8 +350,19 @@ mod tests {
         let err = fit_reference(&bytes, &limits(100, 36_000_000)).unwrap_err();
         assert!(matches!(
             err,
-            ImagingError::CannotFit { max_bytes: 100, .. }
+            ImagingError::CannotFit { ref limit, .. } if limit == "100 bytes"
         ));
+    }
+
+    #[test]
+    fn a_pixel_cap_that_would_leave_a_side_too_short_is_an_error() {
+        let bytes = photo_jpeg(200, 100);
+        let err = fit_reference(&bytes, &limits(usize::MAX, 200)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the image cannot be brought under 200 pixels without shrinking a side below 15 px; \
+             send a smaller or simpler image"
+        );
     }
 
     #[test]

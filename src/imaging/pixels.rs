@@ -34,13 +34,20 @@ impl Pixels {
         Pixels { width, height, rgb }
     }
 
-    /// JPEG CMYK as `jpeg-decoder` hands it over: already inverted (255 = no ink), the Adobe
-    /// convention, so each channel only needs scaling by the key.
-    pub(crate) fn from_inverted_cmyk(width: u32, height: u32, cmyk: &[u8]) -> Pixels {
+    /// JPEG CMYK as `jpeg-decoder` hands it over: ink amounts (0 = none), the Adobe inversion
+    /// already undone. Naive conversion without a colour profile, as for previews.
+    pub(crate) fn from_cmyk(width: u32, height: u32, cmyk: &[u8]) -> Pixels {
         let rgb = cmyk
             .chunks_exact(4)
             .flat_map(|px| match *px {
-                [c, m, y, k] => [mul255(c, k), mul255(m, k), mul255(y, k)],
+                [c, m, y, k] => {
+                    let paper = 255 - k;
+                    [
+                        mul255(255 - c, paper),
+                        mul255(255 - m, paper),
+                        mul255(255 - y, paper),
+                    ]
+                }
                 _ => [0, 0, 0],
             })
             .collect();
@@ -121,9 +128,9 @@ mod tests {
     }
 
     #[test]
-    fn inverted_cmyk_without_ink_is_white_and_full_key_is_black() {
-        let pixels = Pixels::from_inverted_cmyk(2, 1, &[255, 255, 255, 255, 255, 255, 255, 0]);
-        assert_eq!(pixels.rgb, vec![255, 255, 255, 0, 0, 0]);
+    fn cmyk_without_ink_is_white_and_full_key_is_black() {
+        let pixels = Pixels::from_cmyk(3, 1, &[0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0]);
+        assert_eq!(pixels.rgb, vec![255, 255, 255, 0, 0, 0, 0, 255, 255]);
     }
 
     #[test]
