@@ -240,10 +240,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        debug_assertions,
-        ignore = "resamples 48 MP, about 20 s unoptimised; run with `cargo test --release`"
-    )]
     fn an_8000x6000_photo_is_downscaled_to_6928x5196_for_seedream() {
         let flat = RgbImage::from_pixel(8000, 6000, image::Rgb([120, 140, 160]));
         let bytes = super::super::test_images::encode_rgb_jpeg(&flat, 90);

@@ -91,7 +91,7 @@ mod tests {
             parse::<GenerateSequenceParams>(object(json!({"prompt": "p", "max_images": "four"})))
                 .unwrap_err();
         assert!(e.0.starts_with("Invalid argument `max_images`"), "{e}");
-        assert!(e.0.contains("1 to 15"), "{e}");
+        assert!(e.0.contains("1-15"), "{e}");
     }
 
     #[test]
