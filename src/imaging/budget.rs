@@ -1,8 +1,8 @@
 //! Several previews under one size budget (Claude Desktop refuses a tool result over 1 MiB).
-//! Each image is decoded once, to the largest size that may be needed; each smaller attempt
-//! shrinks the kept pixels in place, so later attempts resample fewer pixels and memory falls.
+//! Images are decoded one at a time and only their encoded previews kept, so a call's memory
+//! stays near the size of its images; a probe of the first image picks a starting size that
+//! usually fits at once, so each image is decoded about once.
 
-use super::pixels::Pixels;
 use super::{Preview, decode, encode, resize};
 
 /// Quality of the first attempt: good previews at about a third of quality 95's size.
@@ -39,28 +39,32 @@ pub(super) fn previews_within_budget(
     max_edge: u32,
     budget_b64_bytes: usize,
 ) -> Option<Vec<Preview>> {
-    let mut sources = Vec::with_capacity(images.len());
-    for (index, bytes) in images.iter().enumerate() {
-        match decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge)) {
-            Ok(loaded) => sources.push(loaded.pixels),
-            Err(error) => {
-                tracing::warn!(index, %error, "no preview: the image cannot be read");
-                return None;
-            }
-        }
-    }
-    let largest = sources.iter().map(Pixels::long_edge).max().unwrap_or(0);
+    let Some(first) = images.first() else {
+        return Some(Vec::new());
+    };
     let mut step = Step {
-        edge: max_edge.min(largest).max(1),
+        edge: max_edge.max(1),
         quality: START_QUALITY,
     };
+    // Probe with the first image and project its size onto all of them, so the first full
+    // attempt usually fits and every image is decoded about once.
+    let probe = render_one(first, step)?;
+    let projected = encode::base64_len(probe.jpeg.len()) * images.len();
+    step.edge = step.edge.min(probe.width.max(probe.height));
     let mut earlier = None;
+    if projected > budget_b64_bytes {
+        let tried = Tried {
+            step,
+            total: projected,
+        };
+        step = next(tried, None, budget_b64_bytes)?;
+        earlier = Some(tried);
+    }
     for attempt in 0..=MAX_ATTEMPTS {
         if attempt == MAX_ATTEMPTS {
             step = FLOOR;
         }
-        shrink(&mut sources, step.edge)?;
-        let (previews, total) = render(&sources, step)?;
+        let (previews, total) = render(images, step)?;
         if total <= budget_b64_bytes {
             return Some(previews);
         }
@@ -79,35 +83,32 @@ struct Tried {
     total: usize,
 }
 
-/// Resamples every source longer than `edge` down to it. Resampling twice in a row (e.g.
-/// 2048 -> 1568 -> 740) is indistinguishable from once at preview sizes, and much cheaper.
-fn shrink(sources: &mut [Pixels], edge: u32) -> Option<()> {
-    for source in sources.iter_mut().filter(|s| s.long_edge() > edge) {
-        let (width, height) = resize::within_edge(source.width, source.height, edge);
-        *source = resize::resize(source, width, height)
-            .inspect_err(|error| tracing::warn!(%error, "no preview: resizing failed"))
-            .ok()?;
-    }
-    Some(())
-}
-
-/// The previews of `sources` (already no longer than `step.edge`) at `step.quality`, and the sum
-/// of their base64 lengths.
-fn render(sources: &[Pixels], step: Step) -> Option<(Vec<Preview>, usize)> {
-    let mut previews = Vec::with_capacity(sources.len());
+/// The previews of all `images` at `step`, and the sum of their base64 lengths. Each image is
+/// decoded (DCT-scaled for JPEGs), encoded and its pixels dropped before the next, so memory
+/// holds one decoded image at a time, never all of them.
+fn render(images: &[&[u8]], step: Step) -> Option<(Vec<Preview>, usize)> {
+    let mut previews = Vec::with_capacity(images.len());
     let mut total = 0;
-    for source in sources {
-        let jpeg = encode::jpeg(source, step.quality)
-            .inspect_err(|error| tracing::warn!(%error, "no preview: encoding failed"))
-            .ok()?;
-        total += encode::base64_len(jpeg.len());
-        previews.push(Preview {
-            jpeg,
-            width: source.width,
-            height: source.height,
-        });
+    for bytes in images {
+        let preview = render_one(bytes, step)?;
+        total += encode::base64_len(preview.jpeg.len());
+        previews.push(preview);
     }
     Some((previews, total))
+}
+
+fn render_one(bytes: &[u8], step: Step) -> Option<Preview> {
+    let loaded = decode::load(bytes, &|w, h| resize::within_edge(w, h, step.edge))
+        .inspect_err(|error| tracing::warn!(%error, "no preview: the image cannot be read"))
+        .ok()?;
+    let jpeg = encode::jpeg(&loaded.pixels, step.quality)
+        .inspect_err(|error| tracing::warn!(%error, "no preview: encoding failed"))
+        .ok()?;
+    Some(Preview {
+        jpeg,
+        width: loaded.pixels.width,
+        height: loaded.pixels.height,
+    })
 }
 
 /// The next, smaller step after `last` went over, or `None` once the floor has been tried.

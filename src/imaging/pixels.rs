@@ -15,10 +15,6 @@ pub(crate) struct Pixels {
 }
 
 impl Pixels {
-    pub(crate) fn long_edge(&self) -> u32 {
-        self.width.max(self.height)
-    }
-
     /// Takes a decoded image of any colour type; reports whether any pixel was translucent.
     pub(crate) fn from_dynamic(image: DynamicImage) -> (Pixels, bool) {
         if image.color().has_alpha() {
