@@ -490,3 +490,30 @@ async fn an_image_generated_earlier_works_as_a_reference_and_as_a_resource() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_failing_image_host_is_retried_a_bounded_number_of_times() {
+    let fake = fake().await;
+    fake.update_config(|c| c.download_status = Some(503));
+    let client = client_for(&fake).await;
+
+    let r = call(&client, "generate_image", json!({"prompt": "a fox"})).await;
+
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        structured(&r)["images"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("503")
+    );
+    assert_eq!(
+        fake.downloads().len(),
+        3,
+        "three attempts, then the URL is handed over"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the generation itself is not repeated"
+    );
+}
