@@ -162,6 +162,34 @@ pub struct ServerArgs {
         global = true
     )]
     pub download_max_mb: u32,
+
+    /// Seconds a tool call waits for its images before answering with a job id for get_job
+    /// (most clients give up after 60 s).
+    #[arg(
+        long,
+        env = "SEEDREAM_WAIT_SECONDS",
+        default_value_t = 50.0,
+        global = true
+    )]
+    pub wait_seconds: f64,
+
+    /// Upstream requests in flight at once; further calls queue.
+    #[arg(
+        long,
+        env = "SEEDREAM_MAX_CONCURRENCY",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_concurrency: usize,
+
+    /// Seconds a finished job's result stays available to get_job.
+    #[arg(
+        long,
+        env = "SEEDREAM_JOB_KEEP_SECONDS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub job_keep_seconds: u64,
 }
 
 /// Defaults applied when a tool call leaves a field out.
@@ -184,6 +212,14 @@ pub struct DeliverySettings {
     pub download: DownloadPolicy,
 }
 
+/// How calls run: the wait before a job handle, the in-flight limit, how long results live.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    pub wait: Duration,
+    pub max_concurrency: usize,
+    pub keep: Duration,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -191,6 +227,7 @@ pub struct Config {
     pub defaults: Defaults,
     pub profile: Profile,
     pub delivery: DeliverySettings,
+    pub jobs: JobSettings,
 }
 
 /// A setting that cannot work; names the flag and the variable.
@@ -259,6 +296,25 @@ impl ServerArgs {
             ));
         }
         let delivery = self.delivery_settings()?;
+        if !(self.wait_seconds.is_finite() && (0.0..=3600.0).contains(&self.wait_seconds)) {
+            return Err(bad(
+                "--wait-seconds",
+                "SEEDREAM_WAIT_SECONDS",
+                "use 0 to 3600 seconds, e.g. 50",
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_concurrency) {
+            return Err(bad(
+                "--max-concurrency",
+                "SEEDREAM_MAX_CONCURRENCY",
+                "use 1 to 10000, e.g. 16",
+            ));
+        }
+        let jobs = JobSettings {
+            wait: Duration::from_secs_f64(self.wait_seconds),
+            max_concurrency: self.max_concurrency,
+            keep: Duration::from_secs(self.job_keep_seconds.max(60)),
+        };
         let api_key = [self.api_key, self.cometapi_key]
             .into_iter()
             .flatten()
@@ -293,6 +349,7 @@ impl ServerArgs {
                 reference_max_bytes: self.reference_max_mb as usize * 1024 * 1024,
             },
             delivery,
+            jobs,
         })
     }
 

@@ -4,15 +4,20 @@
 mod args;
 mod edit;
 mod generate;
+mod get_job;
+mod jobs;
 pub mod params;
+mod progress;
 mod references;
 mod render;
 mod resources;
 mod run;
 pub mod schema;
 mod sequence;
+mod wait;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
@@ -26,8 +31,11 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use crate::config::Config;
 use crate::delivery::DeliveryConfig;
 use crate::seedream;
-use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams};
-pub use run::Context;
+use jobs::Jobs;
+use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};
+use progress::Reporter;
+pub use run::{Context, ToolKind};
+use wait::Outcome;
 
 const INSTRUCTIONS: &str = "Seedream image tools. generate_image: one image from text. \
 edit_image: change or restyle existing pictures, or combine up to 14 reference images (local paths, \
@@ -35,20 +43,15 @@ file:// or http(s) URLs, data URIs; a path from an earlier result works). \
 generate_sequence: a set of related, consistent images (story panels, variations, a product series), up to 15; \
 state the count in the prompt. Results list each image's size, saved path and URL (URLs expire after 24 hours) \
 and attach small previews. \
-A failed call says which argument to change.";
-
-/// The three tools, for callers that pick one without MCP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolKind {
-    Generate,
-    Edit,
-    Sequence,
-}
+A call still running after the wait limit answers with a job_id: pass it to get_job to collect the \
+images. A failed call says which argument to change.";
 
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
 pub struct ImageServer {
     ctx: Arc<Context>,
+    jobs: Arc<Jobs>,
+    wait: Duration,
     tool_router: ToolRouter<Self>,
 }
 
@@ -62,22 +65,20 @@ impl ImageServer {
             defaults: config.defaults,
             profile: config.profile,
             delivery,
+            slots: tokio::sync::Semaphore::new(config.jobs.max_concurrency),
+            max_concurrency: config.jobs.max_concurrency,
         };
         Ok(ImageServer {
             ctx: Arc::new(ctx),
+            jobs: Arc::new(Jobs::new(config.jobs.keep)),
+            wait: config.jobs.wait,
             tool_router: Self::tool_router(),
         })
     }
 
     /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
     pub async fn call(&self, kind: ToolKind, args: JsonObject) -> CallToolResult {
-        match kind {
-            ToolKind::Generate => run::call(&self.ctx, "generate_image", args, generate::ask).await,
-            ToolKind::Edit => run::call(&self.ctx, "edit_image", args, edit::ask).await,
-            ToolKind::Sequence => {
-                run::call(&self.ctx, "generate_sequence", args, sequence::ask).await
-            }
-        }
+        run::run(&self.ctx, kind, args, &Reporter::silent()).await
     }
 
     /// Generate one image from a text prompt with ByteDance Seedream.
@@ -86,8 +87,12 @@ impl ImageServer {
         title = "Generate image",
         annotations(title = "Generate image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
-    async fn generate_image(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        Ok(run::call(&self.ctx, "generate_image", args, generate::ask).await)
+    async fn generate_image(
+        &self,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.start(ToolKind::Generate, args, rc).await)
     }
 
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
@@ -96,8 +101,12 @@ impl ImageServer {
         title = "Edit image",
         annotations(title = "Edit image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
-    async fn edit_image(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        Ok(run::call(&self.ctx, "edit_image", args, edit::ask).await)
+    async fn edit_image(
+        &self,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.start(ToolKind::Edit, args, rc).await)
     }
 
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
@@ -106,8 +115,58 @@ impl ImageServer {
         title = "Generate image sequence",
         annotations(title = "Generate image sequence", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
-    async fn generate_sequence(&self, args: JsonObject) -> Result<CallToolResult, ErrorData> {
-        Ok(run::call(&self.ctx, "generate_sequence", args, sequence::ask).await)
+    async fn generate_sequence(
+        &self,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(self.start(ToolKind::Sequence, args, rc).await)
+    }
+
+    /// Collect the images of a call that answered with a job_id because it took long.
+    #[tool(
+        input_schema = schema::input_schema::<GetJobParams>(),
+        title = "Get job result",
+        annotations(title = "Get job result", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_job(
+        &self,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        Ok(get_job::run(&self.jobs, self.wait, args, &rc).await)
+    }
+}
+
+impl ImageServer {
+    /// Runs a tool call as a job and waits for it up to the wait limit.
+    async fn start(
+        &self,
+        kind: ToolKind,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let ctx = Arc::clone(&self.ctx);
+        let handle = self.jobs.spawn(kind.name(), move |reporter| async move {
+            run::run(&ctx, kind, args, &reporter).await
+        });
+        match wait::wait(handle.state.clone(), &rc, self.wait).await {
+            Outcome::Finished(result) => {
+                // Delivered on the spot: nobody will ask for it by id, so it need not be kept.
+                self.jobs.remove(&handle.id);
+                result
+            }
+            Outcome::StillRunning => {
+                tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
+                let state = handle.state.borrow().clone();
+                wait::still_running(&handle.id, kind.name(), &state, self.wait)
+            }
+            Outcome::Cancelled => {
+                tracing::info!(job = %handle.id, tool = kind.name(), "cancelled by the caller");
+                self.jobs.remove(&handle.id);
+                CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
+            }
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
-    /// 1K-4K or WIDTHxHEIGHT, e.g. 2848x1600. A preset alone lets the model pick the shape.
+    /// 1K-4K or WIDTHxHEIGHT, e.g. 2848x1600.
     pub size: Option<Size>,
     /// Shape at the preset size, e.g. 16:9 = 2848x1600 at 2K.
     pub aspect_ratio: Option<AspectRatio>,
@@ -21,11 +21,11 @@ pub struct ImageOptions {
     pub response_format: Option<ResponseFormat>,
     /// jpeg (default) or png (5.0 only).
     pub output_format: Option<OutputFormat>,
-    /// Images in the result: preview (default, small JPEGs), full (original where it fits) or none.
+    /// Images in the result: preview (default), full or none.
     pub embed: Option<EmbedMode>,
-    /// Base name for saved files, no folders, e.g. fox-portrait.
+    /// Base name for saved files, e.g. fox-portrait.
     pub filename: Option<String>,
-    /// Absolute folder to save into (inside the allowed folders).
+    /// Absolute folder to save into.
     pub output_dir: Option<String>,
     /// Add an "AI generated" mark (default false).
     pub watermark: Option<bool>,
@@ -69,4 +69,13 @@ pub struct GenerateSequenceParams {
     pub images: Option<Vec<String>>,
     #[serde(flatten)]
     pub options: ImageOptions,
+}
+
+/// Arguments of `get_job`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct GetJobParams {
+    /// The job_id a tool answered with.
+    pub job_id: String,
+    /// Seconds to wait (default: the server's limit).
+    pub wait_seconds: Option<f64>,
 }

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::params::ImageOptions;
-use super::{args, references, render};
+use super::progress::Reporter;
+use super::{args, edit, generate, references, render, sequence};
 use crate::config::Defaults;
 use crate::delivery::{self, DeliveryConfig, EmbedMode};
 use crate::seedream::{self, GenerationSpec, Profile, ResponseFormat};
@@ -17,6 +18,9 @@ pub struct Context {
     pub defaults: Defaults,
     pub profile: Profile,
     pub delivery: DeliveryConfig,
+    /// Upstream requests in flight; further calls wait for a permit.
+    pub slots: tokio::sync::Semaphore,
+    pub max_concurrency: usize,
 }
 
 /// The tool-specific parts of a request.
@@ -27,12 +31,45 @@ pub struct Ask {
     pub options: ImageOptions,
 }
 
+/// The three generating tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    Generate,
+    Edit,
+    Sequence,
+}
+
+impl ToolKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolKind::Generate => "generate_image",
+            ToolKind::Edit => "edit_image",
+            ToolKind::Sequence => "generate_sequence",
+        }
+    }
+}
+
+/// Runs one tool call to its result.
+pub async fn run(
+    ctx: &Context,
+    kind: ToolKind,
+    args: JsonObject,
+    reporter: &Reporter,
+) -> CallToolResult {
+    match kind {
+        ToolKind::Generate => call(ctx, kind.name(), args, generate::ask, reporter).await,
+        ToolKind::Edit => call(ctx, kind.name(), args, edit::ask, reporter).await,
+        ToolKind::Sequence => call(ctx, kind.name(), args, sequence::ask, reporter).await,
+    }
+}
+
 /// Parses `args` as `P`, turns them into an [`Ask`] with `to_ask`, and runs it.
-pub async fn call<P, F>(
+async fn call<P, F>(
     ctx: &Context,
     tool: &'static str,
     args: JsonObject,
     to_ask: F,
+    reporter: &Reporter,
 ) -> CallToolResult
 where
     P: DeserializeOwned + JsonSchema,
@@ -45,10 +82,15 @@ where
             return render::invalid(&message);
         }
     };
-    execute(ctx, tool, ask).await
+    execute(ctx, tool, ask, reporter).await
 }
 
-async fn execute(ctx: &Context, tool: &'static str, ask: Ask) -> CallToolResult {
+async fn execute(
+    ctx: &Context,
+    tool: &'static str,
+    ask: Ask,
+    reporter: &Reporter,
+) -> CallToolResult {
     let o = ask.options;
     let response_format = o.response_format.unwrap_or(ctx.defaults.response_format);
     // Asking for the image data means wanting the image itself, where it fits.
@@ -107,8 +149,29 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask) -> CallToolResult 
         prompt_chars = request.prompt.chars().count(),
         "generating"
     );
-    match ctx.client.generate(request).await {
+    let what = match request.max_outputs() {
+        1 => "generating 1 image".to_owned(),
+        n => format!("generating up to {n} images"),
+    };
+    let permit = match ctx.slots.try_acquire() {
+        Ok(p) => p,
+        Err(_) => {
+            reporter.phase(format!(
+                "queued: all {} upstream slots are busy",
+                ctx.max_concurrency
+            ));
+            match ctx.slots.acquire().await {
+                Ok(p) => p,
+                Err(_) => return render::invalid("The server is shutting down."),
+            }
+        }
+    };
+    reporter.phase(format!("{what} with {}", request.model));
+    let generated = ctx.client.generate(request).await;
+    drop(permit);
+    match generated {
         Ok(generation) => {
+            reporter.phase("downloading, saving and previewing the images");
             let delivery = delivery::deliver(
                 &ctx.client,
                 &ctx.delivery,

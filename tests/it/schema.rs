@@ -39,18 +39,23 @@ async fn tools_list_stays_under_six_kilobytes() {
 async fn every_input_schema_uses_only_the_portable_profile() {
     let list = tools_list().await;
     let tools = list["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 3);
+    assert_eq!(tools.len(), 4);
     for tool in tools {
         let name = tool["name"].as_str().unwrap();
         let schema = &tool["inputSchema"];
         assert_eq!(schema["type"], "object", "{name}");
         assert!(schema["properties"].is_object(), "{name}");
+        let required = if name == "get_job" {
+            "job_id"
+        } else {
+            "prompt"
+        };
         assert!(
             schema["required"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|r| r == "prompt"),
+                .any(|r| r == required),
             "{name}"
         );
         assert_portable(name, schema);
@@ -62,12 +67,21 @@ async fn every_input_schema_uses_only_the_portable_profile() {
                 &annotations["idempotentHint"],
                 &annotations["openWorldHint"]
             ),
-            (
-                &Value::Bool(false),
-                &Value::Bool(false),
-                &Value::Bool(false),
-                &Value::Bool(true)
-            ),
+            if name == "get_job" {
+                (
+                    &Value::Bool(true),
+                    &Value::Bool(false),
+                    &Value::Bool(true),
+                    &Value::Bool(false),
+                )
+            } else {
+                (
+                    &Value::Bool(false),
+                    &Value::Bool(false),
+                    &Value::Bool(false),
+                    &Value::Bool(true),
+                )
+            },
             "{name}"
         );
         assert!(tool["title"].is_string(), "{name} has a title");

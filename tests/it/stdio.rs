@@ -95,7 +95,7 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
     );
     assert_eq!(
         responses[&2]["result"]["tools"].as_array().unwrap().len(),
-        3
+        4
     );
     let call = &responses[&3]["result"];
     assert_eq!(call["isError"], false, "{call}");

@@ -307,7 +307,7 @@ async fn without_a_key_the_tools_are_listed_and_a_call_names_both_variables() {
     let fake = fake().await;
     let client = connect(config(&fake.base_url(), "", &[])).await;
 
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 3);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
     let result = call(&client, "generate_image", json!({"prompt": "p"})).await;
 
     assert!(is_error(&result));

@@ -1,0 +1,48 @@
+//! `get_job`: the result of a call that answered with a job id, in the shape the original tool
+//! would have returned, or its progress so far.
+
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::service::RequestContext;
+
+use super::jobs::{Jobs, Lookup};
+use super::params::GetJobParams;
+use super::wait::{self, Outcome};
+use super::{args, render};
+
+pub async fn run(
+    jobs: &Jobs,
+    limit: Duration,
+    raw: JsonObject,
+    rc: &RequestContext<RoleServer>,
+) -> CallToolResult {
+    let params = match args::parse::<GetJobParams>(raw) {
+        Ok(p) => p,
+        Err(e) => return render::invalid(&e.0),
+    };
+    let wait_for = match params.wait_seconds {
+        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(limit),
+        Some(_) => {
+            return render::invalid(
+                "Invalid argument `wait_seconds`: use 0 or more seconds, e.g. 30.",
+            );
+        }
+        None => limit,
+    };
+    let (tool, state) = match jobs.lookup(&params.job_id) {
+        Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),
+        Lookup::Found { tool, state } => (tool, state),
+    };
+    match wait::wait(state.clone(), rc, wait_for).await {
+        Outcome::Finished(result) => result,
+        Outcome::StillRunning => {
+            wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
+        }
+        // This caller gave up waiting; the job itself goes on for whoever asks next.
+        Outcome::Cancelled => {
+            wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What a running call is doing, shared between the work and whoever reports on it (progress
+//! notifications, `get_job`). Knows no transport.
+
+use std::time::Instant;
+
+use rmcp::model::CallToolResult;
+use tokio::sync::watch;
+
+/// A snapshot of a call.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// What is happening, for people: "generating up to 4 images".
+    pub phase: String,
+    pub started: Instant,
+    /// Set once the call has finished.
+    pub result: Option<CallToolResult>,
+}
+
+impl State {
+    /// "generating up to 4 images — 35 s".
+    pub fn message(&self) -> String {
+        format!("{} — {} s", self.phase, self.started.elapsed().as_secs())
+    }
+}
+
+/// The writing end, handed to the work.
+#[derive(Debug, Clone)]
+pub struct Reporter(watch::Sender<State>);
+
+impl Reporter {
+    pub fn new() -> (Reporter, watch::Receiver<State>) {
+        let (tx, rx) = watch::channel(State {
+            phase: "starting".to_owned(),
+            started: Instant::now(),
+            result: None,
+        });
+        (Reporter(tx), rx)
+    }
+
+    pub fn phase(&self, phase: impl Into<String>) {
+        let phase = phase.into();
+        self.0.send_modify(|s| s.phase = phase);
+    }
+
+    pub fn finish(&self, result: CallToolResult) {
+        self.0.send_modify(|s| {
+            s.phase = "finished".to_owned();
+            s.result = Some(result);
+        });
+    }
+
+    /// A reporter nobody listens to, for callers without progress.
+    pub fn silent() -> Reporter {
+        Reporter::new().0
+    }
+}

@@ -1,0 +1,91 @@
+//! Waiting for a job on behalf of one request: progress notifications while it runs (they also
+//! keep clients' timers alive), the result when it finishes, a job handle when the wait limit
+//! comes first, and an abort when the caller cancels.
+
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::{CallToolResult, ContentBlock, ProgressNotificationParam};
+use rmcp::service::RequestContext;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::progress::State;
+
+/// How often progress is sent while nothing else happens.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// What ended the wait.
+pub enum Outcome {
+    Finished(CallToolResult),
+    StillRunning,
+    Cancelled,
+}
+
+/// Waits up to `limit`, forwarding progress to the caller if it asked for it.
+pub async fn wait(
+    mut state: watch::Receiver<State>,
+    ctx: &RequestContext<RoleServer>,
+    limit: Duration,
+) -> Outcome {
+    let token = ctx.meta.get_progress_token();
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let mut last = 0.0f64;
+    loop {
+        if let Some(result) = state.borrow().result.clone() {
+            return Outcome::Finished(result);
+        }
+        tokio::select! {
+            _ = ctx.ct.cancelled() => return Outcome::Cancelled,
+            _ = tokio::time::sleep_until(deadline) => return Outcome::StillRunning,
+            changed = state.changed() => {
+                if changed.is_err() {
+                    // The job's task ended without a result: it was aborted.
+                    return Outcome::Cancelled;
+                }
+                if state.borrow().result.is_some() {
+                    continue;
+                }
+            }
+            _ = heartbeat.tick() => {}
+        }
+        if let Some(token) = &token {
+            let (message, elapsed) = {
+                let s = state.borrow();
+                (s.message(), s.started.elapsed().as_secs_f64())
+            };
+            // Strictly increasing, as the protocol asks, even when two updates share a millisecond.
+            last = elapsed.max(last + 0.001);
+            let note = ProgressNotificationParam::new(token.clone(), last).with_message(message);
+            if let Err(e) = ctx.peer.notify_progress(note).await {
+                tracing::debug!(error = %e, "progress notification not delivered");
+            }
+        }
+    }
+}
+
+/// The answer when the wait limit came first: how to collect the result.
+pub fn still_running(job_id: &str, tool: &str, state: &State, limit: Duration) -> CallToolResult {
+    let text = format!(
+        "Still working after {} s ({}). Nothing is lost: the images are kept when they arrive. \
+         Call get_job with job_id \"{job_id}\" to receive them (it waits up to {} s per call).",
+        state.started.elapsed().as_secs(),
+        state.phase,
+        limit.as_secs()
+    );
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content =
+        Some(json!({ "job_id": job_id, "status": "running", "tool": tool, "phase": state.phase }));
+    result
+}
+
+/// `get_job` for an id that is not (or no longer) known.
+pub fn unknown(job_id: &str, keep: Duration) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "Unknown or expired job_id \"{}\": jobs are kept for {} minutes after they finish. Check the id, or start \
+         a new call.",
+        job_id.chars().take(80).collect::<String>(),
+        keep.as_secs() / 60
+    ))])
+}
