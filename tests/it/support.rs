@@ -93,7 +93,11 @@ pub fn args(v: serde_json::Value) -> JsonObject {
     v.as_object().expect("an object").clone()
 }
 
-pub async fn call(client: &Client, tool: &str, arguments: serde_json::Value) -> CallToolResult {
+pub async fn call(
+    client: &rmcp::Peer<RoleClient>,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> CallToolResult {
     client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args(arguments)))
         .await

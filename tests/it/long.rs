@@ -1,0 +1,231 @@
+//! Long generations: progress before the result, job handles past the wait limit, cancellation
+//! that reaches the upstream, and the in-flight limit under load.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientRequest, ProgressNotificationParam, Request,
+    ServerResult,
+};
+use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use seedream_mcp::config::Config;
+use seedream_mcp::fake_api::{FakeApi, FakeConfig};
+use seedream_mcp::tools::ImageServer;
+use serde_json::json;
+
+use crate::support::{KEY, args, call, config, fake, is_error, text};
+
+/// A client that records every progress notification with the time it arrived.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<(Instant, ProgressNotificationParam)>>>);
+
+impl ClientHandler for Recorder {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        self.0.lock().unwrap().push((Instant::now(), params));
+    }
+}
+
+async fn connect_recording(config: Config) -> (RunningService<RoleClient, Recorder>, Recorder) {
+    let server = ImageServer::new(config).unwrap();
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let recorder = Recorder::default();
+    (recorder.clone().serve(client_io).await.unwrap(), recorder)
+}
+
+fn tool_call(name: &str, arguments: serde_json::Value) -> ClientRequest {
+    ClientRequest::CallToolRequest(Request::new(
+        CallToolRequestParams::new(name.to_owned()).with_arguments(args(arguments)),
+    ))
+}
+
+fn result_of(r: ServerResult) -> CallToolResult {
+    match r {
+        ServerResult::CallToolResult(r) => r,
+        other => panic!("not a tool result: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn progress_arrives_at_once_and_then_regularly_and_always_increases() {
+    let fake = fake().await;
+    let (client, recorder) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
+
+    let started = Instant::now();
+    let handle = client
+        .send_cancellable_request(
+            tool_call(
+                "generate_image",
+                json!({"prompt": "[[mock:slow=4500]] a slow fox"}),
+            ),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let result = result_of(handle.await_response().await.unwrap());
+    let answered = Instant::now();
+
+    assert!(!is_error(&result), "{}", text(&result));
+    let seen = recorder.0.lock().unwrap().clone();
+    assert!(
+        seen.len() >= 3,
+        "a notification at once and every 2 s: {}",
+        seen.len()
+    );
+    assert!(
+        seen[0].0 - started < Duration::from_secs(1),
+        "the first within a second"
+    );
+    assert!(
+        seen.iter().all(|(t, _)| *t <= answered),
+        "nothing after the result"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[1].1.progress > w[0].1.progress),
+        "monotonic"
+    );
+    let messages: Vec<String> = seen.iter().filter_map(|(_, p)| p.message.clone()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("generating 1 image with doubao-seedream") && m.ends_with(" s")),
+        "{messages:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_call_past_the_wait_limit_answers_with_a_job_that_get_job_completes() {
+    let fake = fake().await;
+    let client =
+        crate::support::connect(config(&fake.base_url(), KEY, &["--wait-seconds", "0.3"])).await;
+
+    let first = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "[[mock:slow=1200]] a patient fox"}),
+    )
+    .await;
+
+    assert!(!is_error(&first), "{}", text(&first));
+    let job_id = first.structured_content.as_ref().unwrap()["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text(&first).contains("get_job") && text(&first).contains(&job_id));
+    let mut done = None;
+    for _ in 0..20 {
+        let r = call(
+            &client,
+            "get_job",
+            json!({"job_id": job_id, "wait_seconds": 0.3}),
+        )
+        .await;
+        if r.structured_content
+            .as_ref()
+            .is_some_and(|s| s.get("images").is_some())
+        {
+            done = Some(r);
+            break;
+        }
+    }
+    let done = done.expect("the job finished");
+    let path = done.structured_content.as_ref().unwrap()["images"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        std::path::Path::new(&path).exists(),
+        "the paid image was saved"
+    );
+    assert_eq!(fake.requests().len(), 1, "one generation, no repeat");
+    let again = call(&client, "get_job", json!({"job_id": job_id})).await;
+    assert_eq!(
+        text(&again),
+        text(&done),
+        "a finished job can be fetched again"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_job_id_is_a_clear_tool_error() {
+    let fake = fake().await;
+    let client = crate::support::client_for(&fake).await;
+    let r = call(&client, "get_job", json!({"job_id": "job-0000"})).await;
+    assert!(is_error(&r));
+    assert!(
+        text(&r).contains("Unknown or expired job_id \"job-0000\""),
+        "{}",
+        text(&r)
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_call_drops_the_upstream_request_and_the_server_keeps_serving() {
+    let fake = fake().await;
+    let (client, _) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
+
+    let handle = client
+        .send_cancellable_request(
+            tool_call(
+                "generate_image",
+                json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
+            ),
+            PeerRequestOptions::with_timeout(Duration::from_millis(400)),
+        )
+        .await
+        .unwrap();
+    assert!(handle.await_response().await.is_err(), "the client gave up");
+
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while fake.connections_closed_early() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        fake.connections_closed_early(),
+        1,
+        "the upstream saw its connection closed"
+    );
+    let next = call(&client, "generate_image", json!({"prompt": "a fresh fox"})).await;
+    assert!(!is_error(&next), "{}", text(&next));
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_calls_respect_the_in_flight_limit_and_none_is_lost() {
+    let fake = FakeApi::start(FakeConfig {
+        max_inflight: Some(3),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    // No retries: a call beyond the limit would surface as a 429 error instead of being hidden.
+    let client = crate::support::connect(config(
+        &fake.base_url(),
+        KEY,
+        &["--max-concurrency", "3", "--max-retries", "0"],
+    ))
+    .await;
+
+    let calls = (0..50).map(|i| {
+        call(
+            &client,
+            "generate_image",
+            json!({"prompt": format!("[[mock:slow=60]] fox {i}")}),
+        )
+    });
+    let results = futures_util::future::join_all(calls).await;
+
+    for r in &results {
+        assert!(!is_error(r), "{}", text(r));
+    }
+    assert_eq!(fake.requests().len(), 50);
+}
