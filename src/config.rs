@@ -190,6 +190,10 @@ pub struct ServerArgs {
         global = true
     )]
     pub job_keep_seconds: u64,
+
+    /// Ask the upstream to stream sequences (one event per image); plain JSON answers still work.
+    #[arg(long, env = "SEEDREAM_STREAM", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub stream: bool,
 }
 
 /// Defaults applied when a tool call leaves a field out.
@@ -347,6 +351,7 @@ impl ServerArgs {
             profile: Profile {
                 lite_4k: self.lite_4k,
                 reference_max_bytes: self.reference_max_mb as usize * 1024 * 1024,
+                stream_sequences: self.stream,
             },
             delivery,
             jobs,

@@ -8,6 +8,7 @@ mod model;
 mod reference;
 mod retry;
 mod size;
+mod stream;
 mod types;
 mod validate;
 
@@ -19,6 +20,7 @@ pub use model::{EmptyModel, Model, Profile, Rules};
 pub use reference::MAX_REFERENCES;
 pub use retry::RetryPolicy;
 pub use size::{AspectRatio, Preset, Size, SizeParseError, parse_dimensions};
+pub use stream::{Event, Observer};
 pub use types::{
     ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat, Usage,
 };

@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{Error, decode_error_body, snippet};
 use super::retry::{Failure, RetryPolicy, parse_retry_after};
+use super::stream::{Assembler, Event, Observer};
 use super::types::{ImageItem, ImageRequest, ImagesResponse, ItemError};
 
 /// How long to wait for the upstream (V25): generation is synchronous and slow.
@@ -130,6 +131,15 @@ impl Client {
 
     /// Sends the request, retrying what is safe to retry.
     pub async fn generate(&self, request: &ImageRequest) -> Result<Generation, Error> {
+        self.generate_observed(request, &|_| {}).await
+    }
+
+    /// Like [`Client::generate`], telling `observe` about each image of a streamed answer.
+    pub async fn generate_observed(
+        &self,
+        request: &ImageRequest,
+        observe: Observer<'_>,
+    ) -> Result<Generation, Error> {
         let key = self.api_key.as_ref().ok_or(Error::MissingApiKey)?;
         let body = serde_json::to_vec(request).map_err(|e| Error::Decode {
             reason: e.to_string(),
@@ -140,7 +150,7 @@ impl Client {
         let mut retry = 0;
         loop {
             let started = std::time::Instant::now();
-            match self.attempt(&body, key, timeout, sequence).await {
+            match self.attempt(&body, key, timeout, sequence, observe).await {
                 Ok((response, request_id)) => {
                     tracing::info!(
                         attempts = retry + 1,
@@ -178,6 +188,7 @@ impl Client {
         key: &SecretString,
         timeout: Duration,
         sequence: bool,
+        observe: Observer<'_>,
     ) -> Result<(ImagesResponse, Option<String>), (Error, Option<Duration>)> {
         let response = self
             .http
@@ -197,6 +208,15 @@ impl Client {
             .unwrap_or("")
             .to_ascii_lowercase();
         let retry_after = header(&headers, RETRY_AFTER.as_str()).and_then(parse_retry_after);
+        // Validation errors are never streamed, so only a 2xx can be a stream (seedream-api.md §7).
+        if (200..300).contains(&status) && content_type.contains("event-stream") {
+            let parsed = self
+                .read_stream(response, timeout, sequence, observe)
+                .await?;
+            return with_images(parsed)
+                .map(|r| (r, request_id))
+                .map_err(|e| (e, None));
+        }
         let bytes = response
             .bytes()
             .await
@@ -233,22 +253,43 @@ impl Client {
                 None,
             )
         })?;
-        if !parsed
-            .data
-            .iter()
-            .any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
-        {
-            let failures: Vec<ItemError> = parsed
-                .data
-                .iter()
-                .filter_map(|i| match i {
-                    ImageItem::Failed { error } => Some(error.clone()),
-                    _ => None,
-                })
-                .collect();
-            return Err((Error::NoImages { failures }, None));
+        // JSON even though a stream was asked for (gateways may not pass streaming through):
+        // report the images now, all at once.
+        for (index, item) in parsed.data.iter().enumerate() {
+            observe(Event::Image {
+                index,
+                ok: !matches!(item, ImageItem::Failed { .. }),
+            });
         }
-        Ok((parsed, request_id))
+        with_images(parsed)
+            .map(|r| (r, request_id))
+            .map_err(|e| (e, None))
+    }
+
+    /// Reads an SSE answer frame by frame. A break after some images keeps them: they are billed.
+    async fn read_stream(
+        &self,
+        mut response: reqwest::Response,
+        timeout: Duration,
+        sequence: bool,
+        observe: Observer<'_>,
+    ) -> Result<ImagesResponse, (Error, Option<Duration>)> {
+        let mut assembler = Assembler::default();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => assembler.push(&chunk, observe),
+                Ok(None) => break,
+                Err(e) if assembler.has_images() => {
+                    tracing::warn!(error = %root_cause(&e), "stream broke after some images; keeping them");
+                    break;
+                }
+                Err(e) => return Err((self.transport_error(&e, timeout, sequence), None)),
+            }
+            if assembler.done {
+                break;
+            }
+        }
+        Ok(assembler.finish())
     }
 
     fn transport_error(&self, e: &reqwest::Error, timeout: Duration, sequence: bool) -> Error {
@@ -268,6 +309,26 @@ impl Client {
             }
         }
     }
+}
+
+/// A response with at least one image, or the error that no image was made.
+fn with_images(parsed: ImagesResponse) -> Result<ImagesResponse, Error> {
+    if parsed
+        .data
+        .iter()
+        .any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
+    {
+        return Ok(parsed);
+    }
+    let failures: Vec<ItemError> = parsed
+        .data
+        .iter()
+        .filter_map(|i| match i {
+            ImageItem::Failed { error } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    Err(Error::NoImages { failures })
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -298,6 +359,7 @@ mod tests {
             sequential_image_generation: max_images.map(|_| SequentialMode::Auto),
             sequential_image_generation_options: max_images
                 .map(|max_images| SequentialOptions { max_images }),
+            stream: None,
             response_format: ResponseFormat::Url,
             watermark: false,
             output_format: None,

@@ -134,6 +134,8 @@ pub struct Profile {
     pub lite_4k: bool,
     /// Largest decoded reference image the upstream accepts, in bytes.
     pub reference_max_bytes: usize,
+    /// Ask for streamed answers to sequences, so each image is reported as it completes.
+    pub stream_sequences: bool,
 }
 
 impl Default for Profile {
@@ -141,6 +143,7 @@ impl Default for Profile {
         Profile {
             lite_4k: true,
             reference_max_bytes: 10 * 1024 * 1024,
+            stream_sequences: true,
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct ImageRequest {
     pub sequential_image_generation: Option<SequentialMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sequential_image_generation_options: Option<SequentialOptions>,
+    /// Asks for one SSE event per image; the answer may still be plain JSON (gateways).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
     pub response_format: ResponseFormat,
     /// Always sent: the upstream default is `true`.
     pub watermark: bool,
@@ -112,7 +115,7 @@ pub enum ImageItem {
 }
 
 /// A per-image failure inside a 200 response.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ItemError {
     #[serde(default)]
     pub code: String,
@@ -144,6 +147,7 @@ mod tests {
             size: None,
             sequential_image_generation: None,
             sequential_image_generation_options: None,
+            stream: None,
             response_format: ResponseFormat::Url,
             watermark: false,
             output_format: None,

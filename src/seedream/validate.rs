@@ -125,6 +125,8 @@ pub fn prepare(
         size: Some(size),
         sequential_image_generation,
         sequential_image_generation_options,
+        stream: (profile.stream_sequences && spec.max_images.is_some_and(|n| n > 1))
+            .then_some(true),
         response_format,
         watermark: spec.watermark,
         output_format,

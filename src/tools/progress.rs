@@ -6,11 +6,16 @@ use std::time::Instant;
 use rmcp::model::CallToolResult;
 use tokio::sync::watch;
 
+/// Phases kept per call: a 15-image sequence has about 20.
+const MAX_HISTORY: usize = 64;
+
 /// A snapshot of a call.
 #[derive(Debug, Clone)]
 pub struct State {
     /// What is happening, for people: "generating up to 4 images".
     pub phase: String,
+    /// Every phase so far, so a reporter that falls behind still sends each one.
+    pub history: Vec<String>,
     pub started: Instant,
     /// Set once the call has finished.
     pub result: Option<CallToolResult>,
@@ -31,6 +36,7 @@ impl Reporter {
     pub fn new() -> (Reporter, watch::Receiver<State>) {
         let (tx, rx) = watch::channel(State {
             phase: "starting".to_owned(),
+            history: Vec::new(),
             started: Instant::now(),
             result: None,
         });
@@ -39,7 +45,12 @@ impl Reporter {
 
     pub fn phase(&self, phase: impl Into<String>) {
         let phase = phase.into();
-        self.0.send_modify(|s| s.phase = phase);
+        self.0.send_modify(|s| {
+            if s.history.len() < MAX_HISTORY {
+                s.history.push(phase.clone());
+            }
+            s.phase = phase;
+        });
     }
 
     pub fn finish(&self, result: CallToolResult) {

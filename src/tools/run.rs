@@ -167,7 +167,18 @@ async fn execute(
         }
     };
     reporter.phase(format!("{what} with {}", request.model));
-    let generated = ctx.client.generate(request).await;
+    let total = request.max_outputs();
+    let finished = std::sync::atomic::AtomicU32::new(0);
+    let observe = |event: seedream::Event| {
+        let seedream::Event::Image { ok, .. } = event;
+        let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let outcome = if ok { "done" } else { "failed" };
+        reporter.phase(format!(
+            "image {n} of up to {total} {outcome}, {what} with {}",
+            request.model
+        ));
+    };
+    let generated = ctx.client.generate_observed(request, &observe).await;
     drop(permit);
     match generated {
         Ok(generation) => {

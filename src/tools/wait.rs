@@ -32,6 +32,7 @@ pub async fn wait(
     let deadline = tokio::time::Instant::now() + limit;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let mut last = 0.0f64;
+    let mut sent = 0usize;
     loop {
         if let Some(result) = state.borrow().result.clone() {
             return Outcome::Finished(result);
@@ -51,15 +52,30 @@ pub async fn wait(
             _ = heartbeat.tick() => {}
         }
         if let Some(token) = &token {
-            let (message, elapsed) = {
+            let (messages, elapsed) = {
                 let s = state.borrow();
-                (s.message(), s.started.elapsed().as_secs_f64())
+                let secs = s.started.elapsed().as_secs();
+                // Each phase not yet sent (watch coalesces quick updates), or a heartbeat.
+                let mut messages: Vec<String> = s
+                    .history
+                    .iter()
+                    .skip(sent)
+                    .map(|p| format!("{p} — {secs} s"))
+                    .collect();
+                sent = s.history.len();
+                if messages.is_empty() {
+                    messages.push(s.message());
+                }
+                (messages, s.started.elapsed().as_secs_f64())
             };
-            // Strictly increasing, as the protocol asks, even when two updates share a millisecond.
-            last = elapsed.max(last + 0.001);
-            let note = ProgressNotificationParam::new(token.clone(), last).with_message(message);
-            if let Err(e) = ctx.peer.notify_progress(note).await {
-                tracing::debug!(error = %e, "progress notification not delivered");
+            for message in messages {
+                // Strictly increasing, as the protocol asks, even when two updates share a millisecond.
+                last = elapsed.max(last + 0.001);
+                let note =
+                    ProgressNotificationParam::new(token.clone(), last).with_message(message);
+                if let Err(e) = ctx.peer.notify_progress(note).await {
+                    tracing::debug!(error = %e, "progress notification not delivered");
+                }
             }
         }
     }

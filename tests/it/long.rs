@@ -229,3 +229,99 @@ async fn fifty_simultaneous_calls_respect_the_in_flight_limit_and_none_is_lost()
     }
     assert_eq!(fake.requests().len(), 50);
 }
+
+async fn sequence_progress(fake: &FakeApi) -> (CallToolResult, Vec<String>) {
+    let (client, recorder) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
+    let handle = client
+        .send_cancellable_request(
+            tool_call(
+                "generate_sequence",
+                json!({"prompt": "[[mock:n=3,slow=700]] 3 panels of a fox", "max_images": 3, "model": "4.5"}),
+            ),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let result = result_of(handle.await_response().await.unwrap());
+    let messages = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(_, p)| p.message.clone())
+        .collect();
+    (result, messages)
+}
+
+#[tokio::test]
+async fn a_streamed_sequence_reports_each_image_as_it_completes() {
+    let fake = FakeApi::start(FakeConfig {
+        stream_passthrough: true,
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+
+    let (result, messages) = sequence_progress(&fake).await;
+
+    assert!(!is_error(&result), "{}", text(&result));
+    assert_eq!(
+        result.structured_content.as_ref().unwrap()["images"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    for n in 1..=3 {
+        let wanted = format!("image {n} of up to 3 done");
+        assert!(
+            messages.iter().any(|m| m.starts_with(&wanted)),
+            "{wanted}: {messages:?}"
+        );
+    }
+    assert_eq!(fake.requests()[0].body["stream"], true);
+}
+
+#[tokio::test]
+async fn a_sequence_answered_with_plain_json_still_reports_each_image() {
+    let fake = fake().await;
+
+    let (result, messages) = sequence_progress(&fake).await;
+
+    assert!(!is_error(&result), "{}", text(&result));
+    assert_eq!(
+        fake.requests()[0].body["stream"],
+        true,
+        "streaming was asked for"
+    );
+    for n in 1..=3 {
+        let wanted = format!("image {n} of up to 3 done");
+        assert!(
+            messages.iter().any(|m| m.starts_with(&wanted)),
+            "{wanted}: {messages:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_after_an_image_keeps_the_paid_image() {
+    let fake = FakeApi::start(FakeConfig {
+        stream_passthrough: true,
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = crate::support::client_for(&fake).await;
+
+    let r = call(
+        &client,
+        "generate_sequence",
+        json!({"prompt": "[[mock:n=3,stream_error_after=1]] 3 panels", "max_images": 3, "model": "4.5"}),
+    )
+    .await;
+
+    assert!(!is_error(&r), "{}", text(&r));
+    let s = r.structured_content.unwrap();
+    assert_eq!(s["images"].as_array().unwrap().len(), 1);
+    assert_eq!(s["failures"][0]["code"], "InternalServiceError");
+}
