@@ -16,16 +16,17 @@ pub mod schema;
 mod sequence;
 mod wait;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CallToolResult, Implementation, JsonObject, ListResourceTemplatesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    CallToolResult, CancelledNotificationParam, Implementation, JsonObject,
+    ListResourceTemplatesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::config::Config;
@@ -52,6 +53,8 @@ pub struct ImageServer {
     ctx: Arc<Context>,
     jobs: Arc<Jobs>,
     wait: Duration,
+    /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
+    cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -72,6 +75,7 @@ impl ImageServer {
             ctx: Arc::new(ctx),
             jobs: Arc::new(Jobs::new(config.jobs.keep)),
             wait: config.jobs.wait,
+            cancel_reasons: Arc::default(),
             tool_router: Self::tool_router(),
         })
     }
@@ -138,7 +142,32 @@ impl ImageServer {
     }
 }
 
+/// Whether a cancellation reason says the client merely timed out (rmcp: "request timeout";
+/// the TypeScript SDK: "Request timed out").
+fn is_timeout(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("timeout") || r.contains("timed out")
+}
+
 impl ImageServer {
+    /// The reason sent with the cancellation of request `id`. The cancellation token fires
+    /// before the notification handler runs, so this waits a moment for it.
+    async fn cancel_reason(&self, id: &str) -> Option<String> {
+        for _ in 0..20 {
+            if let Some(reason) = self.lock_reasons().remove(id) {
+                return Some(reason);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        None
+    }
+
+    fn lock_reasons(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.cancel_reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Runs a tool call as a job and waits for it up to the wait limit.
     async fn start(
         &self,
@@ -162,8 +191,15 @@ impl ImageServer {
                 wait::still_running(&handle.id, kind.name(), &state, self.wait)
             }
             Outcome::Cancelled => {
-                tracing::info!(job = %handle.id, tool = kind.name(), "cancelled by the caller");
-                self.jobs.remove(&handle.id);
+                let reason = self.cancel_reason(&rc.id.to_string()).await;
+                if reason.as_deref().is_some_and(is_timeout) {
+                    // The client only stopped waiting: the images may already be paid for, so
+                    // the job finishes and saves them.
+                    tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out; the job goes on");
+                } else {
+                    tracing::info!(job = %handle.id, tool = kind.name(), ?reason, "cancelled by the caller");
+                    self.jobs.remove(&handle.id);
+                }
                 CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
             }
         }
@@ -184,6 +220,21 @@ impl ServerHandler for ImageServer {
             env!("CARGO_PKG_VERSION"),
         ))
         .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn on_cancelled(
+        &self,
+        notification: CancelledNotificationParam,
+        _context: NotificationContext<RoleServer>,
+    ) {
+        if let Some(id) = notification.request_id {
+            let mut reasons = self.lock_reasons();
+            // Reasons are taken by the waiting call; cancellations of finished calls are not.
+            if reasons.len() > 1000 {
+                reasons.clear();
+            }
+            reasons.insert(id.to_string(), notification.reason.unwrap_or_default());
+        }
     }
 
     async fn list_resource_templates(

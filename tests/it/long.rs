@@ -180,11 +180,15 @@ async fn a_cancelled_call_drops_the_upstream_request_and_the_server_keeps_servin
                 "generate_image",
                 json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
             ),
-            PeerRequestOptions::with_timeout(Duration::from_millis(400)),
+            PeerRequestOptions::no_options(),
         )
         .await
         .unwrap();
-    assert!(handle.await_response().await.is_err(), "the client gave up");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    handle
+        .cancel(Some("the user pressed stop".to_owned()))
+        .await
+        .unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(3);
     while fake.connections_closed_early() == 0 && Instant::now() < deadline {
@@ -324,4 +328,46 @@ async fn a_stream_that_breaks_after_an_image_keeps_the_paid_image() {
     let s = r.structured_content.unwrap();
     assert_eq!(s["images"].as_array().unwrap().len(), 1);
     assert_eq!(s["failures"][0]["code"], "InternalServiceError");
+}
+
+#[tokio::test]
+async fn a_caller_that_times_out_does_not_stop_the_job_and_the_images_are_saved() {
+    let fake = fake().await;
+    let out = crate::support::scratch_dir("timeout");
+    let (client, _) = connect_recording(config(
+        &fake.base_url(),
+        KEY,
+        &["--output-dir", out.to_str().unwrap()],
+    ))
+    .await;
+
+    let handle = client
+        .send_cancellable_request(
+            tool_call(
+                "generate_image",
+                json!({"prompt": "[[mock:slow=800]] a fox worth keeping"}),
+            ),
+            PeerRequestOptions::with_timeout(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        handle.await_response().await.is_err(),
+        "the client timed out"
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_dir(&out).unwrap().count() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let saved: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(saved.len(), 1, "the paid image was saved: {saved:?}");
+    assert_eq!(
+        fake.connections_closed_early(),
+        0,
+        "the upstream request was not dropped"
+    );
 }
