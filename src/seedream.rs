@@ -24,4 +24,4 @@ pub use stream::{Event, Observer};
 pub use types::{
     ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat, Usage,
 };
-pub use validate::{GenerationSpec, MAX_TOTAL_IMAGES, Prepared, ValidationError, prepare};
+pub use validate::{GenerationSpec, MAX_TOTAL_IMAGES, Prepared, ValidationError, group, prepare};

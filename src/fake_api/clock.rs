@@ -49,21 +49,12 @@ pub(crate) struct Utc {
 impl Utc {
     /// Splits Unix seconds into calendar fields (Howard Hinnant's civil_from_days).
     pub(crate) fn from_unix(unix: i64) -> Utc {
-        let days = unix.div_euclid(86_400);
         let secs = unix.rem_euclid(86_400);
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = crate::files::naming::civil_from_days(unix.div_euclid(86_400));
         Utc {
             year,
-            month: small(month),
-            day: small(day),
+            month,
+            day,
             hour: small(secs / 3600),
             minute: small(secs % 3600 / 60),
             second: small(secs % 60),

@@ -35,7 +35,7 @@ pub(super) fn fit_reference(
     let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
     if target_w < limits.min_side || target_h < limits.min_side {
         return Err(cannot_fit(
-            format!("{} pixels", thousands(limits.max_pixels)),
+            format!("{} pixels", crate::seedream::group(limits.max_pixels)),
             limits,
         ));
     }
@@ -73,10 +73,16 @@ fn note(
 ) -> String {
     let mut reasons = Vec::new();
     if over_pixels {
-        reasons.push(format!("{} pixels", thousands(limits.max_pixels)));
+        reasons.push(format!(
+            "{} pixels",
+            crate::seedream::group(limits.max_pixels)
+        ));
     }
     if over_bytes || encoded.shrunk {
-        reasons.push(format!("{} bytes", thousands(limits.max_bytes as u64)));
+        reasons.push(format!(
+            "{} bytes",
+            crate::seedream::group(limits.max_bytes as u64)
+        ));
     }
     let (from, to) = (dims(loaded.source), dims(encoded.size));
     // A JPEG that was only downscaled needs no word about re-encoding.
@@ -163,7 +169,7 @@ fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Enco
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
     Err(cannot_fit(
-        format!("{} bytes", thousands(limits.max_bytes as u64)),
+        format!("{} bytes", crate::seedream::group(limits.max_bytes as u64)),
         limits,
     ))
 }
@@ -177,19 +183,6 @@ fn cannot_fit(limit: String, limits: &ReferenceLimits) -> ImagingError {
 
 fn dims((width, height): (u32, u32)) -> String {
     format!("{width}x{height}")
-}
-
-/// `36000000` as `36,000,000`: limits in notes are read by people.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -363,8 +356,8 @@ mod tests {
 
     #[test]
     fn limits_are_written_with_thousands_separators() {
-        assert_eq!(thousands(36_000_000), "36,000,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(crate::seedream::group(36_000_000), "36,000,000");
+        assert_eq!(crate::seedream::group(999), "999");
+        assert_eq!(crate::seedream::group(1_000), "1,000");
     }
 }

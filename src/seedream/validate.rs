@@ -317,8 +317,8 @@ fn ratio_text(r: AspectRatio) -> String {
         .unwrap_or_default()
 }
 
-/// 3686400 → "3,686,400".
-fn group(n: u64) -> String {
+/// 3686400 → "3,686,400": limits in messages are read by people.
+pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
