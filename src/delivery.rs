@@ -162,7 +162,7 @@ pub async fn deliver(
         }
     }
 
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = config.save_problem.iter().cloned().collect();
     if target.embed != EmbedMode::None {
         let sources: Vec<(usize, Vec<u8>)> = fetched
             .iter_mut()

@@ -62,7 +62,7 @@ pub struct ImageServer {
 impl ImageServer {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client)?;
-        let delivery = DeliveryConfig::new(config.delivery)?;
+        let delivery = DeliveryConfig::new(config.delivery);
         let ctx = Context {
             client,
             defaults: config.defaults,

@@ -13,6 +13,8 @@ use crate::seedream::DownloadPolicy;
 pub struct DeliveryConfig {
     /// Save images to disk (off for remote HTTP callers, who cannot read the server's files).
     pub save: bool,
+    /// Why saving was turned off at start, told in every result.
+    pub save_problem: Option<String>,
     /// Absolute default folder for saved images.
     pub output_dir: PathBuf,
     /// Where reference images may be read from and `output_dir` may point to.
@@ -45,31 +47,36 @@ pub struct TargetError {
 
 impl DeliveryConfig {
     /// Creates the output folder (when saving) and resolves the allowed roots; run once at start.
-    pub fn new(settings: DeliverySettings) -> std::io::Result<DeliveryConfig> {
-        if settings.save {
-            std::fs::create_dir_all(&settings.output_dir).map_err(|e| {
-                std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot create the output folder {} ({e}); set SEEDREAM_OUTPUT_DIR to a writable folder or SEEDREAM_SAVE=false",
-                        settings.output_dir.display()
-                    ),
-                )
-            })?;
+    ///
+    /// A folder that cannot be created does not stop the server (an assistant would only see
+    /// it fail to start): saving is turned off and every result says why.
+    pub fn new(settings: DeliverySettings) -> DeliveryConfig {
+        let mut save = settings.save;
+        let mut save_problem = None;
+        if save && let Err(e) = std::fs::create_dir_all(&settings.output_dir) {
+            let problem = format!(
+                "images are not being saved: the output folder {} cannot be created ({e}); set SEEDREAM_OUTPUT_DIR \
+                 to a writable folder",
+                settings.output_dir.display()
+            );
+            tracing::warn!("{problem}");
+            save = false;
+            save_problem = Some(problem);
         }
         let output_dir = settings
             .output_dir
             .canonicalize()
             .unwrap_or(settings.output_dir);
-        Ok(DeliveryConfig {
-            save: settings.save,
+        DeliveryConfig {
+            save,
+            save_problem,
             roots: AllowedRoots::new(settings.allowed_dirs),
             output_dir,
             preview_max_edge: settings.preview_max_edge,
             full_max_edge: 1568,
             budget_b64_bytes: settings.budget_b64_bytes,
             download: settings.download,
-        })
+        }
     }
 
     /// Checks the call's `filename` and `output_dir` and resolves the folder.
@@ -82,7 +89,12 @@ impl DeliveryConfig {
         if !self.save && (filename.is_some() || output_dir.is_some()) {
             return Err(TargetError {
                 param: if output_dir.is_some() { "output_dir" } else { "filename" },
-                message: "this server does not save images (SEEDREAM_SAVE=false); leave out output_dir and filename and use the returned URLs".to_owned(),
+                message: match &self.save_problem {
+                    Some(problem) => format!("{problem}; leave out output_dir and filename meanwhile"),
+                    None => "this server does not save images (SEEDREAM_SAVE=false); leave out output_dir and filename \
+                             and use the returned URLs"
+                        .to_owned(),
+                },
             });
         }
         let filename = filename
@@ -133,6 +145,7 @@ mod tests {
     fn config(root: &Path, save: bool) -> DeliveryConfig {
         DeliveryConfig {
             save,
+            save_problem: None,
             output_dir: root.join("out"),
             roots: AllowedRoots::new([root.to_path_buf()]),
             preview_max_edge: 1024,

@@ -517,3 +517,31 @@ async fn a_failing_image_host_is_retried_a_bounded_number_of_times() {
         "the generation itself is not repeated"
     );
 }
+
+#[tokio::test]
+async fn an_output_folder_that_cannot_be_created_turns_saving_off_and_every_result_says_why() {
+    let fake = fake().await;
+    let blocker = scratch_dir("blocker").join("file");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let out = blocker.join("images");
+    let client = connect(config(
+        &fake.base_url(),
+        crate::support::KEY,
+        &["--output-dir", out.to_str().unwrap()],
+    ))
+    .await;
+
+    let r = call(&client, "generate_image", json!({"prompt": "a fox"})).await;
+
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("images are not being saved") && text(&r).contains("SEEDREAM_OUTPUT_DIR"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        kinds(&r),
+        ["text", "image"],
+        "URL and preview still delivered"
+    );
+}
