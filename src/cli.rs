@@ -23,6 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over stdin/stdout (the default).
     Stdio,
+    /// Serve MCP over streamable HTTP at /mcp (and /healthz).
+    Http(crate::transport::http::HttpArgs),
     /// Generate images once, save them and print their paths (same code path as the tools).
     Generate(crate::oneshot::GenerateArgs),
     /// Run the local stand-in of the Seedream API, for trying the server without an account.
@@ -45,6 +47,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let server = ImageServer::new(config)?;
             transport::serve_stdio(server).await
+        }
+        Command::Http(http) => {
+            http.validate()?;
+            let mut server_args = cli.server;
+            // A remote caller cannot read the server's disk: save only when asked to.
+            server_args.save.get_or_insert(false);
+            let server = ImageServer::new(server_args.into_config()?)?;
+            transport::http::serve_http(server, http, shutdown_signal()).await?;
+            Ok(())
         }
         Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
         Command::FakeApi { listen } => {

@@ -127,9 +127,9 @@ pub struct ServerArgs {
     #[arg(long, env = "SEEDREAM_OUTPUT_DIR", global = true)]
     pub output_dir: Option<PathBuf>,
 
-    /// Save every generated image to the output folder.
-    #[arg(long, env = "SEEDREAM_SAVE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub save: bool,
+    /// Save every generated image to the output folder [default: true over stdio, false over HTTP].
+    #[arg(long, env = "SEEDREAM_SAVE", action = clap::ArgAction::Set, global = true)]
+    pub save: Option<bool>,
 
     /// Folders reference images may be read from and output_dir may point into, separated by
     /// the platform's path separator [default: the home folder and the output folder].
@@ -407,7 +407,7 @@ impl ServerArgs {
             ));
         }
         Ok(DeliverySettings {
-            save: self.save,
+            save: self.save.unwrap_or(true),
             output_dir,
             allowed_dirs,
             preview_max_edge: self.preview_max_edge,

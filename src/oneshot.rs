@@ -39,7 +39,7 @@ pub async fn run(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Res
     let cwd = std::env::current_dir()?;
     if let Some(out) = &args.out {
         server_args.output_dir = Some(absolute(&cwd, out));
-        server_args.save = true;
+        server_args.save = Some(true);
     }
     let server = ImageServer::new(server_args.into_config()?)?;
     let refs: Vec<String> = args.refs.iter().map(|r| reference(&cwd, r)).collect();

@@ -1,12 +1,6 @@
 //! Wiring the server to a transport; no tool logic here.
 
-use rmcp::ServiceExt;
+pub mod http;
+mod stdio;
 
-use crate::tools::ImageServer;
-
-/// Serves MCP over stdin/stdout until the client closes stdin.
-pub async fn serve_stdio(server: ImageServer) -> anyhow::Result<()> {
-    let running = server.serve(rmcp::transport::stdio()).await?;
-    running.waiting().await?;
-    Ok(())
-}
+pub use stdio::serve_stdio;

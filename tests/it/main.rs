@@ -11,6 +11,7 @@
 mod client;
 mod delivery;
 mod fake_api;
+mod http;
 mod long;
 mod oneshot;
 mod schema;

@@ -1,0 +1,196 @@
+//! MCP over streamable HTTP at `/mcp`, with `/healthz`, an optional bearer token, Host and
+//! Origin checks against DNS rebinding, and a request body limit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+
+use crate::tools::ImageServer;
+
+/// Settings of `seedream-mcp http`.
+#[derive(Clone, Args)]
+pub struct HttpArgs {
+    /// Address to listen on. Anything but loopback needs SEEDREAM_HTTP_TOKEN.
+    #[arg(long, env = "SEEDREAM_HTTP_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// Bearer token every endpoint but /healthz requires.
+    #[arg(long, env = "SEEDREAM_HTTP_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Host header values accepted, comma-separated [default: localhost, 127.0.0.1, ::1].
+    #[arg(long, env = "SEEDREAM_HTTP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
+    /// Origins accepted, comma-separated, e.g. https://app.example.com [default: loopback origins].
+    #[arg(long, env = "SEEDREAM_HTTP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Largest request body in MB (inline reference images need room).
+    #[arg(long, env = "SEEDREAM_HTTP_MAX_BODY_MB", default_value_t = 32)]
+    pub max_body_mb: usize,
+}
+
+/// A configuration that must not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(
+        "refusing to listen on {0} without a token: anyone who can reach it could spend your credits. Set \
+         SEEDREAM_HTTP_TOKEN (e.g. `export SEEDREAM_HTTP_TOKEN=$(openssl rand -hex 32)`) or listen on 127.0.0.1"
+    )]
+    NoToken(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+impl HttpArgs {
+    /// Checks what can be checked before binding.
+    pub fn validate(&self) -> Result<(), HttpError> {
+        let token = self
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if token.is_none() && !self.listen.ip().is_loopback() {
+            return Err(HttpError::NoToken(self.listen));
+        }
+        Ok(())
+    }
+}
+
+/// Binds and serves until `shutdown` resolves; in-flight calls are then cancelled.
+pub async fn serve_http(
+    server: ImageServer,
+    args: HttpArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), HttpError> {
+    args.validate()?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|source| HttpError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    serve_on(listener, server, args, shutdown).await
+}
+
+/// Serves on an existing listener (tests bind 127.0.0.1:0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    server: ImageServer,
+    args: HttpArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), HttpError> {
+    let ct = CancellationToken::new();
+    let mut config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(args.max_body_mb.max(1) * 1024 * 1024)
+        .with_cancellation_token(ct.child_token());
+    if !args.allowed_hosts.is_empty() {
+        config = config.with_allowed_hosts(args.allowed_hosts.clone());
+    }
+    config = if args.allowed_origins.is_empty() {
+        config.with_allowed_origins(loopback_origins())
+    } else {
+        config.with_allowed_origins(args.allowed_origins.clone())
+    };
+    let service = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let token: Option<Arc<str>> = args
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(Arc::from);
+    let mcp = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(token, require_token));
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(mcp);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!("MCP over streamable HTTP at http://{addr}/mcp");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            ct.cancel();
+        })
+        .await
+        .map_err(HttpError::Serve)
+}
+
+fn loopback_origins() -> Vec<String> {
+    ["http", "https"]
+        .iter()
+        .flat_map(|scheme| {
+            ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{scheme}://{host}:*"))
+        })
+        .collect()
+}
+
+/// 401 with `WWW-Authenticate` unless the request carries the token (compared in constant time).
+async fn require_token(
+    State(token): State<Option<Arc<str>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = token else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+        return next.run(request).await;
+    }
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong bearer token: send `Authorization: Bearer <SEEDREAM_HTTP_TOKEN>`",
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"seedream-mcp\""),
+    );
+    response
+}
+
+/// Equal-length inputs take the same time whatever their content.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_by_content_and_length() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+}

@@ -1,0 +1,201 @@
+//! Streamable HTTP at `/mcp`: rmcp's client in both lifecycle modes, and the security checks.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use seedream_mcp::fake_api::FakeApi;
+use seedream_mcp::tools::ImageServer;
+use seedream_mcp::transport::http::{HttpArgs, serve_on};
+use serde_json::json;
+
+use crate::support::{KEY, args, config, fake, is_error, text};
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    http: HttpArgs,
+}
+
+/// Serves the tools over HTTP on 127.0.0.1:0; the server stops when the returned sender drops.
+async fn start(fake: &FakeApi, flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let mut argv = vec!["http"];
+    argv.extend_from_slice(flags);
+    let http = Flags::try_parse_from(argv).unwrap().http;
+    let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_on(listener, server, http, async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+fn transport(
+    addr: SocketAddr,
+    token: Option<&str>,
+) -> StreamableHttpClientTransport<reqwest::Client> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://{addr}/mcp"));
+    if let Some(t) = token {
+        config = config.auth_header(t);
+    }
+    StreamableHttpClientTransport::from_config(config)
+}
+
+async fn generate_over(client: &rmcp::Peer<rmcp::RoleClient>) -> rmcp::model::CallToolResult {
+    client
+        .call_tool(
+            CallToolRequestParams::new("generate_image")
+                .with_arguments(args(json!({"prompt": "a fox over http"}))),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_based_client_lists_and_calls_the_tools() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &[]).await;
+
+    let client = ().serve(transport(addr, None)).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    let r = generate_over(&client).await;
+
+    assert_eq!(tools.len(), 4);
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("/tos/"),
+        "a URL is returned: {}",
+        text(&r)
+    );
+    assert!(
+        !text(&r).contains("saved to"),
+        "saving is off, as it is by default over HTTP"
+    );
+    assert!(
+        r.content.iter().any(|c| c.as_image().is_some()),
+        "a preview is embedded instead"
+    );
+}
+
+#[tokio::test]
+async fn a_stateless_2026_client_discovers_and_calls_the_tools() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &[]).await;
+
+    let client = ()
+        .serve_with_lifecycle(
+            transport(addr, None),
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .unwrap();
+    let r = generate_over(&client).await;
+
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn with_a_token_the_right_one_is_required_and_healthz_stays_open() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &["--token", "s3cret-token"]).await;
+    let http = reqwest::Client::new();
+
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    for auth in [None, Some("Bearer wrong-token"), Some("s3cret-token")] {
+        let mut req = http
+            .post(format!("http://{addr}/mcp"))
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401, "{auth:?}");
+        assert!(
+            res.headers()
+                .get("www-authenticate")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+    let client = ().serve(transport(addr, Some("s3cret-token"))).await.unwrap();
+    assert!(!is_error(&generate_over(&client).await));
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "only the authorised call reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn spoofed_hosts_foreign_origins_and_oversized_bodies_are_refused() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &["--max-body-mb", "1"]).await;
+    let http = reqwest::Client::new();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    .to_string();
+    let post = || {
+        http.post(format!("http://{addr}/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+    };
+
+    let spoofed = post()
+        .header("host", "evil.example.com")
+        .body(initialize.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(spoofed.status().is_client_error(), "{}", spoofed.status());
+    let foreign = post()
+        .header("origin", "http://evil.example.com")
+        .body(initialize.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let local = post()
+        .header("origin", format!("http://localhost:{}", addr.port()))
+        .body(initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200, "a loopback origin is fine");
+    let huge = post()
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    assert!(fake.requests().is_empty(), "nothing reached the upstream");
+}
+
+#[test]
+fn a_non_loopback_bind_without_a_token_refuses_to_start_and_says_how_to_fix_it() {
+    let http = Flags::try_parse_from(["http", "--listen", "0.0.0.0:8787"])
+        .unwrap()
+        .http;
+    let err = http.validate().unwrap_err().to_string();
+    assert!(err.contains("SEEDREAM_HTTP_TOKEN"), "{err}");
+    let http = Flags::try_parse_from(["http", "--listen", "0.0.0.0:8787", "--token", "t"])
+        .unwrap()
+        .http;
+    assert!(http.validate().is_ok());
+}
