@@ -38,6 +38,14 @@ pub struct HttpArgs {
     /// Largest request body in MB (inline reference images need room).
     #[arg(long, env = "SEEDREAM_HTTP_MAX_BODY_MB", default_value_t = 32)]
     pub max_body_mb: usize,
+
+    /// On SIGINT/SIGTERM, seconds in-flight calls may take to finish before they are cancelled.
+    #[arg(
+        long,
+        env = "SEEDREAM_HTTP_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30
+    )]
+    pub shutdown_grace_seconds: u64,
 }
 
 /// A configuration that must not start.
@@ -112,6 +120,7 @@ pub async fn serve_on(
         LocalSessionManager::default().into(),
         config,
     );
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
     let token: Option<Arc<str>> = args
         .token
         .as_deref()
@@ -130,7 +139,12 @@ pub async fn serve_on(
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
-            ct.cancel();
+            // New connections stop now; running calls get the grace period, then are cancelled.
+            tracing::info!(grace_s = grace.as_secs(), "shutting down");
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                ct.cancel();
+            });
         })
         .await
         .map_err(HttpError::Serve)

@@ -199,3 +199,27 @@ fn a_non_loopback_bind_without_a_token_refuses_to_start_and_says_how_to_fix_it()
         .http;
     assert!(http.validate().is_ok());
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_running_call_finish_within_the_grace_period() {
+    let fake = fake().await;
+    let (addr, stop) = start(&fake, &["--shutdown-grace-seconds", "5"]).await;
+    let client = ().serve(transport(addr, None)).await.unwrap();
+
+    let call = tokio::spawn(async move {
+        client
+            .call_tool(
+                CallToolRequestParams::new("generate_image").with_arguments(args(
+                    json!({"prompt": "[[mock:slow=800]] a fox at closing time"}),
+                )),
+            )
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    drop(stop);
+    let r = call.await.unwrap().expect("the in-flight call is answered");
+
+    assert!(!is_error(&r), "{}", text(&r));
+    let refused = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(refused.is_err(), "no new connections after shutdown");
+}
