@@ -29,6 +29,8 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
+use secrecy::SecretString;
+
 use crate::config::Config;
 use crate::delivery::DeliveryConfig;
 use crate::seedream;
@@ -47,12 +49,17 @@ and attach small previews. \
 A call still running after the wait limit answers with a job_id: pass it to get_job to collect the \
 images. A failed call says which argument to change.";
 
+/// The header a multi-tenant HTTP caller puts its own upstream key in.
+pub const CALLER_KEY_HEADER: &str = "x-seedream-api-key";
+
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
 pub struct ImageServer {
     ctx: Arc<Context>,
     jobs: Arc<Jobs>,
     wait: Duration,
+    /// Whether HTTP callers may bring their own upstream key (`X-Seedream-Api-Key`).
+    allow_caller_keys: bool,
     /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
     cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
     tool_router: ToolRouter<Self>,
@@ -75,6 +82,7 @@ impl ImageServer {
             ctx: Arc::new(ctx),
             jobs: Arc::new(Jobs::new(config.jobs.keep)),
             wait: config.jobs.wait,
+            allow_caller_keys: false,
             cancel_reasons: Arc::default(),
             tool_router: Self::tool_router(),
         })
@@ -82,7 +90,7 @@ impl ImageServer {
 
     /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
     pub async fn call(&self, kind: ToolKind, args: JsonObject) -> CallToolResult {
-        run::run(&self.ctx, kind, args, &Reporter::silent()).await
+        run::run(&self.ctx, kind, args, &Reporter::silent(), None).await
     }
 
     /// Generate one image from a text prompt with ByteDance Seedream.
@@ -150,6 +158,22 @@ fn is_timeout(reason: &str) -> bool {
 }
 
 impl ImageServer {
+    /// Lets HTTP callers use their own upstream key for a call, in an `X-Seedream-Api-Key` header.
+    pub fn with_caller_keys(mut self, allow: bool) -> Self {
+        self.allow_caller_keys = allow;
+        self
+    }
+
+    /// The caller's own key, when allowed and sent. It lives only for this call and is never logged.
+    fn caller_key(&self, rc: &RequestContext<RoleServer>) -> Option<SecretString> {
+        if !self.allow_caller_keys {
+            return None;
+        }
+        let parts = rc.extensions.get::<axum::http::request::Parts>()?;
+        let value = parts.headers.get(CALLER_KEY_HEADER)?.to_str().ok()?.trim();
+        (!value.is_empty()).then(|| SecretString::from(value.to_owned()))
+    }
+
     /// The reason sent with the cancellation of request `id`. The cancellation token fires
     /// before the notification handler runs, so this waits a moment for it.
     async fn cancel_reason(&self, id: &str) -> Option<String> {
@@ -176,8 +200,9 @@ impl ImageServer {
         rc: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let ctx = Arc::clone(&self.ctx);
+        let caller_key = self.caller_key(&rc);
         let handle = self.jobs.spawn(kind.name(), move |reporter| async move {
-            run::run(&ctx, kind, args, &reporter).await
+            run::run(&ctx, kind, args, &reporter, caller_key).await
         });
         match wait::wait(handle.state.clone(), &rc, self.wait).await {
             Outcome::Finished(result) => {

@@ -131,16 +131,20 @@ impl Client {
 
     /// Sends the request, retrying what is safe to retry.
     pub async fn generate(&self, request: &ImageRequest) -> Result<Generation, Error> {
-        self.generate_observed(request, &|_| {}).await
+        self.generate_observed(request, &|_| {}, None).await
     }
 
     /// Like [`Client::generate`], telling `observe` about each image of a streamed answer.
+    /// `caller_key`, when given, is used for this request instead of the configured key.
     pub async fn generate_observed(
         &self,
         request: &ImageRequest,
         observe: Observer<'_>,
+        caller_key: Option<&SecretString>,
     ) -> Result<Generation, Error> {
-        let key = self.api_key.as_ref().ok_or(Error::MissingApiKey)?;
+        let key = caller_key
+            .or(self.api_key.as_ref())
+            .ok_or(Error::MissingApiKey)?;
         let body = serde_json::to_vec(request).map_err(|e| Error::Decode {
             reason: e.to_string(),
             snippet: String::new(),

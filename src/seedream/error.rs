@@ -80,6 +80,7 @@ fn api_text(
         .unwrap_or_default();
     let rid = request_id
         .as_deref()
+        .filter(|r| !message.contains(r))
         .map(|r| format!(" (request id {r})"))
         .unwrap_or_default();
     format!("the image API refused the request: HTTP {status}{code}: {message}{rid}")

@@ -5,6 +5,8 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::params::ImageOptions;
+use secrecy::SecretString;
+
 use super::progress::Reporter;
 use super::{args, edit, generate, references, render, sequence};
 use crate::config::Defaults;
@@ -55,12 +57,24 @@ pub async fn run(
     kind: ToolKind,
     args: JsonObject,
     reporter: &Reporter,
+    caller_key: Option<SecretString>,
 ) -> CallToolResult {
+    let run = Run {
+        reporter,
+        caller_key,
+    };
     match kind {
-        ToolKind::Generate => call(ctx, kind.name(), args, generate::ask, reporter).await,
-        ToolKind::Edit => call(ctx, kind.name(), args, edit::ask, reporter).await,
-        ToolKind::Sequence => call(ctx, kind.name(), args, sequence::ask, reporter).await,
+        ToolKind::Generate => call(ctx, kind.name(), args, generate::ask, run).await,
+        ToolKind::Edit => call(ctx, kind.name(), args, edit::ask, run).await,
+        ToolKind::Sequence => call(ctx, kind.name(), args, sequence::ask, run).await,
     }
+}
+
+/// Per-call things that are not arguments.
+struct Run<'a> {
+    reporter: &'a Reporter,
+    /// The caller's own upstream key (multi-tenant HTTP), used for this call only.
+    caller_key: Option<SecretString>,
 }
 
 /// Parses `args` as `P`, turns them into an [`Ask`] with `to_ask`, and runs it.
@@ -69,7 +83,7 @@ async fn call<P, F>(
     tool: &'static str,
     args: JsonObject,
     to_ask: F,
-    reporter: &Reporter,
+    run: Run<'_>,
 ) -> CallToolResult
 where
     P: DeserializeOwned + JsonSchema,
@@ -82,15 +96,14 @@ where
             return render::invalid(&message);
         }
     };
-    execute(ctx, tool, ask, reporter).await
+    execute(ctx, tool, ask, run).await
 }
 
-async fn execute(
-    ctx: &Context,
-    tool: &'static str,
-    ask: Ask,
-    reporter: &Reporter,
-) -> CallToolResult {
+async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> CallToolResult {
+    let Run {
+        reporter,
+        caller_key,
+    } = run;
     let o = ask.options;
     let response_format = o.response_format.unwrap_or(ctx.defaults.response_format);
     // Asking for the image data means wanting the image itself, where it fits.
@@ -178,7 +191,10 @@ async fn execute(
             request.model
         ));
     };
-    let generated = ctx.client.generate_observed(request, &observe).await;
+    let generated = ctx
+        .client
+        .generate_observed(request, &observe, caller_key.as_ref())
+        .await;
     drop(permit);
     match generated {
         Ok(generation) => {

@@ -39,6 +39,11 @@ pub struct HttpArgs {
     #[arg(long, env = "SEEDREAM_HTTP_MAX_BODY_MB", default_value_t = 32)]
     pub max_body_mb: usize,
 
+    /// Let each caller use its own upstream key for its calls, sent as `X-Seedream-Api-Key`
+    /// (used for that call only, never logged); otherwise the server's key is used.
+    #[arg(long, env = "SEEDREAM_HTTP_ALLOW_CALLER_KEYS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub allow_caller_keys: bool,
+
     /// On SIGINT/SIGTERM, seconds in-flight calls may take to finish before they are cancelled.
     #[arg(
         long,
@@ -115,6 +120,7 @@ pub async fn serve_on(
     } else {
         config.with_allowed_origins(args.allowed_origins.clone())
     };
+    let server = server.with_caller_keys(args.allow_caller_keys);
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),

@@ -223,3 +223,47 @@ async fn shutdown_lets_a_running_call_finish_within_the_grace_period() {
     let refused = reqwest::get(format!("http://{addr}/healthz")).await;
     assert!(refused.is_err(), "no new connections after shutdown");
 }
+
+async fn call_with_tenant_key(addr: SocketAddr) -> rmcp::model::CallToolResult {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://{addr}/mcp"));
+    config.custom_headers.insert(
+        reqwest::header::HeaderName::from_static("x-seedream-api-key"),
+        reqwest::header::HeaderValue::from_static("tenant-key"),
+    );
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+    generate_over(&client).await
+}
+
+#[tokio::test]
+async fn a_caller_key_is_used_for_its_call_only_when_the_option_is_on() {
+    let fake = FakeApi::start(seedream_mcp::fake_api::FakeConfig {
+        api_key: Some("tenant-key".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (with, _s1) = start(&fake, &["--allow-caller-keys", "true"]).await;
+    let (without, _s2) = start(&fake, &[]).await;
+
+    let allowed = call_with_tenant_key(with).await;
+    let ignored = call_with_tenant_key(without).await;
+
+    assert!(!is_error(&allowed), "{}", text(&allowed));
+    assert!(
+        is_error(&ignored),
+        "without the option the server's own key is used"
+    );
+    let auth: Vec<Option<String>> = fake
+        .requests()
+        .iter()
+        .map(|r| r.authorization.clone())
+        .collect();
+    assert_eq!(
+        auth,
+        [
+            Some("Bearer tenant-key".to_owned()),
+            Some(format!("Bearer {KEY}"))
+        ]
+    );
+    assert!(!text(&allowed).contains("tenant-key") && !text(&ignored).contains("tenant-key"));
+}
