@@ -33,6 +33,7 @@ pub async fn materialize(
     };
     for (i, raw) in images.into_iter().enumerate() {
         let param = format!("images[{i}]");
+        let from_data_uri = !local_ref::is_local(&raw);
         let bytes = if local_ref::is_local(&raw) {
             let path = local_ref::to_path(&raw, dirs::home_dir().as_deref())
                 .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
@@ -66,8 +67,15 @@ pub async fn materialize(
                 format!("Invalid argument `{param}`: the image could not be processed ({e}).")
             })?
             .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
-        if let Some(note) = fitted.note {
-            out.notes.push(format!("{param}: {note}"));
+        match fitted.note {
+            Some(note) => out.notes.push(format!("{param}: {note}")),
+            // A data URI already within the limits goes on as given (its label is normalised
+            // later), saving a base64 round trip of up to the reference size limit.
+            None if from_data_uri => {
+                out.images.push(raw);
+                continue;
+            }
+            None => {}
         }
         out.images.push(format!(
             "data:{};base64,{}",
