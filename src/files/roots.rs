@@ -45,12 +45,21 @@ impl AllowedRoots {
         if !path.is_absolute() {
             return Err(PathError::NotAbsolute(path.display().to_string()));
         }
-        let real = path.canonicalize().map_err(|e| PathError::Unreadable {
-            path: path.display().to_string(),
-            reason: e.kind().to_string(),
-        })?;
-        self.check(path, &real)?;
-        Ok(real)
+        match path.canonicalize() {
+            Ok(real) => {
+                self.check(path, &real)?;
+                Ok(real)
+            }
+            Err(e) => {
+                // Whether a file outside the roots exists is not the caller's business: judge a
+                // missing path by its nearest existing ancestor before saying it is missing.
+                self.check(path, &real_nearest_ancestor(path))?;
+                Err(PathError::Unreadable {
+                    path: path.display().to_string(),
+                    reason: e.kind().to_string(),
+                })
+            }
+        }
     }
 
     /// Resolves a directory to write into, creating it when its nearest existing ancestor is
@@ -112,6 +121,14 @@ impl AllowedRoots {
     }
 }
 
+/// The resolved form of the deepest ancestor of `path` that exists (`/` at worst).
+fn real_nearest_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .skip(1)
+        .find_map(|a| a.canonicalize().ok())
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +143,21 @@ mod tests {
             roots.resolve_existing(&file).unwrap(),
             file.canonicalize().unwrap()
         );
+    }
+
+    #[test]
+    fn a_missing_path_outside_the_roots_is_refused_without_saying_whether_it_exists() {
+        let root = tempfile::tempdir().unwrap();
+        let roots = AllowedRoots::new([root.path().to_path_buf()]);
+        let deep_dotdot = root.path().join("../".repeat(40)).join("no/such/file.png");
+        assert!(matches!(
+            roots.resolve_existing(&deep_dotdot),
+            Err(PathError::OutsideRoots { .. })
+        ));
+        assert!(matches!(
+            roots.resolve_existing(&root.path().join("missing.png")),
+            Err(PathError::Unreadable { .. })
+        ));
     }
 
     #[test]
