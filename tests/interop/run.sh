@@ -26,8 +26,6 @@ export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/seedream-interop.XXXXXX")
 RESULTS=$WORK/results
-# The Inspector keeps a catalog of servers in the home folder unless told otherwise.
-export MCP_CATALOG_PATH=$WORK/inspector-catalog.json
 export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the checkout
 : >"$RESULTS"
 PIDS=()
@@ -122,7 +120,7 @@ wait_for_log() {
 
 # The stand-in API and two HTTP servers; the stdio servers are started by the clients.
 start_servers() {
-    mkdir -p "$WORK/images"
+    mkdir -p "$WORK/images" "$WORK/home"
     "$BIN" fake-api --listen 127.0.0.1:0 >"$WORK/fake-api.log" 2>&1 &
     PIDS+=($!)
     local api
@@ -134,24 +132,25 @@ start_servers() {
     # the rest must finish sooner even on a busy machine).
     export SEEDREAM_WAIT_SECONDS=5
 
-    MCP_URL=$(start_http http) || die "seedream-mcp http did not start"
+    start_http http MCP_URL
     BASE_URL=${MCP_URL%/mcp}
     # A second one with a bearer token, as the README's HTTP client configurations have it.
     TOKEN=interop-$RANDOM$RANDOM$RANDOM
-    AUTH_URL=$(SEEDREAM_HTTP_TOKEN=$TOKEN start_http http-token) || die "seedream-mcp http (token) did not start"
+    SEEDREAM_HTTP_TOKEN=$TOKEN start_http http-token AUTH_URL
     export AUTH_HEADER="Bearer $TOKEN" # read by mcp-remote, as in the README
     export MCP_REMOTE_CONFIG_DIR=$WORK/mcp-remote
     say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
 }
 
-# start_http NAME: starts `seedream-mcp http` on a free port and prints its /mcp URL once healthy.
+# start_http NAME VAR: starts `seedream-mcp http` on a free port; sets VAR to its /mcp URL once
+# it is healthy. (Not in a $(...) subshell, which would lose the PID.)
 start_http() {
     "$BIN" http --listen 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
     PIDS+=($!)
     local url
-    url=$(wait_for_log "$WORK/$1.log" 'http://127\.0\.0\.1:[0-9]+/mcp') || { cat "$WORK/$1.log" >&2; return 1; }
-    curl -fsS --max-time 5 "${url%/mcp}/healthz" >/dev/null || return 1
-    echo "$url"
+    url=$(wait_for_log "$WORK/$1.log" 'http://127\.0\.0\.1:[0-9]+/mcp') || { cat "$WORK/$1.log"; die "seedream-mcp http ($1) did not start"; }
+    curl -fsS --max-time 5 "${url%/mcp}/healthz" >/dev/null || die "${url%/mcp}/healthz does not answer"
+    printf -v "$2" '%s' "$url"
 }
 
 # --- running clients side by side -----------------------------------------------------------
@@ -237,7 +236,8 @@ inspect() {
     local label=$1 want=$2 check=$3 n=${#INSPECTIONS[@]}
     shift 3
     INSPECTIONS+=("$want|$check|$label")
-    launch "inspector-$n" timeout -k 5 60 "$NODE" "$INSPECTOR" --cli "$@" --format json -q
+    # Its own home folder: the Inspector keeps a catalog and OAuth state in ~/.mcp-inspector.
+    launch "inspector-$n" env HOME="$WORK/home" timeout -k 5 60 "$NODE" "$INSPECTOR" --cli "$@" --format json -q
 }
 
 check_inspection() {
