@@ -55,12 +55,19 @@ class Checks:
             yield
         except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the run
             self.failed += 1
-            why = f"{type(e).__name__}: {e}" if not isinstance(e, AssertionError) else str(e)
+            ours = isinstance(e, AssertionError) and str(e)  # a check of this file, with its reason
+            why = str(e) if ours else f"{type(e).__name__}: {e!r} at {where(e)}"
             print(f"FAIL {self.label} {name}: {why}", flush=True)
-            if not isinstance(e, AssertionError):
+            if not ours:
                 traceback.print_exc(file=sys.stderr)
         else:
             print(f"ok {self.label} {name} ({time.monotonic() - started:.2f} s)", flush=True)
+
+
+def where(e: BaseException) -> str:
+    """The file and line an exception came from."""
+    frames = traceback.extract_tb(e.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
 
 
 def text_of(result: Any) -> str:
@@ -69,6 +76,18 @@ def text_of(result: Any) -> str:
 
 def types_of(result: Any) -> list[str]:
     return [b.type for b in result.content]
+
+
+async def finished(client: Client, result: Any) -> Any:
+    """The final result of a call. A call slower than SEEDREAM_WAIT_SECONDS (a busy machine)
+    answers with a job handle instead; follow it with get_job, as a model would."""
+    for _ in range(8):
+        job = result.structured_content or {}
+        if result.is_error or job.get("status") != "running" or not job.get("job_id"):
+            return result
+        print(f"(following job {job['job_id']} of a slow call)", file=sys.stderr)
+        result = await client.call_tool("get_job", {"job_id": job["job_id"], "wait_seconds": 30})
+    return result
 
 
 def expect_success(result: Any) -> str:
@@ -146,7 +165,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
             assert isinstance(required, list) and required, f"{t.name}: required {required!r}"
 
     async with c.check("generate_image"):
-        r = await client.call_tool("generate_image", {"prompt": "a red fox in the snow"})
+        r = await finished(client, await client.call_tool("generate_image", {"prompt": "a red fox in the snow"}))
         text = expect_success(r)
         assert "Generated 1 image" in text, text[:300]
         images = check_images(r, embedded="preview")
@@ -174,13 +193,14 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
             "generate_image",
             {"prompt": "a lighthouse at dusk", "model": "4.0", "size": "1K", "response_format": "b64_json"},
         )
+        r = await finished(client, r)
         text = expect_success(r)
         check_images(r, embedded="full", url=False)
         assert "full resolution" in text, text[:400]
 
     async with c.check("edit_image"):
         refs = [tiny_png_data_uri()] + saved  # a saved path works as a reference too
-        r = await client.call_tool("edit_image", {"prompt": "make it snow", "images": refs})
+        r = await finished(client, await client.call_tool("edit_image", {"prompt": "make it snow", "images": refs}))
         assert "Generated 1 image" in expect_success(r)
         check_images(r, embedded="preview")
 
@@ -188,6 +208,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
         r = await client.call_tool(
             "generate_sequence", {"prompt": "[[mock:n=3]] three panels of a cat's day", "max_images": 3}
         )
+        r = await finished(client, r)
         assert "Generated 3 of up to 3 images" in expect_success(r)
         assert len(check_images(r, embedded="preview")) == 3
 
@@ -202,7 +223,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
             {"prompt": "[[mock:n=2,slow=400]] two panels", "max_images": 2},
             progress_callback=on_progress,
         )
-        expect_success(r)
+        expect_success(await finished(client, r))
         assert len(seen) >= 2, f"{len(seen)} progress notifications: {seen}"
         values = [p for p, _, _ in seen]
         assert all(a < b for a, b in zip(values, values[1:])), f"progress must increase: {values}"
@@ -233,7 +254,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
         job = r.structured_content or {}
         assert job.get("status") == "running" and job.get("job_id"), f"no job handle: {job} {text[:200]}"
         assert job["job_id"] in text and "get_job" in text, f"the text says how to continue: {text[:300]}"
-        done = await client.call_tool("get_job", {"job_id": job["job_id"], "wait_seconds": 20})
+        done = await finished(client, await client.call_tool("get_job", {"job_id": job["job_id"], "wait_seconds": 20}))
         assert "Generated 1 image" in expect_success(done)
         check_images(done, embedded="preview")
 

@@ -148,7 +148,8 @@ start_http() {
     "$BIN" http --listen 127.0.0.1:0 >"$WORK/$1.log" 2>&1 &
     PIDS+=($!)
     local url
-    url=$(wait_for_log "$WORK/$1.log" 'http://127\.0\.0\.1:[0-9]+/mcp') || { cat "$WORK/$1.log"; die "seedream-mcp http ($1) did not start"; }
+    url=$(wait_for_log "$WORK/$1.log" 'http://127\.0\.0\.1:[0-9]+/mcp') ||
+        { cat "$WORK/$1.log"; die "seedream-mcp http ($1) did not start"; }
     curl -fsS --max-time 5 "${url%/mcp}/healthz" >/dev/null || die "${url%/mcp}/healthz does not answer"
     printf -v "$2" '%s' "$url"
 }
@@ -181,14 +182,15 @@ PY_RUNS=()
 
 # client.py once per transport and mode.
 start_python() {
+    # Claude Desktop's way to an HTTP server: its stdio client, through mcp-remote.
+    local mcp_remote="$NODE $MCP_REMOTE $AUTH_URL --header Authorization:\${AUTH_HEADER}"
     PY_RUNS=(
         "stdio-auto stdio --mode auto -- $BIN stdio"
         "stdio-legacy stdio --mode legacy -- $BIN stdio"
         "http-auto http --mode auto $MCP_URL"
         "http-legacy http --mode legacy $MCP_URL"
         "http-token http --mode auto --label python/http/auto+token --header Authorization:\${AUTH_HEADER} $AUTH_URL"
-        # Claude Desktop's way to an HTTP server: its stdio client, through mcp-remote.
-        "mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- $NODE $MCP_REMOTE $AUTH_URL --header Authorization:\${AUTH_HEADER}"
+        "mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- $mcp_remote"
     )
     if [[ $(sse_status) == 404 ]]; then
         skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
@@ -256,8 +258,9 @@ check_inspection() {
 
 start_inspector() {
     # The Inspector starts a stdio server with a minimal environment: pass its settings with -e.
+    # (Not the short SEEDREAM_WAIT_SECONDS: a job made by one of these processes dies with it.)
     local stdio=("$BIN" stdio) var
-    for var in SEEDREAM_BASE_URL SEEDREAM_API_KEY SEEDREAM_OUTPUT_DIR SEEDREAM_WAIT_SECONDS; do
+    for var in SEEDREAM_BASE_URL SEEDREAM_API_KEY SEEDREAM_OUTPUT_DIR; do
         stdio+=(-e "$var=${!var}")
     done
     local http=("$MCP_URL" --transport http) modern=("$MCP_URL" --transport http --protocol-era modern)
