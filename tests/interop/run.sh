@@ -178,38 +178,40 @@ reap() {
 
 # --- Python SDK -----------------------------------------------------------------------------
 
-PY_RUNS=()
+PY_NAMES=()
+
+# py_run NAME CLIENT_ARGS...: starts client.py in the background.
+py_run() {
+    local name=$1
+    shift
+    PY_NAMES+=("$name")
+    launch "py-$name" timeout -k 5 120 "$PY" "$HERE/client.py" "$@"
+}
 
 # client.py once per transport and mode.
 start_python() {
+    # The token as the README's configurations pass it; client.py and mcp-remote expand it.
+    # shellcheck disable=SC2016 # expanded by them, not here
+    local auth=(--header 'Authorization:${AUTH_HEADER}')
+    py_run stdio-auto stdio --mode auto -- "$BIN" stdio
+    py_run stdio-legacy stdio --mode legacy -- "$BIN" stdio
+    py_run http-auto http --mode auto "$MCP_URL"
+    py_run http-legacy http --mode legacy "$MCP_URL"
+    py_run http-token http --mode auto --label python/http/auto+token "${auth[@]}" "$AUTH_URL"
     # Claude Desktop's way to an HTTP server: its stdio client, through mcp-remote.
-    local mcp_remote="$NODE $MCP_REMOTE $AUTH_URL --header Authorization:\${AUTH_HEADER}"
-    PY_RUNS=(
-        "stdio-auto stdio --mode auto -- $BIN stdio"
-        "stdio-legacy stdio --mode legacy -- $BIN stdio"
-        "http-auto http --mode auto $MCP_URL"
-        "http-legacy http --mode legacy $MCP_URL"
-        "http-token http --mode auto --label python/http/auto+token --header Authorization:\${AUTH_HEADER} $AUTH_URL"
-        "mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- $mcp_remote"
-    )
+    py_run mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- \
+        "$NODE" "$MCP_REMOTE" "$AUTH_URL" "${auth[@]}"
     if [[ $(sse_status) == 404 ]]; then
         skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
     else
-        PY_RUNS+=("sse-legacy sse --mode legacy $BASE_URL/sse")
+        py_run sse-legacy sse --mode legacy "$BASE_URL/sse"
     fi
-    local run name args
-    for run in "${PY_RUNS[@]}"; do
-        read -r name args <<<"$run"
-        # shellcheck disable=SC2086 # the arguments are split on purpose
-        launch "py-$name" timeout -k 5 120 "$PY" "$HERE/client.py" $args
-    done
 }
 
 # Counts the checks client.py printed; a crash without a FAIL line is one more failure.
 report_python() {
-    local run name rc
-    for run in "${PY_RUNS[@]}"; do
-        read -r name _ <<<"$run"
+    local name rc
+    for name in "${PY_NAMES[@]}"; do
         reap "py-$name"
         rc=$?
         cat "$WORK/py-$name.out"
@@ -239,7 +241,8 @@ inspect() {
     shift 3
     INSPECTIONS+=("$want|$check|$label")
     # Its own home folder: the Inspector keeps a catalog and OAuth state in ~/.mcp-inspector.
-    launch "inspector-$n" env HOME="$WORK/home" timeout -k 5 60 "$NODE" "$INSPECTOR" --cli "$@" --format json -q
+    launch "inspector-$n" env HOME="$WORK/home" \
+        timeout -k 5 60 "$NODE" "$INSPECTOR" --cli "$@" --format json -q
 }
 
 check_inspection() {
@@ -248,7 +251,8 @@ check_inspection() {
     reap "inspector-$n"
     rc=$?
     if ((rc != want)); then
-        fail "inspector $label: exit $rc, want $want: $(head -c 300 "$WORK/inspector-$n.err") $(head -c 300 "$out")"
+        fail "inspector $label: exit $rc, want $want:" \
+            "$(head -c 300 "$WORK/inspector-$n.err") $(head -c 300 "$out")"
     elif [[ $check != - ]] && ! why=$("$PY" "$HERE/expect.py" "$check" <"$out" 2>&1); then
         fail "inspector $label: $why"
     else
@@ -279,10 +283,10 @@ start_inspector() {
         --tool-args-json "{\"prompt\":\"make it snow\",\"images\":[\"$("$PY" "$HERE/expect.py" png)\"]}"
     inspect "stdio generate_sequence" 0 sequence "${stdio[@]}" "${call[@]}" generate_sequence \
         --tool-args-json '{"prompt":"[[mock:n=2]] two panels","max_images":2}'
-    inspect "stdio get_job (unknown id: exit 5)" 5 "error:Unknown or expired job_id" "${stdio[@]}" "${call[@]}" get_job \
-        --tool-args-json '{"job_id":"0123456789abcdef0123456789abcdef"}'
-    inspect "stdio generate_image (empty prompt: exit 5)" 5 "error:Nothing was sent" "${stdio[@]}" "${call[@]}" generate_image \
-        --tool-args-json '{"prompt":""}'
+    inspect "stdio get_job (unknown id: exit 5)" 5 "error:Unknown or expired job_id" \
+        "${stdio[@]}" "${call[@]}" get_job --tool-args-json '{"job_id":"0123456789abcdef0123456789abcdef"}'
+    inspect "stdio generate_image (empty prompt: exit 5)" 5 "error:Nothing was sent" \
+        "${stdio[@]}" "${call[@]}" generate_image --tool-args-json '{"prompt":""}'
     inspect "http (modern era) generate_image" 0 image "${modern[@]}" "${call[@]}" generate_image \
         --tool-args-json '{"prompt":"a red fox"}'
     # Claude Code's `--header` shape against the server with a token, and without the token.
@@ -290,8 +294,8 @@ start_inspector() {
         --header "Authorization: $AUTH_HEADER" --method tools/list
     inspect "http without the bearer token (exit 3: auth required)" 3 - "$AUTH_URL" --transport http \
         --method tools/list
-    inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" "${modern[@]}" "${call[@]}" edit_image \
-        --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
+    inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" \
+        "${modern[@]}" "${call[@]}" edit_image --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
 }
 
 report_inspector() {
