@@ -139,7 +139,10 @@ start_servers() {
     SEEDREAM_HTTP_TOKEN=$TOKEN start_http http-token AUTH_URL
     export AUTH_HEADER="Bearer $TOKEN" # read by mcp-remote, as in the README
     export MCP_REMOTE_CONFIG_DIR=$WORK/mcp-remote
-    say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
+    # Legacy HTTP+SSE (GET /sse, POST /messages) is checked where the build serves it.
+    SSE=yes
+    [[ $(sse_status) == 404 ]] && SSE=no
+    say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL; legacy SSE: $SSE"
 }
 
 # start_http NAME VAR: starts `seedream-mcp http` on a free port; sets VAR to its /mcp URL once
@@ -201,10 +204,10 @@ start_python() {
     # Claude Desktop's way to an HTTP server: its stdio client, through mcp-remote.
     py_run mcp-remote stdio --mode legacy --bridge --label python/stdio/legacy+mcp-remote -- \
         "$NODE" "$MCP_REMOTE" "$AUTH_URL" "${auth[@]}"
-    if [[ $(sse_status) == 404 ]]; then
-        skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
-    else
+    if [[ $SSE == yes ]]; then
         py_run sse-legacy sse --mode legacy "$BASE_URL/sse"
+    else
+        skip "python/sse/legacy: this build serves no legacy SSE (GET /sse answers 404)"
     fi
 }
 
@@ -294,6 +297,13 @@ start_inspector() {
         --header "Authorization: $AUTH_HEADER" --method tools/list
     inspect "http without the bearer token (exit 3: auth required)" 3 - "$AUTH_URL" --transport http \
         --method tools/list
+    if [[ $SSE == yes ]]; then
+        inspect "sse tools/list --strict" 0 tools "$BASE_URL/sse" --transport sse --method tools/list --strict
+        inspect "sse generate_image" 0 image "$BASE_URL/sse" --transport sse "${call[@]}" generate_image \
+            --tool-args-json '{"prompt":"a red fox"}'
+    else
+        skip "inspector sse: this build serves no legacy SSE (GET /sse answers 404)"
+    fi
     inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" \
         "${modern[@]}" "${call[@]}" edit_image --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
 }
