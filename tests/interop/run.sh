@@ -266,8 +266,9 @@ check_inspection() {
 start_inspector() {
     # The Inspector starts a stdio server with a minimal environment: pass its settings with -e.
     # (Not the short SEEDREAM_WAIT_SECONDS: a job made by one of these processes dies with it.)
-    local stdio=("$BIN" stdio) var
-    for var in SEEDREAM_BASE_URL SEEDREAM_API_KEY SEEDREAM_OUTPUT_DIR; do
+    # The key goes in COMETAPI_KEY, as in the README's client configurations.
+    local stdio=("$BIN" stdio -e "COMETAPI_KEY=$SEEDREAM_API_KEY") var
+    for var in SEEDREAM_BASE_URL SEEDREAM_OUTPUT_DIR; do
         stdio+=(-e "$var=${!var}")
     done
     local http=("$MCP_URL" --transport http) modern=("$MCP_URL" --transport http --protocol-era modern)
