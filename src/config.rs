@@ -191,6 +191,11 @@ pub struct ServerArgs {
     )]
     pub job_keep_seconds: u64,
 
+    /// This instance's name when several run behind a load balancer (e.g. `a`, `node-2`): job
+    /// ids then name the instance that owns them, for routing `get_job` (see the README).
+    #[arg(long, env = "SEEDREAM_INSTANCE", global = true)]
+    pub instance: Option<String>,
+
     /// Ask the upstream to stream sequences (one event per image); plain JSON answers still work.
     #[arg(long, env = "SEEDREAM_STREAM", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub stream: bool,
@@ -219,6 +224,8 @@ pub struct DeliverySettings {
 /// How calls run: the wait before a job handle, the in-flight limit, how long results live.
 #[derive(Debug, Clone)]
 pub struct JobSettings {
+    /// Named in job ids, so a load balancer can send `get_job` to the owner.
+    pub instance: Option<String>,
     pub wait: Duration,
     pub max_concurrency: usize,
     pub keep: Duration,
@@ -314,7 +321,23 @@ impl ServerArgs {
                 "use 1 to 10000, e.g. 16",
             ));
         }
+        let instance = self
+            .instance
+            .as_deref()
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned);
+        if let Some(name) = &instance
+            && !valid_instance_name(name)
+        {
+            return Err(bad(
+                "--instance",
+                "SEEDREAM_INSTANCE",
+                "use 1 to 32 lowercase letters, digits and hyphens, e.g. node-2",
+            ));
+        }
         let jobs = JobSettings {
+            instance,
             wait: Duration::from_secs_f64(self.wait_seconds),
             max_concurrency: self.max_concurrency,
             keep: Duration::from_secs(self.job_keep_seconds.max(60)),
@@ -427,6 +450,14 @@ fn default_output_dir() -> PathBuf {
         .or_else(dirs::data_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("seedream-mcp")
+}
+
+/// Instance names go into job ids and load-balancer rules: keep them plain.
+fn valid_instance_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]

@@ -60,6 +60,10 @@ pub struct ImageServer {
     wait: Duration,
     /// Whether HTTP callers may bring their own upstream key (`X-Seedream-Api-Key`).
     allow_caller_keys: bool,
+    /// Whether a call whose request is cancelled without a reason (its transport closed) goes
+    /// on: the legacy SSE transport ends a session when its stream drops, which is not the
+    /// caller asking to stop.
+    jobs_outlive_the_caller: bool,
     /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
     cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
     tool_router: ToolRouter<Self>,
@@ -80,11 +84,12 @@ impl ImageServer {
         };
         Ok(ImageServer {
             ctx: Arc::new(ctx),
-            jobs: Arc::new(Jobs::new(config.jobs.keep)),
+            jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
             wait: config.jobs.wait,
             allow_caller_keys: false,
+            jobs_outlive_the_caller: false,
             cancel_reasons: Arc::default(),
-            tool_router: Self::tool_router(),
+            tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
     }
 
@@ -164,6 +169,11 @@ impl ImageServer {
         self
     }
 
+    pub fn with_jobs_outliving_the_caller(mut self, outlive: bool) -> Self {
+        self.jobs_outlive_the_caller = outlive;
+        self
+    }
+
     /// The caller's own key, when allowed and sent. It lives only for this call and is never logged.
     fn caller_key(&self, rc: &RequestContext<RoleServer>) -> Option<SecretString> {
         if !self.allow_caller_keys {
@@ -217,10 +227,14 @@ impl ImageServer {
             }
             Outcome::Cancelled => {
                 let reason = self.cancel_reason(&rc.id.to_string()).await;
-                if reason.as_deref().is_some_and(is_timeout) {
+                let keep = match reason.as_deref() {
+                    Some(reason) => is_timeout(reason),
+                    None => self.jobs_outlive_the_caller,
+                };
+                if keep {
                     // The client only stopped waiting: the images may already be paid for, so
                     // the job finishes and saves them.
-                    tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out; the job goes on");
+                    tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
                 } else {
                     tracing::info!(job = %handle.id, tool = kind.name(), ?reason, "cancelled by the caller");
                     self.jobs.remove(&handle.id);
@@ -229,6 +243,30 @@ impl ImageServer {
             }
         }
     }
+}
+
+/// With several instances, `get_job`'s `job_id` is marked `x-mcp-header` (SEP-2243): 2026-07-28
+/// clients then copy it into an `Mcp-Param-Job-Id` header a load balancer can route on. Left
+/// out otherwise, as some schema consumers refuse keywords they do not know.
+fn with_routing_header(
+    mut router: ToolRouter<ImageServer>,
+    scaled: bool,
+) -> ToolRouter<ImageServer> {
+    if !scaled {
+        return router;
+    }
+    if let Some(route) = router.map.get_mut("get_job") {
+        let mut schema = (*route.attr.input_schema).clone();
+        if let Some(job_id) = schema
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("job_id"))
+            .and_then(|j| j.as_object_mut())
+        {
+            job_id.insert("x-mcp-header".into(), "Job-Id".into());
+        }
+        route.attr.input_schema = Arc::new(schema);
+    }
+    router
 }
 
 #[tool_handler(router = self.tool_router)]

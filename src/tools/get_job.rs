@@ -33,6 +33,7 @@ pub async fn run(
     };
     let (tool, state) = match jobs.lookup(&params.job_id) {
         Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),
+        Lookup::Elsewhere { owner, here } => return wait::elsewhere(&params.job_id, &owner, &here),
         Lookup::Found { tool, state } => (tool, state),
     };
     match wait::wait(state.clone(), rc, wait_for).await {

@@ -17,6 +17,8 @@ pub struct Jobs {
     table: Mutex<HashMap<String, Entry>>,
     /// How long a finished job's result is kept.
     keep: Duration,
+    /// This instance's name, put in its job ids when several instances share a load balancer.
+    instance: Option<String>,
 }
 
 #[derive(Debug)]
@@ -36,6 +38,11 @@ pub struct Handle {
 /// What `get_job` finds.
 pub enum Lookup {
     Unknown,
+    /// The id names another instance: the load balancer sent `get_job` to the wrong one.
+    Elsewhere {
+        owner: String,
+        here: String,
+    },
     Found {
         tool: &'static str,
         state: watch::Receiver<State>,
@@ -43,10 +50,11 @@ pub enum Lookup {
 }
 
 impl Jobs {
-    pub fn new(keep: Duration) -> Jobs {
+    pub fn new(keep: Duration, instance: Option<String>) -> Jobs {
         Jobs {
             table: Mutex::new(HashMap::new()),
             keep,
+            instance,
         }
     }
 
@@ -57,7 +65,7 @@ impl Jobs {
         Fut: std::future::Future<Output = CallToolResult> + Send + 'static,
     {
         let (reporter, state) = Reporter::new();
-        let id = new_id();
+        let id = new_id(self.instance.as_deref());
         let fut = work(reporter.clone());
         let jobs = Arc::clone(self);
         let job_id = id.clone();
@@ -93,7 +101,13 @@ impl Jobs {
                 tool: e.tool,
                 state: e.state.clone(),
             },
-            None => Lookup::Unknown,
+            None => match (owner_of(id.trim()), &self.instance) {
+                (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
+                    owner: owner.to_owned(),
+                    here: here.clone(),
+                },
+                _ => Lookup::Unknown,
+            },
         }
     }
 
@@ -127,9 +141,22 @@ impl Jobs {
     }
 }
 
-/// 128 random bits from the OS, as a UUID.
-fn new_id() -> String {
-    format!("job-{}", uuid::Uuid::new_v4().simple())
+/// 128 random bits from the OS, as a UUID, after the instance's name when it has one:
+/// `job-node-2-3f9c…`.
+fn new_id(instance: Option<&str>) -> String {
+    let random = uuid::Uuid::new_v4().simple();
+    match instance {
+        Some(name) => format!("job-{name}-{random}"),
+        None => format!("job-{random}"),
+    }
+}
+
+/// The instance a job id names, if any.
+pub fn owner_of(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix("job-")?;
+    let (owner, random) = rest.rsplit_once('-')?;
+    (random.len() == 32 && random.bytes().all(|b| b.is_ascii_hexdigit()) && !owner.is_empty())
+        .then_some(owner)
 }
 
 #[cfg(test)]
@@ -140,7 +167,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_finished_job_is_found_until_it_expires() {
-        let jobs = Arc::new(Jobs::new(Duration::from_millis(50)));
+        let jobs = Arc::new(Jobs::new(Duration::from_millis(50), None));
         let mut h = jobs.spawn("generate_image", |_| async {
             CallToolResult::success(vec![ContentBlock::text("done")])
         });
@@ -152,7 +179,7 @@ mod tests {
 
     #[tokio::test]
     async fn job_ids_are_unguessable_and_distinct() {
-        let jobs = Arc::new(Jobs::new(Duration::from_secs(60)));
+        let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
         let a = jobs.spawn("t", |_| async { CallToolResult::success(vec![]) });
         let b = jobs.spawn("t", |_| async { CallToolResult::success(vec![]) });
         assert_ne!(a.id, b.id);
@@ -161,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_removed_job_is_aborted() {
-        let jobs = Arc::new(Jobs::new(Duration::from_secs(60)));
+        let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
         let h = jobs.spawn("t", |_| async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             CallToolResult::success(vec![])
@@ -173,5 +200,23 @@ mod tests {
             "the aborted task dropped its reporter"
         );
         assert!(matches!(jobs.lookup(&h.id), Lookup::Unknown));
+    }
+
+    #[tokio::test]
+    async fn job_ids_name_their_instance_and_a_foreign_id_says_where_it_lives() {
+        let a = Arc::new(Jobs::new(Duration::from_secs(60), Some("node-1".into())));
+        let handle = a.spawn("generate_image", |_| async {
+            CallToolResult::success(vec![ContentBlock::text("ok")])
+        });
+        assert!(handle.id.starts_with("job-node-1-"), "{}", handle.id);
+        assert_eq!(owner_of(&handle.id), Some("node-1"));
+        assert_eq!(owner_of("job-3f9c0000000000000000000000000000"), None);
+
+        let b = Jobs::new(Duration::from_secs(60), Some("node-2".into()));
+        assert!(matches!(
+            b.lookup(&handle.id),
+            Lookup::Elsewhere { owner, here } if owner == "node-1" && here == "node-2"
+        ));
+        assert!(matches!(a.lookup("job-node-1-nothex"), Lookup::Unknown));
     }
 }

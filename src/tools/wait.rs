@@ -86,14 +86,24 @@ pub fn still_running(job_id: &str, tool: &str, state: &State, limit: Duration) -
     let text = format!(
         "Still working after {} s ({}). Nothing is lost: the images are kept when they arrive. \
          Call get_job with job_id \"{job_id}\" to receive them (it waits up to {} s per call).",
-        state.started.elapsed().as_secs(),
+        seconds(state.started.elapsed()),
         state.phase,
-        limit.as_secs()
+        seconds(limit)
     );
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content =
         Some(json!({ "job_id": job_id, "status": "running", "tool": tool, "phase": state.phase }));
     result
+}
+
+/// Whole seconds, or tenths below ten, so a short limit does not read as "0 s".
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{}", (s * 10.0).round() / 10.0)
+    } else {
+        format!("{}", s.round())
+    }
 }
 
 /// `get_job` for an id that is not (or no longer) known.
@@ -103,5 +113,16 @@ pub fn unknown(job_id: &str, keep: Duration) -> CallToolResult {
          a new call.",
         job_id.chars().take(80).collect::<String>(),
         keep.as_secs() / 60
+    ))])
+}
+
+/// `get_job` that reached an instance other than the job's owner: a routing mistake the
+/// operator can fix, and the caller can retry (another attempt may be routed right).
+pub fn elsewhere(job_id: &str, owner: &str, here: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "Job \"{}\" is kept by server instance \"{owner}\", but this request reached \"{here}\". Call \
+         get_job again with the same job_id; if this keeps happening, the load balancer must send get_job to the \
+         instance the id names (route on the Mcp-Param-Job-Id header, or keep each client on one instance).",
+        job_id.chars().take(80).collect::<String>(),
     ))])
 }

@@ -1,5 +1,6 @@
-//! MCP over streamable HTTP at `/mcp`, with `/healthz`, an optional bearer token, Host and
-//! Origin checks against DNS rebinding, and a request body limit.
+//! MCP over HTTP: streamable HTTP at `/mcp`, the legacy HTTP+SSE transport at `/sse` and
+//! `/messages`, and `/healthz`; with an optional bearer token, Host and Origin checks against
+//! DNS rebinding, a request body limit, and limits on connections and event streams.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
+use super::guard;
+use super::legacy_sse::LegacySse;
+use super::limits::{self, LimitedListener, StreamSlots};
 use crate::tools::ImageServer;
 
 /// Settings of `seedream-mcp http`.
@@ -38,6 +42,19 @@ pub struct HttpArgs {
     /// Largest request body in MB (inline reference images need room).
     #[arg(long, env = "SEEDREAM_HTTP_MAX_BODY_MB", default_value_t = 32)]
     pub max_body_mb: usize,
+
+    /// Most TCP connections open at once; more clients wait until one closes.
+    #[arg(long, env = "SEEDREAM_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Most long-lived event streams (GET /sse, GET /mcp) open at once; more get 503.
+    #[arg(long, env = "SEEDREAM_HTTP_MAX_STREAMS", default_value_t = 128)]
+    pub max_streams: usize,
+
+    /// Serve every client without sessions (no Mcp-Session-Id), so that any instance behind a
+    /// load balancer can answer any request. 2026-07-28 clients are served this way anyway.
+    #[arg(long, env = "SEEDREAM_HTTP_STATELESS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub stateless: bool,
 
     /// Let each caller use its own upstream key for its calls, sent as `X-Seedream-Api-Key`
     /// (used for that call only, never logged); otherwise the server's key is used.
@@ -109,18 +126,25 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), HttpError> {
     let ct = CancellationToken::new();
-    let mut config = StreamableHttpServerConfig::default()
-        .with_max_request_body_bytes(args.max_body_mb.max(1) * 1024 * 1024)
-        .with_cancellation_token(ct.child_token());
-    if !args.allowed_hosts.is_empty() {
-        config = config.with_allowed_hosts(args.allowed_hosts.clone());
-    }
-    config = if args.allowed_origins.is_empty() {
-        config.with_allowed_origins(loopback_origins())
+    let max_body = args.max_body_mb.max(1) * 1024 * 1024;
+    let hosts = if args.allowed_hosts.is_empty() {
+        guard::LOOPBACK_HOSTS.map(String::from).to_vec()
     } else {
-        config.with_allowed_origins(args.allowed_origins.clone())
+        args.allowed_hosts.clone()
     };
+    let origins = if args.allowed_origins.is_empty() {
+        loopback_origins()
+    } else {
+        args.allowed_origins.clone()
+    };
+    let config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(max_body)
+        .with_cancellation_token(ct.child_token())
+        .with_allowed_hosts(hosts.clone())
+        .with_allowed_origins(origins.clone())
+        .with_legacy_session_mode(!args.stateless);
     let server = server.with_caller_keys(args.allow_caller_keys);
+    let legacy = LegacySse::new(server.clone(), max_body).routes();
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         LocalSessionManager::default().into(),
@@ -135,14 +159,25 @@ pub async fn serve_on(
         .map(Arc::from);
     let mcp = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(token, require_token));
+        .merge(legacy)
+        .layer(middleware::from_fn_with_state(
+            StreamSlots::new(args.max_streams),
+            limits::limit_streams,
+        ))
+        .layer(middleware::from_fn_with_state(token, require_token))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(guard::Allowed::new(&hosts, &origins)),
+            guard::check,
+        ));
     let app = axum::Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .merge(mcp);
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!("MCP over streamable HTTP at http://{addr}/mcp");
+        tracing::info!(
+            "MCP over streamable HTTP at http://{addr}/mcp, legacy HTTP+SSE at http://{addr}/sse"
+        );
     }
-    axum::serve(listener, app)
+    axum::serve(LimitedListener::new(listener, args.max_connections), app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             // New connections stop now; running calls get the grace period, then are cancelled.

@@ -1,4 +1,5 @@
 //! Streamable HTTP at `/mcp`: rmcp's client in both lifecycle modes, and the security checks.
+//! `call_every_tool` is shared with the legacy SSE tests.
 
 use std::net::SocketAddr;
 
@@ -22,11 +23,25 @@ struct Flags {
 }
 
 /// Serves the tools over HTTP on 127.0.0.1:0; the server stops when the returned sender drops.
-async fn start(fake: &FakeApi, flags: &[&str]) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+pub(crate) async fn start(
+    fake: &FakeApi,
+    flags: &[&str],
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    start_with(fake, flags, &[]).await
+}
+
+/// As `start`, with server settings (`--wait-seconds 2`, …) too.
+pub(crate) async fn start_with(
+    fake: &FakeApi,
+    flags: &[&str],
+    server_flags: &[&str],
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let mut argv = vec!["http"];
     argv.extend_from_slice(flags);
     let http = Flags::try_parse_from(argv).unwrap().http;
-    let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
+    let mut settings = vec!["--save", "false"];
+    settings.extend_from_slice(server_flags);
+    let server = ImageServer::new(config(&fake.base_url(), KEY, &settings)).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -34,6 +49,104 @@ async fn start(fake: &FakeApi, flags: &[&str]) -> (SocketAddr, tokio::sync::ones
         let _ = stopped.await;
     }));
     (addr, stop)
+}
+
+async fn call_over(
+    client: &rmcp::Peer<rmcp::RoleClient>,
+    tool: &'static str,
+    arguments: serde_json::Value,
+) -> rmcp::model::CallToolResult {
+    client
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(args(arguments)))
+        .await
+        .unwrap()
+}
+
+/// Lists the tools and calls each one as a model would, checking every answer. The server must
+/// run with `--wait-seconds 2`, so that a slow call answers with a job for `get_job`.
+pub(crate) async fn call_every_tool(client: &rmcp::Peer<rmcp::RoleClient>, fake: &FakeApi) {
+    let mut names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "edit_image",
+            "generate_image",
+            "generate_sequence",
+            "get_job"
+        ]
+    );
+    let before = fake.requests().len();
+
+    let generated = call_over(client, "generate_image", json!({"prompt": "a fox"})).await;
+    assert!(!is_error(&generated), "{}", text(&generated));
+    assert!(
+        generated.content.iter().any(|c| c.as_image().is_some()),
+        "{}",
+        text(&generated)
+    );
+
+    let edited = call_over(
+        client,
+        "edit_image",
+        json!({"prompt": "make it night", "images": ["https://example.com/fox.png"]}),
+    )
+    .await;
+    assert!(!is_error(&edited), "{}", text(&edited));
+
+    let sequence = call_over(
+        client,
+        "generate_sequence",
+        json!({"prompt": "[[mock:n=3]] three panels of a fox's day", "max_images": 3}),
+    )
+    .await;
+    assert!(!is_error(&sequence), "{}", text(&sequence));
+    let images = &sequence.structured_content.as_ref().unwrap()["images"];
+    assert_eq!(images.as_array().unwrap().len(), 3, "{}", text(&sequence));
+
+    let slow = call_over(
+        client,
+        "generate_image",
+        json!({"prompt": "[[mock:slow=3000]] a patient fox"}),
+    )
+    .await;
+    let job_id = slow.structured_content.as_ref().unwrap()["job_id"]
+        .as_str()
+        .expect("a call past the wait limit answers with a job")
+        .to_owned();
+    let mut finished = None;
+    for _ in 0..20 {
+        let r = call_over(
+            client,
+            "get_job",
+            json!({"job_id": job_id, "wait_seconds": 0.3}),
+        )
+        .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        if r.structured_content
+            .as_ref()
+            .is_some_and(|s| s.get("images").is_some())
+        {
+            finished = Some(r);
+            break;
+        }
+    }
+    let finished = finished.expect("the job finished");
+    assert!(finished.content.iter().any(|c| c.as_image().is_some()));
+
+    let unknown = call_over(client, "get_job", json!({"job_id": "0123456789abcdef"})).await;
+    assert!(is_error(&unknown), "{}", text(&unknown));
+    assert_eq!(
+        fake.requests().len() - before,
+        4,
+        "one upstream request per generating call"
+    );
 }
 
 fn transport(
@@ -58,15 +171,14 @@ async fn generate_over(client: &rmcp::Peer<rmcp::RoleClient>) -> rmcp::model::Ca
 }
 
 #[tokio::test]
-async fn a_session_based_client_lists_and_calls_the_tools() {
+async fn a_session_based_client_calls_every_tool_and_gets_previews_instead_of_files() {
     let fake = fake().await;
-    let (addr, _stop) = start(&fake, &[]).await;
+    let (addr, _stop) = start_with(&fake, &[], &["--wait-seconds", "2"]).await;
 
     let client = ().serve(transport(addr, None)).await.unwrap();
-    let tools = client.list_all_tools().await.unwrap();
+    call_every_tool(&client, &fake).await;
     let r = generate_over(&client).await;
 
-    assert_eq!(tools.len(), 4);
     assert!(!is_error(&r), "{}", text(&r));
     assert!(
         text(&r).contains("/tos/"),
@@ -84,9 +196,9 @@ async fn a_session_based_client_lists_and_calls_the_tools() {
 }
 
 #[tokio::test]
-async fn a_stateless_2026_client_discovers_and_calls_the_tools() {
+async fn a_stateless_2026_client_discovers_and_calls_every_tool() {
     let fake = fake().await;
-    let (addr, _stop) = start(&fake, &[]).await;
+    let (addr, _stop) = start_with(&fake, &[], &["--wait-seconds", "2"]).await;
 
     let client = ()
         .serve_with_lifecycle(
@@ -97,10 +209,7 @@ async fn a_stateless_2026_client_discovers_and_calls_the_tools() {
         )
         .await
         .unwrap();
-    let r = generate_over(&client).await;
-
-    assert!(!is_error(&r), "{}", text(&r));
-    assert_eq!(fake.requests().len(), 1);
+    call_every_tool(&client, &fake).await;
 }
 
 #[tokio::test]
