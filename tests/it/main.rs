@@ -11,10 +11,12 @@
 mod client;
 mod delivery;
 mod fake_api;
+mod faults;
 mod http;
 mod long;
 mod oneshot;
 mod schema;
 mod stdio;
+mod stdio_fuzz;
 mod support;
 mod tools;
