@@ -160,6 +160,7 @@ async fn garbage_long_lines_and_invalid_utf8_on_stdin_leave_the_server_answering
     }
     stdin.flush().await.unwrap();
     let peak = peak_rss_kib(pid);
+    eprintln!("stdio fuzz: peak resident memory {peak} KiB");
     drop(stdin);
 
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
