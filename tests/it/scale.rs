@@ -1,6 +1,7 @@
 //! Two stateless instances behind nginx: requests spread over both, and `get_job` reaches the
 //! instance that owns the job because its id names the instance and 2026-07-28 clients copy
-//! it into `Mcp-Param-Job-Id` (SEP-2243), which nginx routes on. Needs nginx (CI installs it);
+//! it into `Mcp-Param-Job-Id` (SEP-2243), which nginx routes on; legacy SSE sessions are routed
+//! by their instance-named session id. Needs nginx (CI installs it);
 //! without it the test says so and passes, unless `SEEDREAM_REQUIRE_NGINX=1`.
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 
 use crate::http::start_with;
+use crate::legacy_sse::LegacyClient;
 use crate::support::{args, fake, is_error, scratch_dir, text};
 
 fn nginx_binary() -> Option<PathBuf> {
@@ -171,6 +173,23 @@ async fn behind_nginx_calls_spread_over_instances_and_get_job_finds_the_owner() 
     let legacy = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
     for _ in 0..2 {
         let r = call(&legacy, "generate_image", json!({"prompt": "a quick fox"})).await;
+        assert!(!is_error(&r), "{}", text(&r));
+    }
+
+    // Legacy HTTP+SSE: the stream opens on either instance and the POSTs follow its session id.
+    for _ in 0..2 {
+        let (transport, post_url) = LegacyClient::connect(lb).await;
+        assert!(
+            post_url.contains("sessionId=a-") || post_url.contains("sessionId=b-"),
+            "{post_url}"
+        );
+        let old = ().serve(transport).await.unwrap();
+        let r = call(
+            &old,
+            "generate_image",
+            json!({"prompt": "an old-school fox"}),
+        )
+        .await;
         assert!(!is_error(&r), "{}", text(&r));
     }
 
