@@ -121,24 +121,7 @@ pub(crate) async fn call_every_tool(client: &rmcp::Peer<rmcp::RoleClient>, fake:
         .as_str()
         .expect("a call past the wait limit answers with a job")
         .to_owned();
-    let mut finished = None;
-    for _ in 0..20 {
-        let r = call_over(
-            client,
-            "get_job",
-            json!({"job_id": job_id, "wait_seconds": 0.3}),
-        )
-        .await;
-        assert!(!is_error(&r), "{}", text(&r));
-        if r.structured_content
-            .as_ref()
-            .is_some_and(|s| s.get("images").is_some())
-        {
-            finished = Some(r);
-            break;
-        }
-    }
-    let finished = finished.expect("the job finished");
+    let finished = finish_job(client, &job_id).await;
     assert!(finished.content.iter().any(|c| c.as_image().is_some()));
 
     let unknown = call_over(client, "get_job", json!({"job_id": "0123456789abcdef"})).await;
@@ -169,6 +152,29 @@ async fn generate_over(client: &rmcp::Peer<rmcp::RoleClient>) -> rmcp::model::Ca
         )
         .await
         .unwrap()
+}
+
+/// Calls `get_job` until the job has its images; every answer on the way must be a success.
+pub(crate) async fn finish_job(
+    client: &rmcp::Peer<rmcp::RoleClient>,
+    job_id: &str,
+) -> rmcp::model::CallToolResult {
+    for _ in 0..20 {
+        let r = call_over(
+            client,
+            "get_job",
+            json!({"job_id": job_id, "wait_seconds": 0.5}),
+        )
+        .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        if r.structured_content
+            .as_ref()
+            .is_some_and(|s| s.get("images").is_some())
+        {
+            return r;
+        }
+    }
+    panic!("job {job_id} did not finish");
 }
 
 #[tokio::test]
