@@ -15,6 +15,8 @@ mod encode;
 mod error;
 mod fit;
 mod pixels;
+#[cfg(test)]
+mod proptests;
 mod resize;
 #[cfg(test)]
 mod test_images;

@@ -5,6 +5,8 @@ mod download;
 mod error;
 mod image_format;
 mod model;
+#[cfg(test)]
+mod proptests;
 mod reference;
 mod retry;
 mod size;

@@ -169,6 +169,11 @@ impl ImageServer {
         self
     }
 
+    /// This instance's name when several share a load balancer.
+    pub fn instance(&self) -> Option<&str> {
+        self.jobs.instance()
+    }
+
     pub fn with_jobs_outliving_the_caller(mut self, outlive: bool) -> Self {
         self.jobs_outlive_the_caller = outlive;
         self

@@ -49,6 +49,9 @@ pub struct FakeConfig {
     /// When set, every signed download answers this status instead of the image (403 and 404
     /// with the object store's bodies), for testing download failures.
     pub download_status: Option<u16>,
+    /// Milliseconds every signed download waits before answering (a stalled object store),
+    /// for testing download timeouts. Not scaled by `time_scale`.
+    pub download_delay_ms: Option<u64>,
 }
 
 impl Default for FakeConfig {
@@ -74,6 +77,7 @@ impl Default for FakeConfig {
             url_host: None,
             cf_timeout_s: 100.0,
             download_status: None,
+            download_delay_ms: None,
         }
     }
 }

@@ -122,6 +122,28 @@ impl ArkError {
         )
     }
 
+    /// 403 `AccessDenied` / `AccountOverdueError` (wording paraphrased, seedream-api.md §8).
+    pub(crate) fn forbidden(code: &str, message: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            code,
+            "Forbidden",
+            "",
+            message.to_owned(),
+        )
+    }
+
+    pub(crate) fn unsupported_model(model: &str) -> Self {
+        let message = format!("The model {model} does not support this API");
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "UnsupportedModel",
+            "NotFound",
+            "",
+            message,
+        )
+    }
+
     /// 429 of the given rate-limit family.
     pub(crate) fn too_many(code: &str, message: &str) -> Self {
         Self::new(
@@ -169,7 +191,7 @@ impl ArkError {
     pub(crate) fn ark_body(&self, ark_id: &str) -> Value {
         json!({"error": {
             "code": self.code,
-            "message": format!("{}. Request id: {ark_id}", self.message),
+            "message": with_request_id(&self.message, ark_id),
             "param": self.param,
             "type": self.kind,
         }})
@@ -182,7 +204,7 @@ impl ArkError {
             (Mode::Ark, _) | (Mode::Comet, UpstreamErrorStyle::ArkPassthrough) => ark,
             (Mode::Comet, UpstreamErrorStyle::NewApiFlat) => json!({"error": {
                 "code": self.code,
-                "message": format!("{}. Request id: {}", self.message, reply.ids.ark),
+                "message": with_request_id(&self.message, &reply.ids.ark),
                 "param": self.param,
                 "type": "",
                 "request_id": reply.ids.comet,
@@ -195,6 +217,11 @@ impl ArkError {
         };
         json_response(self.status, &body, &reply.ids)
     }
+}
+
+/// Ark's "<message>. Request id: <id>", without doubling a full stop the message ends with.
+fn with_request_id(message: &str, id: &str) -> String {
+    format!("{}. Request id: {id}", message.trim_end_matches('.'))
 }
 
 /// A per-image failure inside `data[i]` or a `partial_failed` event.

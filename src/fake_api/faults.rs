@@ -60,6 +60,24 @@ pub(crate) fn truncated(mut body: Vec<u8>, ids: &RequestIds) -> Response {
     bytes_response(StatusCode::OK, JSON_TYPE, body, ids)
 }
 
+/// A 200 JSON response whose connection drops after half the body: the status and headers
+/// arrive, then the stream fails, so hyper aborts the connection without ending the message
+/// (what a crashed or restarted gateway looks like to the client).
+pub(crate) fn reset_mid_body(body: Vec<u8>, ids: &RequestIds) -> Response {
+    let body = Bytes::from(body);
+    let half = body.slice(..body.len() / 2);
+    let parts: Vec<Result<Bytes, std::io::Error>> = vec![
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "scripted reset mid-body",
+        )),
+    ];
+    let mut response = bytes_response(StatusCode::OK, JSON_TYPE, Vec::new(), ids);
+    *response.body_mut() = Body::from_stream(stream::iter(parts));
+    response
+}
+
 /// Most chunks a trickled body is split into, so a large body still ends in bounded time.
 const MAX_TRICKLE_CHUNKS: usize = 200;
 

@@ -254,6 +254,9 @@ impl Ctx<'_> {
         if scenario.truncated {
             return faults::truncated(body, ids);
         }
+        if scenario.reset_mid_body {
+            return faults::reset_mid_body(body, ids);
+        }
         if let Some(ms) = scenario.trickle_ms {
             return faults::trickle(body, Duration::from_millis(ms), tracker.take(), ids);
         }

@@ -69,6 +69,29 @@ pub(crate) async fn inject(
             "Your account has reached the inference limit set in Safe Experience Mode. Adjust or disable the limit in the Ark Console",
         ),
         Failure::Internal => ArkError::internal(),
+        Failure::AccessDenied => ArkError::forbidden(
+            "AccessDenied",
+            "The request failed because you do not have access to the requested resource",
+        ),
+        Failure::AccountOverdue => ArkError::forbidden(
+            "AccountOverdueError",
+            "The request failed because your account has an overdue balance. Please recharge your account and try again",
+        ),
+        Failure::UnsupportedModel => ArkError::unsupported_model(model),
+        Failure::Rpm => ArkError::too_many(
+            "ModelAccountRpmRateLimitExceeded",
+            "The request has exceeded the requests per minute (RPM) rate limit of the model for your account. Please try again later",
+        ),
+        Failure::Burst => ArkError::too_many(
+            "RequestBurstTooFast",
+            "The request was rejected because the request rate increased too quickly. Please ramp up gradually and try again later",
+        ),
+        Failure::Inflight => ArkError::inflight(),
+        Failure::EmptyUrl => ArkError::bad_request(
+            "InvalidImageURL.EmptyURL",
+            "image",
+            "The request failed because the image URL is empty".into(),
+        ),
     };
     Err(ark)
 }

@@ -48,6 +48,9 @@ pub(crate) fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// Longest scripted download stall (an hour), so a bad setting cannot park a task forever.
+const MAX_DOWNLOAD_DELAY_MS: u64 = 3_600_000;
+
 /// `GET /tos/...`: checks the raw query against the signature, then serves real bytes.
 async fn download(State(app): State<App>, request: Request) -> Response {
     let uri = request.uri();
@@ -55,7 +58,14 @@ async fn download(State(app): State<App>, request: Request) -> Response {
         .path_and_query()
         .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
     app.record_download(raw);
-    if let Some(status) = app.config().download_status {
+    let config = app.config();
+    if let Some(ms) = config.download_delay_ms {
+        tokio::time::sleep(std::time::Duration::from_millis(
+            ms.min(MAX_DOWNLOAD_DELAY_MS),
+        ))
+        .await;
+    }
+    if let Some(status) = config.download_status {
         return scripted_download_failure(status);
     }
     let path = uri.path();

@@ -5,8 +5,9 @@
 //! Failures (the first one given wins): `input_text_sensitive`, `input_image_sensitive`,
 //! `ipm`, `overloaded`, `quota`, `setlimit`, `internal`, `comet_invalid_request_500`,
 //! `comet_503`, `cf_524`, `cf_524_json`, `wrapped_upstream`, `html_502`, `html_200`, `reset`,
-//! `truncated`, and the per-image `partial_sensitive=i` (repeatable), `internal_at=i`,
-//! `stream_error_after=j`.
+//! the rest of the §8 table (`access_denied`, `overdue` → 403; `unsupported_model` → 404;
+//! `rpm`, `burst`, `inflight` → 429; `empty_url` → 400), `truncated`, `reset_mid_body`, and the
+//! per-image `partial_sensitive=i` (repeatable), `internal_at=i`, `stream_error_after=j`.
 //! Modifiers: `retry_after=S`, `fail_n=K` (failures only for the first K requests with the
 //! same raw prompt), `n=K`, `slow=MS`, `search=N`, `trickle=MS`.
 
@@ -31,6 +32,13 @@ pub(crate) enum Failure {
     Html502,
     Html200,
     Reset,
+    AccessDenied,
+    AccountOverdue,
+    UnsupportedModel,
+    Rpm,
+    Burst,
+    Inflight,
+    EmptyUrl,
 }
 
 /// Everything the directives of one request ask for.
@@ -53,6 +61,8 @@ pub(crate) struct Scenario {
     pub stream_error_after: Option<usize>,
     /// The success body is cut mid-way.
     pub truncated: bool,
+    /// The connection drops after half the success body (no clean end of message).
+    pub reset_mid_body: bool,
     /// The success body is sent a few bytes at a time, this many ms apart.
     pub trickle_ms: Option<u64>,
 }
@@ -95,6 +105,13 @@ impl Scenario {
             "html_502" => Some(Failure::Html502),
             "html_200" => Some(Failure::Html200),
             "reset" => Some(Failure::Reset),
+            "access_denied" => Some(Failure::AccessDenied),
+            "overdue" => Some(Failure::AccountOverdue),
+            "unsupported_model" => Some(Failure::UnsupportedModel),
+            "rpm" => Some(Failure::Rpm),
+            "burst" => Some(Failure::Burst),
+            "inflight" => Some(Failure::Inflight),
+            "empty_url" => Some(Failure::EmptyUrl),
             _ => None,
         };
         if let Some(f) = failure {
@@ -106,6 +123,7 @@ impl Scenario {
         }
         match name {
             "truncated" if value.is_none() => self.truncated = true,
+            "reset_mid_body" if value.is_none() => self.reset_mid_body = true,
             "retry_after" => self.retry_after = Some(number(value)?),
             "fail_n" => self.fail_n = Some(number(value)?),
             "n" => self.n = Some(number(value)?),
@@ -115,7 +133,7 @@ impl Scenario {
             "internal_at" => self.internal_at = Some(number(value)?),
             "stream_error_after" => self.stream_error_after = Some(number(value)?),
             "trickle" => self.trickle_ms = Some(number::<u64>(value)?.min(MAX_DELAY_MS)),
-            "truncated" => return Err("takes no value".to_owned()),
+            "truncated" | "reset_mid_body" => return Err("takes no value".to_owned()),
             _ => return Err("unknown directive".to_owned()),
         }
         Ok(())
@@ -129,6 +147,7 @@ impl Scenario {
             internal_at: None,
             stream_error_after: None,
             truncated: false,
+            reset_mid_body: false,
             ..self
         }
     }

@@ -17,6 +17,20 @@ use crate::seedream::ImageFormat;
 /// 36 MP RGBA with room to spare, and a refusal instead of an abort for decompression bombs.
 const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// The most pixels an image may declare in its header. Cost and memory follow the declared
+/// size rather than the file size (a JPEG whose scan ends early is filled in with grey, so a
+/// few hundred bytes can claim 65535x65535), so anything larger is refused before decoding.
+/// 2^28 = 16384x16384 still takes the largest photos cameras make (about 200 MP).
+pub(crate) const MAX_SOURCE_PIXELS: u64 = 1 << 28;
+
+/// Refuses declared dimensions above [`MAX_SOURCE_PIXELS`], before anything is allocated.
+fn check_declared(width: u32, height: u32) -> Result<(), ImagingError> {
+    if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
+        return Err(ImagingError::TooLargeToDecode { width, height });
+    }
+    Ok(())
+}
+
 /// An image decoded, resized and turned upright.
 #[derive(Debug)]
 pub(crate) struct Loaded {
@@ -76,6 +90,7 @@ fn decode_jpeg(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingError> {
         .info()
         .ok_or_else(|| ImagingError::undecodable(ImageFormat::Jpeg, "no frame header"))?;
     let source = (u32::from(info.width), u32::from(info.height));
+    check_declared(source.0, source.1)?;
     let (want_w, want_h) = target(source.0, source.1);
     // Requesting the target lets the decoder pick the smallest DCT scale still at least as big.
     let (out_w, out_h) = decoder
@@ -147,6 +162,7 @@ fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Raw, ImagingError> 
         .into_decoder()
         .map_err(|e| image_error(format, bytes, e))?;
     let source = decoder.dimensions();
+    check_declared(source.0, source.1)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     // GIF and animated WebP: the first frame, which is what a still reference can carry.
     let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(format, bytes, e))?;

@@ -245,7 +245,8 @@ impl Client {
         }
         let parsed: ImagesResponse = serde_json::from_slice(&bytes).map_err(|e| {
             let reason = if e.is_eof() {
-                "the body was cut off; the images may have been generated and billed".to_owned()
+                "the body was cut off; the images may have been generated and billed, so check usage before retrying"
+                    .to_owned()
             } else {
                 e.to_string()
             };

@@ -28,6 +28,9 @@ impl Default for DownloadPolicy {
     }
 }
 
+/// What to do about a transient download failure: the generation itself succeeded.
+const LATER: &str = "the link stays valid for 24 hours, so fetch it again later";
+
 /// Why an image could not be fetched. The URL itself stays valid to report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DownloadError {
@@ -36,13 +39,15 @@ pub enum DownloadError {
          and expire after 24 hours"
     )]
     Refused { status: u16, snippet: String },
-    #[error("the image host answered HTTP {status}: {snippet}")]
+    #[error("the image host answered HTTP {status}: {snippet}; {LATER}")]
     Failed { status: u16, snippet: String },
-    #[error("the image is larger than the {max} byte download limit")]
+    #[error(
+        "the image is larger than the {max} byte download limit; raise SEEDREAM_DOWNLOAD_MAX_MB or fetch the link directly"
+    )]
     TooLarge { max: u64 },
-    #[error("the download did not finish in {0:?}")]
+    #[error("the download did not finish in {0:?}; {LATER}")]
     Timeout(Duration),
-    #[error("the download failed: {0}")]
+    #[error("the download failed: {0}; {LATER}")]
     Network(String),
 }
 

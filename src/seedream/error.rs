@@ -23,7 +23,7 @@ pub enum Error {
     MissingApiKey,
 
     /// The upstream answered with an error envelope (Ark or CometAPI).
-    #[error("{}", api_text(.status, .code, .message, .request_id))]
+    #[error("{}", api_text(.status, .code, .message, .param, .request_id))]
     Api {
         status: u16,
         code: Option<String>,
@@ -71,6 +71,7 @@ fn api_text(
     status: &u16,
     code: &Option<String>,
     message: &str,
+    param: &Option<String>,
     request_id: &Option<String>,
 ) -> String {
     let code = code
@@ -78,12 +79,19 @@ fn api_text(
         .filter(|c| !c.is_empty())
         .map(|c| format!(" {c}"))
         .unwrap_or_default();
+    // Ark names the field in `param` only for some errors (MissingParameter's message is
+    // generic), and the advice tells the caller to fix "the parameter named in the message".
+    let param = param
+        .as_deref()
+        .filter(|p| !p.is_empty() && !message.contains(&format!("`{p}`")))
+        .map(|p| format!(" (parameter `{p}`)"))
+        .unwrap_or_default();
     let rid = request_id
         .as_deref()
         .filter(|r| !message.contains(r))
         .map(|r| format!(" (request id {r})"))
         .unwrap_or_default();
-    format!("the image API refused the request: HTTP {status}{code}: {message}{rid}")
+    format!("the image API refused the request: HTTP {status}{code}: {message}{param}{rid}")
 }
 
 fn gateway_text(status: &u16, snippet: &str) -> String {
@@ -95,6 +103,20 @@ fn gateway_text(status: &u16, snippet: &str) -> String {
         300..=399 => format!(
             "the image API answered with a redirect (HTTP {status}); SEEDREAM_BASE_URL is probably wrong (it must \
              end with the version prefix, e.g. https://api.cometapi.com/v1). Body: {snippet}"
+        ),
+        // A gateway's web page with 200 or 404: the URL does not reach the API (seedream-api.md §8).
+        200..=299 | 404 => format!(
+            "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}; \
+             SEEDREAM_BASE_URL probably points at a web page rather than the API (it must end with the \
+             version prefix, e.g. https://api.cometapi.com/v1)"
+        ),
+        413 => format!(
+            "the image API answered HTTP 413 (request too large): {snippet}; pass large reference \
+             images as http(s) URLs instead of inline data"
+        ),
+        500..=599 => format!(
+            "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}; \
+             the gateway in front of it is failing: try again in a little while"
         ),
         _ => format!(
             "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}"

@@ -70,6 +70,8 @@ impl RetryPolicy {
                     (_, "SetLimitExceeded" | "invalid_request") => None,
                     (_, c) if c.contains("SensitiveContentDetected") => None,
                     (429, "QuotaExceeded") => Some(1),
+                    // Ark's table: an internal error earns "≤ 2 attempts" (seedream-api.md §8).
+                    (500, "InternalServiceError") => Some(1),
                     (429 | 500 | 502 | 503 | 504, _) => Some(u32::MAX),
                     (524, _) => Some(1),
                     _ => None,
@@ -159,10 +161,22 @@ mod tests {
     #[test]
     fn attempts_are_bounded() {
         let p = RetryPolicy::default();
-        let e = api(500, "InternalServiceError");
+        let e = api(503, "");
         assert!(delay(&p, &e, 0, None).is_some());
         assert!(delay(&p, &e, 1, None).is_some());
         assert_eq!(delay(&p, &e, 2, None), None);
+    }
+
+    #[test]
+    fn an_internal_service_error_gets_two_attempts_in_all() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            ..RetryPolicy::default()
+        };
+        let e = api(500, "InternalServiceError");
+        assert!(delay(&p, &e, 0, None).is_some());
+        assert_eq!(delay(&p, &e, 1, None), None);
+        assert!(delay(&p, &api(500, ""), 1, None).is_some());
     }
 
     #[test]

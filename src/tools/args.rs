@@ -19,7 +19,14 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, Ar
     let mut unknown: Vec<&String> = args.keys().filter(|k| !known.contains(k)).collect();
     if !unknown.is_empty() {
         unknown.sort();
-        let names: Vec<String> = unknown.iter().map(|k| format!("`{k}`")).collect();
+        let mut names: Vec<String> = unknown
+            .iter()
+            .take(MAX_NAMED)
+            .map(|k| format!("`{}`", shorten(k, 40)))
+            .collect();
+        if unknown.len() > MAX_NAMED {
+            names.push(format!("{} more", unknown.len() - MAX_NAMED));
+        }
         return Err(ArgError(format!(
             "Unknown argument{} {}. This tool accepts: {}.",
             if names.len() > 1 { "s" } else { "" },
@@ -29,12 +36,14 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, Ar
     }
     let value = serde_json::Value::Object(args.clone());
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let mut path = e.path().to_string();
-        let mut inner = e.into_inner().to_string();
+        let mut path = shorten(&e.path().to_string(), 80);
+        // serde quotes the offending value whole ("invalid type: string \"…\""), and a value
+        // can be megabytes: keep the message readable and the result small.
+        let mut inner = shorten(&e.into_inner().to_string(), 300);
         if path == "." {
             // serde's `flatten` loses the path: find the shared option that failed on its own.
             if let Some((key, message)) = locate_option_error(&args) {
-                (path, inner) = (key, message);
+                (path, inner) = (shorten(&key, 80), shorten(&message, 300));
             }
         }
         if let Some(field) = inner
@@ -55,6 +64,17 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, Ar
     })
 }
 
+/// Unknown argument names listed one by one; the rest are counted.
+const MAX_NAMED: usize = 10;
+
+/// `s` cut to `max` characters, with an ellipsis when cut.
+fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", s.get(..at).unwrap_or(s)),
+        None => s.to_owned(),
+    }
+}
+
 fn locate_option_error(args: &JsonObject) -> Option<(String, String)> {
     args.iter().find_map(|(key, value)| {
         let single =
@@ -64,6 +84,9 @@ fn locate_option_error(args: &JsonObject) -> Option<(String, String)> {
             .map(|e| (key.clone(), e.to_string()))
     })
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

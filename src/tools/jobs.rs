@@ -89,6 +89,10 @@ impl Jobs {
         Handle { id, state }
     }
 
+    pub fn instance(&self) -> Option<&str> {
+        self.instance.as_deref()
+    }
+
     pub fn keep(&self) -> Duration {
         self.keep
     }

@@ -149,11 +149,24 @@ fn summary_text(
             f.code, f.message
         ));
     }
+    // An internal error ends a sequence: nothing after it is made (seedream-api.md §6), so
+    // blaming the model's choice of count would send the caller the wrong way.
+    let stopped_at = failures
+        .last()
+        .filter(|(index, f)| {
+            f.code.starts_with("InternalServiceError") && *index == generation.response.data.len()
+        })
+        .map(|(index, _)| *index);
     if asked > 1 && n + failures.len() < asked {
-        out.push_str(&format!(
-            "The model chose to make {} of up to {asked}; to get more, state the exact number of images in the prompt.\n",
-            n + failures.len()
-        ));
+        match stopped_at {
+            Some(index) => out.push_str(&format!(
+                "The sequence stopped at image {index} after an internal error, so no later images were made: call again for the rest.\n"
+            )),
+            None => out.push_str(&format!(
+                "The model chose to make {} of up to {asked}; to get more, state the exact number of images in the prompt.\n",
+                n + failures.len()
+            )),
+        }
     }
     let embedded: Vec<&DeliveredImage> = images.iter().filter(|i| i.embedded.is_some()).collect();
     if let Some(first) = embedded.first().and_then(|i| i.embedded.as_ref()) {

@@ -107,7 +107,12 @@ impl Drop for SessionGuard {
 }
 
 async fn open(State(sse): State<LegacySse>) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    // Behind a load balancer the POSTs must reach this instance: the id names it, as job ids do.
+    let random = uuid::Uuid::new_v4().simple();
+    let id = match sse.server.instance() {
+        Some(instance) => format!("{instance}-{random}"),
+        None => random.to_string(),
+    };
     let (inbox_tx, inbox) = mpsc::channel(CHANNEL_CAPACITY);
     let (outbox, outbox_rx) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_CAPACITY);
     if let Ok(mut sessions) = sse.sessions.lock() {

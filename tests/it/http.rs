@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, PeerRequestOptions};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use seedream_mcp::fake_api::FakeApi;
@@ -14,6 +14,7 @@ use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::{HttpArgs, serve_on};
 use serde_json::json;
 
+use crate::long::{Recorder, result_of, tool_call};
 use crate::support::{KEY, args, config, fake, is_error, text};
 
 #[derive(Parser)]
@@ -120,24 +121,7 @@ pub(crate) async fn call_every_tool(client: &rmcp::Peer<rmcp::RoleClient>, fake:
         .as_str()
         .expect("a call past the wait limit answers with a job")
         .to_owned();
-    let mut finished = None;
-    for _ in 0..20 {
-        let r = call_over(
-            client,
-            "get_job",
-            json!({"job_id": job_id, "wait_seconds": 0.3}),
-        )
-        .await;
-        assert!(!is_error(&r), "{}", text(&r));
-        if r.structured_content
-            .as_ref()
-            .is_some_and(|s| s.get("images").is_some())
-        {
-            finished = Some(r);
-            break;
-        }
-    }
-    let finished = finished.expect("the job finished");
+    let finished = finish_job(client, &job_id).await;
     assert!(finished.content.iter().any(|c| c.as_image().is_some()));
 
     let unknown = call_over(client, "get_job", json!({"job_id": "0123456789abcdef"})).await;
@@ -168,6 +152,29 @@ async fn generate_over(client: &rmcp::Peer<rmcp::RoleClient>) -> rmcp::model::Ca
         )
         .await
         .unwrap()
+}
+
+/// Calls `get_job` until the job has its images; every answer on the way must be a success.
+pub(crate) async fn finish_job(
+    client: &rmcp::Peer<rmcp::RoleClient>,
+    job_id: &str,
+) -> rmcp::model::CallToolResult {
+    for _ in 0..20 {
+        let r = call_over(
+            client,
+            "get_job",
+            json!({"job_id": job_id, "wait_seconds": 0.5}),
+        )
+        .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        if r.structured_content
+            .as_ref()
+            .is_some_and(|s| s.get("images").is_some())
+        {
+            return r;
+        }
+    }
+    panic!("job {job_id} did not finish");
 }
 
 #[tokio::test]
@@ -375,4 +382,87 @@ async fn a_caller_key_is_used_for_its_call_only_when_the_option_is_on() {
         ]
     );
     assert!(!text(&allowed).contains("tenant-key") && !text(&ignored).contains("tenant-key"));
+}
+
+async fn recording_client(
+    addr: SocketAddr,
+    modern: bool,
+) -> (
+    rmcp::service::RunningService<rmcp::RoleClient, Recorder>,
+    Recorder,
+) {
+    let recorder = Recorder::default();
+    let lifecycle = if modern {
+        ClientLifecycleMode::Discover {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+        }
+    } else {
+        ClientLifecycleMode::Initialize
+    };
+    let client = recorder
+        .clone()
+        .serve_with_lifecycle(transport(addr, None), lifecycle)
+        .await
+        .unwrap();
+    (client, recorder)
+}
+
+#[tokio::test]
+async fn progress_reaches_streamable_http_clients_of_both_eras() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &[]).await;
+
+    for modern in [false, true] {
+        let (client, recorder) = recording_client(addr, modern).await;
+        let handle = client
+            .send_cancellable_request(
+                tool_call(
+                    "generate_image",
+                    json!({"prompt": "[[mock:slow=2500]] a slow fox"}),
+                ),
+                PeerRequestOptions::no_options(),
+            )
+            .await
+            .unwrap();
+        let result = result_of(handle.await_response().await.unwrap());
+
+        assert!(!is_error(&result), "{}", text(&result));
+        let seen = recorder.0.lock().unwrap().clone();
+        assert!(
+            seen.len() >= 2,
+            "modern={modern}: progress at once and every 2 s, got {}",
+            seen.len()
+        );
+        assert!(seen.windows(2).all(|w| w[1].1.progress > w[0].1.progress));
+    }
+}
+
+#[tokio::test]
+async fn closing_a_stateless_request_stream_cancels_the_call_and_its_upstream_request() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &[]).await;
+    let (client, _) = recording_client(addr, true).await;
+
+    let handle = client
+        .send_cancellable_request(
+            tool_call(
+                "generate_image",
+                json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
+            ),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    handle.cancel(None).await.unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while fake.connections_closed_early() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        fake.connections_closed_early(),
+        1,
+        "the upstream request was dropped"
+    );
 }

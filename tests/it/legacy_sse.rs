@@ -81,7 +81,7 @@ async fn open_events(
 
 /// A legacy SSE client transport: messages go out by POST to the endpoint the stream named and
 /// come back as `message` events.
-struct LegacyClient {
+pub(crate) struct LegacyClient {
     post_url: String,
     http: reqwest::Client,
     events: mpsc::Receiver<Event>,
@@ -89,10 +89,10 @@ struct LegacyClient {
 
 #[derive(Debug, thiserror::Error)]
 #[error("POST failed: {0}")]
-struct PostFailed(String);
+pub(crate) struct PostFailed(String);
 
 impl LegacyClient {
-    async fn connect(addr: SocketAddr) -> (Self, String) {
+    pub(crate) async fn connect(addr: SocketAddr) -> (Self, String) {
         let mut events = open_events(addr, &[]).await.unwrap();
         let first = events.recv().await.unwrap();
         assert_eq!(first.name, "endpoint", "the first event names the POST URL");

@@ -19,7 +19,7 @@ use crate::support::{KEY, args, call, config, fake, is_error, text};
 
 /// A client that records every progress notification with the time it arrived.
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<(Instant, ProgressNotificationParam)>>>);
+pub(crate) struct Recorder(pub(crate) Arc<Mutex<Vec<(Instant, ProgressNotificationParam)>>>);
 
 impl ClientHandler for Recorder {
     async fn on_progress(
@@ -43,13 +43,13 @@ async fn connect_recording(config: Config) -> (RunningService<RoleClient, Record
     (recorder.clone().serve(client_io).await.unwrap(), recorder)
 }
 
-fn tool_call(name: &str, arguments: serde_json::Value) -> ClientRequest {
+pub(crate) fn tool_call(name: &str, arguments: serde_json::Value) -> ClientRequest {
     ClientRequest::CallToolRequest(Request::new(
         CallToolRequestParams::new(name.to_owned()).with_arguments(args(arguments)),
     ))
 }
 
-fn result_of(r: ServerResult) -> CallToolResult {
+pub(crate) fn result_of(r: ServerResult) -> CallToolResult {
     match r {
         ServerResult::CallToolResult(r) => r,
         other => panic!("not a tool result: {other:?}"),

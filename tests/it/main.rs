@@ -11,6 +11,7 @@
 mod client;
 mod delivery;
 mod fake_api;
+mod faults;
 mod http;
 mod legacy_sse;
 mod long;
@@ -18,5 +19,6 @@ mod oneshot;
 mod scale;
 mod schema;
 mod stdio;
+mod stdio_fuzz;
 mod support;
 mod tools;

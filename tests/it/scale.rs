@@ -1,6 +1,7 @@
 //! Two stateless instances behind nginx: requests spread over both, and `get_job` reaches the
 //! instance that owns the job because its id names the instance and 2026-07-28 clients copy
-//! it into `Mcp-Param-Job-Id` (SEP-2243), which nginx routes on. Needs nginx (CI installs it);
+//! it into `Mcp-Param-Job-Id` (SEP-2243), which nginx routes on; legacy SSE sessions are routed
+//! by their instance-named session id. Needs nginx (CI installs it);
 //! without it the test says so and passes, unless `SEEDREAM_REQUIRE_NGINX=1`.
 
 use std::net::SocketAddr;
@@ -14,7 +15,8 @@ use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::json;
 
-use crate::http::start_with;
+use crate::http::{finish_job, start_with};
+use crate::legacy_sse::LegacyClient;
 use crate::support::{args, fake, is_error, scratch_dir, text};
 
 fn nginx_binary() -> Option<PathBuf> {
@@ -146,23 +148,8 @@ async fn behind_nginx_calls_spread_over_instances_and_get_job_finds_the_owner() 
     );
 
     for id in &ids {
-        let mut finished = None;
-        for _ in 0..10 {
-            let r = call(&modern, "get_job", json!({"job_id": id, "wait_seconds": 1})).await;
-            assert!(
-                !is_error(&r),
-                "routed to the owner every time: {}",
-                text(&r)
-            );
-            if r.structured_content
-                .as_ref()
-                .is_some_and(|s| s.get("images").is_some())
-            {
-                finished = Some(r);
-                break;
-            }
-        }
-        let finished = finished.expect("the job finished");
+        // A get_job that reached the wrong instance would be an error, failing this.
+        let finished = finish_job(&modern, id).await;
         assert!(finished.content.iter().any(|c| c.as_image().is_some()));
     }
     assert_eq!(fake.requests().len(), 4, "each image generated once");
@@ -171,6 +158,23 @@ async fn behind_nginx_calls_spread_over_instances_and_get_job_finds_the_owner() 
     let legacy = ().serve(StreamableHttpClientTransport::from_uri(url)).await.unwrap();
     for _ in 0..2 {
         let r = call(&legacy, "generate_image", json!({"prompt": "a quick fox"})).await;
+        assert!(!is_error(&r), "{}", text(&r));
+    }
+
+    // Legacy HTTP+SSE: the stream opens on either instance and the POSTs follow its session id.
+    for _ in 0..2 {
+        let (transport, post_url) = LegacyClient::connect(lb).await;
+        assert!(
+            post_url.contains("sessionId=a-") || post_url.contains("sessionId=b-"),
+            "{post_url}"
+        );
+        let old = ().serve(transport).await.unwrap();
+        let r = call(
+            &old,
+            "generate_image",
+            json!({"prompt": "an old-school fox"}),
+        )
+        .await;
         assert!(!is_error(&r), "{}", text(&r));
     }
 
