@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
+use rmcp::transport::common::server_side_http::SessionId;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
@@ -145,11 +147,9 @@ pub async fn serve_on(
         .with_legacy_session_mode(!args.stateless);
     let server = server.with_caller_keys(args.allow_caller_keys);
     let legacy = LegacySse::new(server.clone(), max_body).routes();
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        LocalSessionManager::default().into(),
-        config,
-    );
+    let sessions = Arc::new(LocalSessionManager::default());
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::clone(&sessions), config);
     let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
     let token: Option<Arc<str>> = args
         .token
@@ -159,6 +159,10 @@ pub async fn serve_on(
         .map(Arc::from);
     let mcp = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(
+            (!args.stateless).then_some(sessions),
+            end_session,
+        ))
         .merge(legacy)
         .layer(middleware::from_fn_with_state(
             StreamSlots::new(args.max_streams),
@@ -198,6 +202,39 @@ fn loopback_origins() -> Vec<String> {
             ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{scheme}://{host}:*"))
         })
         .collect()
+}
+
+/// `DELETE /mcp` as the spec words it: 204 when the session ended, 404 for an unknown or
+/// expired one (rmcp answers 202 to both, which clients log as a failure).
+async fn end_session(
+    State(sessions): State<Option<Arc<LocalSessionManager>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Stateless servers have no sessions to end; rmcp answers 405 for them.
+    let Some(sessions) = sessions.filter(|_| request.method() == Method::DELETE) else {
+        return next.run(request).await;
+    };
+    let id = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(SessionId::from);
+    let Some(id) = id else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "DELETE needs the Mcp-Session-Id header of the session to end",
+        )
+            .into_response();
+    };
+    if !sessions.has_session(&id).await.unwrap_or(false) {
+        return (StatusCode::NOT_FOUND, "unknown or expired session").into_response();
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::ACCEPTED {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    response
 }
 
 /// 401 with `WWW-Authenticate` unless the request carries the token (compared in constant time).

@@ -466,3 +466,36 @@ async fn closing_a_stateless_request_stream_cancels_the_call_and_its_upstream_re
         "the upstream request was dropped"
     );
 }
+
+#[tokio::test]
+async fn delete_ends_a_session_with_204_and_an_unknown_one_gets_404() {
+    let fake = fake().await;
+    let (addr, _stop) = start(&fake, &[]).await;
+    let http = reqwest::Client::new();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = http
+        .post(format!("http://{addr}/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let delete = |id: String| {
+        http.delete(format!("http://{addr}/mcp"))
+            .header("mcp-session-id", id)
+            .send()
+    };
+
+    assert_eq!(delete(session.clone()).await.unwrap().status(), 204);
+    assert_eq!(
+        delete(session).await.unwrap().status(),
+        404,
+        "already ended"
+    );
+    assert_eq!(delete("nope".into()).await.unwrap().status(), 404);
+}
