@@ -21,11 +21,11 @@ const MEDIUM: u32 = 20;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    if let (Some(flag), Some(dir)) = (args.next(), args.next()) {
-        if flag == "--compare" {
-            compare(std::path::Path::new(&dir));
-            return;
-        }
+    if let (Some(flag), Some(dir)) = (args.next(), args.next())
+        && flag == "--compare"
+    {
+        compare(std::path::Path::new(&dir));
+        return;
     }
     for side in [4096, 2048] {
         for noise in NOISE {
