@@ -10,8 +10,9 @@ import subprocess, sys, tempfile, threading, time, zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
-BIN = os.path.join(RELEASE, "seedream-mcp")
+# Where `cargo build --release` put the binary and the helpers (run.sh passes CARGO_TARGET_DIR's).
+RELEASE = os.environ.get("SEEDREAM_BENCH_RELEASE_DIR", os.path.join(ROOT, "target", "release"))
+BIN = os.environ.get("SEEDREAM_BENCH_BIN", os.path.join(RELEASE, "seedream-mcp"))
 LOAD = os.path.join(RELEASE, "examples", "http_load")
 PREVIEW = os.path.join(RELEASE, "examples", "preview_bench")
 KEY = "test-key"

@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --quiet --bin seedream-mcp --example http_load --example preview_bench
+# Two builds: examples pull in dev-dependencies, whose features must not leak into the binary.
+cargo build --release --locked --quiet --bin seedream-mcp
+cargo build --release --locked --quiet --example http_load --example preview_bench
 CACHE=$(bench/peers.sh)
+export SEEDREAM_BENCH_RELEASE_DIR="${CARGO_TARGET_DIR:-$PWD/target}/release"
 exec python3 bench/compare.py --cache "$CACHE" "$@"
