@@ -505,8 +505,9 @@ def main():
     want = lambda s: not only or s in only
 
     fake, fake_port = start_fake()
-    stub, stub_port = start_openai_stub()
+    stub = None
     try:
+        stub, stub_port = start_openai_stub()
         all_servers = servers(args, fake_port, stub_port)
         names = [s.name for s in all_servers]
         RESULTS["machine"] = {"nproc": os.cpu_count(), "loadavg_start": loadavg(),
@@ -619,7 +620,8 @@ def main():
                 print(f"  first error: {r['first_error'][:300]}")
         RESULTS["machine"]["loadavg_end"] = loadavg()
     finally:
-        stub.shutdown()
+        if stub is not None:
+            stub.shutdown()
         stop(fake)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
