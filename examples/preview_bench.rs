@@ -1,6 +1,10 @@
 //! Times the imaging pipeline on photo-like JPEGs built in memory.
 //!
 //! Run on one core, as the targets are stated: `taskset -c 0 cargo run --release --example preview_bench`
+//!
+//! `preview_bench --compare DIR` instead writes two inputs (4096x4096 and 2048x2048) to DIR,
+//! times `preview(…, 768, 80)` of each file (read from disk on every run, as a peer would) and
+//! prints one JSON line; `bench/run.sh` times the peer's thumbnailer on the same files.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +20,13 @@ const NOISE: [u32; 3] = [12, 20, 32];
 const MEDIUM: u32 = 20;
 
 fn main() {
+    let mut args = std::env::args().skip(1);
+    if let (Some(flag), Some(dir)) = (args.next(), args.next())
+        && flag == "--compare"
+    {
+        compare(std::path::Path::new(&dir));
+        return;
+    }
     for side in [4096, 2048] {
         for noise in NOISE {
             let jpeg = photo_jpeg(side, side, noise);
@@ -69,6 +80,33 @@ fn main() {
         mb(jpeg_48mp.len())
     );
     report(&what, &times, &detail.unwrap_or_default());
+}
+
+/// The side-by-side mode: the peer (seedream-image-mcp) makes 768 px previews at quality 80.
+fn compare(dir: &std::path::Path) {
+    let mut rows = Vec::new();
+    for side in [4096u32, 2048] {
+        let path = dir.join(format!("photo-{side}.jpg"));
+        if let Err(e) = std::fs::write(&path, photo_jpeg(side, side, MEDIUM)) {
+            eprintln!("cannot write {}: {e}", path.display());
+            std::process::exit(1)
+        }
+        let mut out = 0usize;
+        let times = time(RUNS, || {
+            out = std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| imaging::preview(&bytes, 768, 80).ok())
+                .map_or(0, |p| p.jpeg.len());
+        });
+        let median = times.get(times.len() / 2).copied().unwrap_or_default();
+        rows.push(format!(
+            "{{\"file\":{:?},\"median_ms\":{:.2},\"runs\":{},\"out_bytes\":{out}}}",
+            path.display().to_string(),
+            median.as_secs_f64() * 1e3,
+            times.len()
+        ));
+    }
+    println!("[{}]", rows.join(","));
 }
 
 /// What a tool result may spend on images under Claude Desktop's 1 MiB cap.

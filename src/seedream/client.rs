@@ -1,5 +1,6 @@
 //! The HTTP client for `POST {base}/images/generations`: auth, timeouts, retries, decoding.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
@@ -79,7 +80,10 @@ pub struct Generation {
 /// The Seedream client. Cheap to clone: the connection pool is shared.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    /// Built on first use: loading the platform's root certificates costs a few milliseconds
+    /// and about a megabyte, which a server started only to list its tools never needs.
+    http: Arc<OnceLock<Result<reqwest::Client, SetupError>>>,
+    connect_timeout: Duration,
     endpoint: String,
     base_url: String,
     api_key: Option<SecretString>,
@@ -87,27 +91,32 @@ pub struct Client {
     timeouts: Timeouts,
 }
 
+fn build_http(connect_timeout: Duration) -> Result<reqwest::Client, SetupError> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        // A redirect means a wrong base URL; following it would turn the POST into a GET.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!(
+            env!("CARGO_PKG_NAME"),
+            "/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+        .map_err(|e| SetupError(e.to_string()))
+}
+
 /// The client could not be built (TLS backend or proxy settings).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot set up the HTTP client: {0}")]
 pub struct SetupError(String);
 
 impl Client {
+    /// Prepares a client; the HTTP client itself is built by the first request.
     pub fn new(config: ClientConfig) -> Result<Client, SetupError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timeouts.connect)
-            // A redirect means a wrong base URL; following it would turn the POST into a GET.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .build()
-            .map_err(|e| SetupError(e.to_string()))?;
         let base_url = config.base_url.trim_end_matches('/').to_owned();
         Ok(Client {
-            http,
+            http: Arc::default(),
+            connect_timeout: config.timeouts.connect,
             endpoint: format!("{base_url}/images/generations"),
             base_url,
             api_key: config.api_key,
@@ -124,9 +133,12 @@ impl Client {
         self.api_key.is_some()
     }
 
-    /// The shared HTTP client, for downloads that need no auth.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// The shared HTTP client, for downloads that need no auth; built on the first call.
+    pub fn http(&self) -> Result<&reqwest::Client, SetupError> {
+        self.http
+            .get_or_init(|| build_http(self.connect_timeout))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Sends the request, retrying what is safe to retry.
@@ -194,8 +206,14 @@ impl Client {
         sequence: bool,
         observe: Observer<'_>,
     ) -> Result<(ImagesResponse, Option<String>), (Error, Option<Duration>)> {
-        let response = self
-            .http
+        let http = self.http().map_err(|e| {
+            let error = Error::Connect {
+                base_url: self.base_url.clone(),
+                reason: e.to_string(),
+            };
+            (error, None)
+        })?;
+        let response = http
             .post(&self.endpoint)
             .timeout(timeout)
             .header(AUTHORIZATION, format!("Bearer {}", key.expose_secret()))

@@ -97,6 +97,7 @@ impl Client {
         };
         let mut response = self
             .http()
+            .map_err(|e| DownloadError::Network(e.to_string()))?
             .get(url)
             .timeout(policy.timeout)
             .send()
