@@ -21,6 +21,7 @@ pub mod files;
 pub mod imaging;
 pub mod oneshot;
 pub mod seedream;
+pub mod tcp;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

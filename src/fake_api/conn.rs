@@ -3,14 +3,13 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::tcp::TcpWith;
 use tokio::net::{TcpListener, TcpStream};
 
 /// A TCP listener whose connections can be cut from inside a handler.
@@ -27,7 +26,7 @@ impl Listener for FakeListener {
                 Ok((tcp, addr)) => {
                     let _ = tcp.set_nodelay(true);
                     let control = duplicate(&tcp).map(Arc::new);
-                    return (ConnIo { tcp, control }, addr);
+                    return (ConnIo::new(tcp, control), addr);
                 }
                 // Out of file descriptors and the like: wait instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -63,12 +62,8 @@ fn duplicate(_tcp: &TcpStream) -> Option<std::net::TcpStream> {
     None
 }
 
-/// One accepted connection.
-#[derive(Debug)]
-pub(crate) struct ConnIo {
-    tcp: TcpStream,
-    control: Option<Arc<std::net::TcpStream>>,
-}
+/// One accepted connection, with the duplicate handle that can cut it.
+pub(crate) type ConnIo = TcpWith<Option<Arc<std::net::TcpStream>>>;
 
 /// Handed to handlers (as `ConnectInfo`) to cut their connection.
 #[derive(Debug, Clone)]
@@ -86,46 +81,6 @@ impl ConnHandle {
 
 impl Connected<IncomingStream<'_, FakeListener>> for ConnHandle {
     fn connect_info(stream: IncomingStream<'_, FakeListener>) -> Self {
-        ConnHandle(stream.io().control.clone())
-    }
-}
-
-impl AsyncRead for ConnIo {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for ConnIo {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.tcp).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
+        ConnHandle(stream.io().extra.clone())
     }
 }

@@ -13,9 +13,10 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::serve::Listener;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::tcp::TcpWith;
 
 /// A listener that stops accepting while `max` connections are open; further clients wait in
 /// the kernel's backlog instead of being dropped.
@@ -54,19 +55,13 @@ impl Listener for LimitedListener {
                     // stop serving.
                     Err(_) => {
                         let (stream, addr) = Listener::accept(&mut self.inner).await;
-                        return (CountedStream::unlimited(stream), addr);
+                        return (CountedStream::new(stream, None), addr);
                     }
                 }
             }
         };
         let (stream, addr) = Listener::accept(&mut self.inner).await;
-        (
-            CountedStream {
-                inner: stream,
-                _slot: Some(permit),
-            },
-            addr,
-        )
+        (CountedStream::new(stream, Some(permit)), addr)
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
@@ -75,56 +70,7 @@ impl Listener for LimitedListener {
 }
 
 /// A connection that frees its slot when it closes.
-pub struct CountedStream {
-    inner: TcpStream,
-    _slot: Option<OwnedSemaphorePermit>,
-}
-
-impl CountedStream {
-    fn unlimited(inner: TcpStream) -> Self {
-        CountedStream { inner, _slot: None }
-    }
-}
-
-impl AsyncRead for CountedStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for CountedStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-}
+pub type CountedStream = TcpWith<Option<OwnedSemaphorePermit>>;
 
 /// How many long-lived SSE streams may be open at once.
 #[derive(Clone)]
