@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, PeerRequestOptions};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use seedream_mcp::fake_api::FakeApi;
@@ -14,7 +14,7 @@ use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::{HttpArgs, serve_on};
 use serde_json::json;
 
-use crate::long::{Recorder, result_of, tool_call};
+use crate::long::{Recorder, result_of, send_call, upstream_hangups};
 use crate::support::{KEY, args, config, fake, is_error, text};
 
 #[derive(Parser)]
@@ -414,16 +414,12 @@ async fn progress_reaches_streamable_http_clients_of_both_eras() {
 
     for modern in [false, true] {
         let (client, recorder) = recording_client(addr, modern).await;
-        let handle = client
-            .send_cancellable_request(
-                tool_call(
-                    "generate_image",
-                    json!({"prompt": "[[mock:slow=2500]] a slow fox"}),
-                ),
-                PeerRequestOptions::no_options(),
-            )
-            .await
-            .unwrap();
+        let handle = send_call(
+            &client,
+            "generate_image",
+            json!({"prompt": "[[mock:slow=2500]] a slow fox"}),
+        )
+        .await;
         let result = result_of(handle.await_response().await.unwrap());
 
         assert!(!is_error(&result), "{}", text(&result));
@@ -443,25 +439,17 @@ async fn closing_a_stateless_request_stream_cancels_the_call_and_its_upstream_re
     let (addr, _stop) = start(&fake, &[]).await;
     let (client, _) = recording_client(addr, true).await;
 
-    let handle = client
-        .send_cancellable_request(
-            tool_call(
-                "generate_image",
-                json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
-            ),
-            PeerRequestOptions::no_options(),
-        )
-        .await
-        .unwrap();
+    let handle = send_call(
+        &client,
+        "generate_image",
+        json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
+    )
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     handle.cancel(None).await.unwrap();
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-    while fake.connections_closed_early() == 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
     assert_eq!(
-        fake.connections_closed_early(),
+        upstream_hangups(&fake).await,
         1,
         "the upstream request was dropped"
     );

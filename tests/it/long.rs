@@ -56,22 +56,39 @@ pub(crate) fn result_of(r: ServerResult) -> CallToolResult {
     }
 }
 
+/// Sends a tool call whose progress is recorded and which can be cancelled.
+pub(crate) async fn send_call<H: rmcp::ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    arguments: serde_json::Value,
+) -> rmcp::service::RequestHandle<RoleClient> {
+    client
+        .send_cancellable_request(tool_call(name, arguments), PeerRequestOptions::no_options())
+        .await
+        .unwrap()
+}
+
+/// Waits up to 3 s for the stand-in to see a generation request abandoned, and returns how many.
+pub(crate) async fn upstream_hangups(fake: &FakeApi) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while fake.connections_closed_early() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    fake.connections_closed_early()
+}
+
 #[tokio::test]
 async fn progress_arrives_at_once_and_then_regularly_and_always_increases() {
     let fake = fake().await;
     let (client, recorder) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
 
     let started = Instant::now();
-    let handle = client
-        .send_cancellable_request(
-            tool_call(
-                "generate_image",
-                json!({"prompt": "[[mock:slow=4500]] a slow fox"}),
-            ),
-            PeerRequestOptions::no_options(),
-        )
-        .await
-        .unwrap();
+    let handle = send_call(
+        &client,
+        "generate_image",
+        json!({"prompt": "[[mock:slow=4500]] a slow fox"}),
+    )
+    .await;
     let result = result_of(handle.await_response().await.unwrap());
     let answered = Instant::now();
 
@@ -174,28 +191,20 @@ async fn a_cancelled_call_drops_the_upstream_request_and_the_server_keeps_servin
     let fake = fake().await;
     let (client, _) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
 
-    let handle = client
-        .send_cancellable_request(
-            tool_call(
-                "generate_image",
-                json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
-            ),
-            PeerRequestOptions::no_options(),
-        )
-        .await
-        .unwrap();
+    let handle = send_call(
+        &client,
+        "generate_image",
+        json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     handle
         .cancel(Some("the user pressed stop".to_owned()))
         .await
         .unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while fake.connections_closed_early() == 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     assert_eq!(
-        fake.connections_closed_early(),
+        upstream_hangups(&fake).await,
         1,
         "the upstream saw its connection closed"
     );
@@ -236,16 +245,7 @@ async fn fifty_simultaneous_calls_respect_the_in_flight_limit_and_none_is_lost()
 
 async fn sequence_progress(fake: &FakeApi) -> (CallToolResult, Vec<String>) {
     let (client, recorder) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
-    let handle = client
-        .send_cancellable_request(
-            tool_call(
-                "generate_sequence",
-                json!({"prompt": "[[mock:n=3,slow=700]] 3 panels of a fox", "max_images": 3, "model": "4.5"}),
-            ),
-            PeerRequestOptions::no_options(),
-        )
-        .await
-        .unwrap();
+    let handle = send_call(&client, "generate_sequence", json!({"prompt": "[[mock:n=3,slow=700]] 3 panels of a fox", "max_images": 3, "model": "4.5"})).await;
     let result = result_of(handle.await_response().await.unwrap());
     let messages = recorder
         .0
