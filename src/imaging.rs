@@ -2,7 +2,9 @@
 //! and reference images fitted to what the upstream accepts.
 //!
 //! # Layout
-//! - `decode`: bytes to upright RGB at the size needed (JPEG decoded at 1/2, 1/4 or 1/8 scale).
+//! - `decode`: bytes to upright RGB at the size needed.
+//! - `jpeg`: JPEG decoding by libjpeg-turbo, scaled in the DCT domain by any M/8.
+//! - `transcode`: the common preview, JPEG to smaller JPEG row by row, with no image buffer.
 //! - `pixels`: that RGB form; alpha flattening, CMYK, EXIF rotation.
 //! - `resize`: target sizes and SIMD resampling.
 //! - `encode`: JPEG encoding.
@@ -14,12 +16,14 @@ mod decode;
 mod encode;
 mod error;
 mod fit;
+mod jpeg;
 mod pixels;
 #[cfg(test)]
 mod proptests;
 mod resize;
 #[cfg(test)]
 mod test_images;
+mod transcode;
 
 pub use error::ImagingError;
 
@@ -33,9 +37,13 @@ pub struct Preview {
     pub height: u32,
 }
 
-/// A JPEG preview whose long edge is at most `max_edge` (never upscaled), at `quality` (1–100,
+/// A JPEG preview whose long edge is at most `max_edge` (never upscaled; up to 15% under it when
+/// a JPEG's DCT scaling lands there, which spares a resampling pass), at `quality` (1–100,
 /// clamped). Transparency is flattened onto white and EXIF orientation applied.
 pub fn preview(bytes: &[u8], max_edge: u32, quality: u8) -> Result<Preview, ImagingError> {
+    if let Some(done) = transcode::preview(bytes, max_edge, quality) {
+        return done;
+    }
     let loaded = decode::load(bytes, &|w, h| resize::within_edge(w, h, max_edge))?;
     let jpeg = encode::jpeg(&loaded.pixels, quality)?;
     Ok(Preview {
@@ -114,7 +122,9 @@ mod tests {
         for (w, h) in [(2400, 1200), (900, 1600), (1000, 1000), (1537, 311)] {
             let source = test_images::photo_jpeg(w, h);
             let p = preview(&source, 512, 80).unwrap();
-            assert_eq!(p.width.max(p.height), 512, "{w}x{h}");
+            // At most 15% under: a DCT scale that lands that close is used without resampling.
+            let edge = p.width.max(p.height);
+            assert!(edge <= 512 && edge * 100 >= 512 * 85, "{w}x{h} -> {p:?}");
             let before = f64::from(w) / f64::from(h);
             let after = f64::from(p.width) / f64::from(p.height);
             assert!((before - after).abs() / before < 0.01, "{w}x{h} -> {p:?}");

@@ -1,12 +1,11 @@
 //! Bytes to upright RGB pixels at the size the caller asks for, decoding no more than needed:
-//! JPEGs are scaled in the DCT domain (1/2, 1/4, 1/8), so a 4096 px photo previewed at 1024 px
-//! never exists at full size. Other formats decode at full size and are resized straight away.
+//! JPEGs are scaled in the DCT domain (see [`super::jpeg`]), so a 4096 px photo previewed at
+//! 1024 px never exists at full size. Other formats decode at full size and are resized straight away.
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
-use jpeg_decoder::{CodingProcess, PixelFormat};
 
 use super::ImagingError;
 use super::pixels::Pixels;
@@ -15,7 +14,7 @@ use crate::seedream::ImageFormat;
 
 /// The most memory one decoded image may take (the `image` crate's own default): enough for
 /// 36 MP RGBA with room to spare, and a refusal instead of an abort for decompression bombs.
-const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+pub(super) const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The most pixels an image may declare in its header. Cost and memory follow the declared
 /// size rather than the file size (a JPEG whose scan ends early is filled in with grey, so a
@@ -24,7 +23,7 @@ const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
 pub(crate) const MAX_SOURCE_PIXELS: u64 = 1 << 28;
 
 /// Refuses declared dimensions above [`MAX_SOURCE_PIXELS`], before anything is allocated.
-fn check_declared(width: u32, height: u32) -> Result<(), ImagingError> {
+pub(super) fn check_declared(width: u32, height: u32) -> Result<(), ImagingError> {
     if u64::from(width) * u64::from(height) > MAX_SOURCE_PIXELS {
         return Err(ImagingError::TooLargeToDecode { width, height });
     }
@@ -51,7 +50,7 @@ pub(crate) type Target<'a> = &'a dyn Fn(u32, u32) -> (u32, u32);
 pub(crate) fn load(bytes: &[u8], target: Target<'_>) -> Result<Loaded, ImagingError> {
     let format = ImageFormat::sniff(bytes).ok_or(ImagingError::Unrecognised)?;
     let raw = match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, target)?,
+        ImageFormat::Jpeg => super::jpeg::decode(bytes, target)?,
         other => decode_other(bytes, other)?,
     };
     let (width, height) = target(raw.source.0, raw.source.1);
@@ -75,74 +74,12 @@ pub(crate) fn load(bytes: &[u8], target: Target<'_>) -> Result<Loaded, ImagingEr
 }
 
 /// Pixels as decoded, before the final resize and rotation.
-struct Raw {
-    pixels: Pixels,
-    source: (u32, u32),
-    orientation: Orientation,
-    translucent: bool,
-}
-
-fn decode_jpeg(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingError> {
-    let bad = |e: jpeg_decoder::Error| ImagingError::undecodable(ImageFormat::Jpeg, e);
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
-    decoder.read_info().map_err(bad)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| ImagingError::undecodable(ImageFormat::Jpeg, "no frame header"))?;
-    let source = (u32::from(info.width), u32::from(info.height));
-    check_declared(source.0, source.1)?;
-    let (want_w, want_h) = target(source.0, source.1);
-    // Requesting the target lets the decoder pick the smallest DCT scale still at least as big.
-    let (out_w, out_h) = decoder
-        .scale(clamp_u16(want_w), clamp_u16(want_h))
-        .map_err(bad)?;
-    let channels = u64::try_from(info.pixel_format.pixel_bytes()).unwrap_or(u64::MAX);
-    let output_bytes = u64::from(out_w) * u64::from(out_h) * channels;
-    // Progressive JPEGs keep every full-size coefficient (2 bytes each) whatever the scale.
-    let progressive = info.coding_process == CodingProcess::DctProgressive;
-    let coefficient_bytes = u64::from(source.0) * u64::from(source.1) * channels * 2;
-    if output_bytes > MAX_DECODE_BYTES || (progressive && coefficient_bytes > 2 * MAX_DECODE_BYTES)
-    {
-        return Err(ImagingError::TooLargeToDecode {
-            width: source.0,
-            height: source.1,
-        });
-    }
-    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_BYTES).unwrap_or(usize::MAX));
-    let data = decoder.decode().map_err(bad)?;
-    let (w, h) = (u32::from(out_w), u32::from(out_h));
-    let expected = usize::try_from(output_bytes).unwrap_or(usize::MAX);
-    if data.len() != expected {
-        return Err(ImagingError::undecodable(
-            ImageFormat::Jpeg,
-            "decoded data does not match the header's size",
-        ));
-    }
-    let pixels = match info.pixel_format {
-        PixelFormat::RGB24 => Pixels {
-            width: w,
-            height: h,
-            rgb: data,
-        },
-        PixelFormat::L8 => Pixels::from_luma(w, h, &data),
-        PixelFormat::CMYK32 => Pixels::from_cmyk(w, h, &data),
-        PixelFormat::L16 => {
-            return Err(ImagingError::undecodable(
-                ImageFormat::Jpeg,
-                "12/16-bit lossless JPEG is not supported",
-            ));
-        }
-    };
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    Ok(Raw {
-        pixels,
-        source,
-        orientation,
-        translucent: false,
-    })
+#[derive(Debug)]
+pub(super) struct Raw {
+    pub(super) pixels: Pixels,
+    pub(super) source: (u32, u32),
+    pub(super) orientation: Orientation,
+    pub(super) translucent: bool,
 }
 
 fn decode_other(bytes: &[u8], format: ImageFormat) -> Result<Raw, ImagingError> {
@@ -196,8 +133,4 @@ fn swaps_axes(orientation: Orientation) -> bool {
             | Orientation::Rotate90FlipH
             | Orientation::Rotate270FlipH
     )
-}
-
-fn clamp_u16(side: u32) -> u16 {
-    u16::try_from(side.max(1)).unwrap_or(u16::MAX)
 }

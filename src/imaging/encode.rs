@@ -17,6 +17,8 @@ pub(crate) fn jpeg(pixels: &Pixels, quality: u8) -> Result<Vec<u8>, ImagingError
     Encoder::new(&mut out, quality.clamp(1, 100))
         .encode(&pixels.rgb, width, height, ColorType::Rgb)
         .map_err(|e| ImagingError::internal("encoding", e))?;
+    // Previews are kept until the result is sent; the reserve is several times their size.
+    out.shrink_to_fit();
     Ok(out)
 }
 
