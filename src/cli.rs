@@ -59,9 +59,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
         Command::FakeApi { listen } => {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
+            let listener =
+                crate::tcp::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
             tracing::info!(
                 "stand-in API on http://{addr}/v1 (CometAPI) and http://{addr}/api/v3 (Ark)"

@@ -66,7 +66,7 @@ pub struct FakeApi {
 impl FakeApi {
     /// Binds `127.0.0.1:0` and serves in a background task.
     pub async fn start(config: FakeConfig) -> std::io::Result<FakeApi> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let listener = crate::tcp::bind((Ipv4Addr::LOCALHOST, 0).into())?;
         let app = Arc::new(Shared::new(config, url_addr(listener.local_addr()?)));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run(listener, Arc::clone(&app), async move {

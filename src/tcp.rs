@@ -1,12 +1,31 @@
-//! A TCP connection that carries a value for as long as it lives: a connection-limit slot in
-//! the HTTP server, a handle to cut the connection in the stand-in API.
+//! TCP shared by the HTTP server and the stand-in API: listeners with a deep accept queue, and a
+//! connection that carries a value for as long as it lives (a connection-limit slot in the HTTP
+//! server, a handle to cut the connection in the stand-in API).
 
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// The accept queue of every listener. std and tokio ask for 128: a burst of more clients than
+/// that connecting at once (200 concurrent calls, a fleet of agents) overflows it, the kernel
+/// drops the excess SYNs, and those clients retry only after a full second.
+const BACKLOG: u32 = 1024;
+
+/// Binds `addr` for listening, with address reuse (as std does) and a [`BACKLOG`]-deep queue.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// `stream`, with `extra` dropped only when the connection is.
 #[derive(Debug)]

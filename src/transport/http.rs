@@ -111,12 +111,10 @@ pub async fn serve_http(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), HttpError> {
     args.validate()?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| HttpError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+    let listener = crate::tcp::bind(args.listen).map_err(|source| HttpError::Bind {
+        addr: args.listen,
+        source,
+    })?;
     serve_on(listener, server, args, shutdown).await
 }
 
