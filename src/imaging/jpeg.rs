@@ -40,9 +40,7 @@ fn decode_unguarded(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingErro
     let source = (side(width), side(height));
     check_declared(source.0, source.1)?;
     let channels = decoder.components().len().max(1) as u64;
-    // Progressive JPEGs keep every full-size coefficient (2 bytes each) whatever the scale.
-    let coefficient_bytes = u64::from(source.0) * u64::from(source.1) * channels * 2;
-    if frame.is_some_and(|f| f.progressive) && coefficient_bytes > 2 * MAX_DECODE_BYTES {
+    if frame.is_some_and(|f| f.progressive && too_many_coefficients(source, channels)) {
         return Err(ImagingError::TooLargeToDecode {
             width: source.0,
             height: source.1,
@@ -59,11 +57,7 @@ fn decode_unguarded(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingErro
         });
     }
     decoder.scale(eighths);
-    let orientation = decoder
-        .markers()
-        .find_map(|m| m.data.strip_prefix(b"Exif\0\0"))
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
+    let orientation = exif_orientation(&decoder);
     let pixels = match decoder.image().map_err(bad)? {
         Format::RGB(mut started) => {
             let (w, h) = (side(started.width()), side(started.height()));
@@ -103,6 +97,21 @@ fn decode_unguarded(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingErro
         orientation,
         translucent: false,
     })
+}
+
+/// Whether a progressive JPEG of this size would need more memory than decoding may take: it
+/// keeps every full-size coefficient (2 bytes each) whatever the output scale.
+pub(super) fn too_many_coefficients(source: (u32, u32), channels: u64) -> bool {
+    u64::from(source.0) * u64::from(source.1) * channels * 2 > 2 * MAX_DECODE_BYTES
+}
+
+/// The EXIF orientation, from the APP1 segment the decoder was asked to keep.
+pub(super) fn exif_orientation(decoder: &Decompress<&[u8]>) -> Orientation {
+    decoder
+        .markers()
+        .find_map(|m| m.data.strip_prefix(b"Exif\0\0"))
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms)
 }
 
 /// The smallest M (of M/8) whose output covers the wanted size; libjpeg rounds sides up.

@@ -30,7 +30,7 @@ impl Pixels {
         Pixels { width, height, rgb }
     }
 
-    /// JPEG CMYK as `jpeg-decoder` hands it over: ink amounts (0 = none), the Adobe inversion
+    /// JPEG CMYK as ink amounts (0 = none), the Adobe inversion
     /// already undone. Naive conversion without a colour profile, as for previews.
     pub(crate) fn from_cmyk(width: u32, height: u32, cmyk: &[u8]) -> Pixels {
         let rgb = cmyk

@@ -12,8 +12,8 @@ use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
 use mozjpeg::decompress::DecompressStarted;
 use mozjpeg::{ColorSpace, Decompress, Marker};
 
-use super::decode::{MAX_DECODE_BYTES, check_declared};
-use super::jpeg::{frame, libjpeg_message, scaled};
+use super::decode::check_declared;
+use super::jpeg::{exif_orientation, frame, libjpeg_message, scaled, too_many_coefficients};
 use super::{ImagingError, Preview, resize};
 use crate::seedream::ImageFormat;
 
@@ -51,7 +51,7 @@ fn preview_unguarded(
     let frame = frame(bytes)?;
     let source = (frame.width, frame.height);
     check_declared(source.0, source.1).ok()?;
-    if frame.progressive && u64::from(source.0) * u64::from(source.1) * 6 > 2 * MAX_DECODE_BYTES {
+    if frame.progressive && too_many_coefficients(source, 3) {
         return None;
     }
     let (want_w, want_h) = resize::within_edge(source.0, source.1, max_edge);
@@ -71,12 +71,7 @@ fn preview_unguarded(
     let mut decoder = Decompress::with_markers(&[Marker::APP(1)])
         .from_mem(bytes)
         .ok()?;
-    let upright = decoder
-        .markers()
-        .find_map(|m| m.data.strip_prefix(b"Exif\0\0"))
-        .and_then(Orientation::from_exif_chunk)
-        .is_none_or(|o| o == Orientation::NoTransforms);
-    if !upright
+    if exif_orientation(&decoder) != Orientation::NoTransforms
         || decoder.color_space() != ColorSpace::JCS_YCbCr
         || decoder.components().len() != 3
         || decoder.size() != (source.0 as usize, source.1 as usize)
