@@ -18,7 +18,15 @@ use crate::seedream::ImageFormat;
 
 /// Decodes `bytes` at the smallest M/8 scale that still covers `target(width, height)`.
 pub(super) fn decode(bytes: &[u8], target: Target<'_>) -> Result<Raw, ImagingError> {
-    catch_unwind(AssertUnwindSafe(|| decode_unguarded(bytes, target))).unwrap_or_else(|payload| {
+    guarded(|| decode_unguarded(bytes, target))
+}
+
+/// Runs `work`, which calls into libjpeg, turning a fatal libjpeg error (an unwind out of its
+/// error handler) into a "cannot read this JPEG" error naming what libjpeg found.
+pub(super) fn guarded<T>(
+    work: impl FnOnce() -> Result<T, ImagingError>,
+) -> Result<T, ImagingError> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|payload| {
         Err(ImagingError::undecodable(
             ImageFormat::Jpeg,
             libjpeg_message(payload.as_ref()),
@@ -171,7 +179,7 @@ pub(super) fn frame(bytes: &[u8]) -> Option<Frame> {
 }
 
 /// The text libjpeg unwound with, without its prefix ("Premature end of JPEG file", …).
-pub(super) fn libjpeg_message(payload: &(dyn Any + Send)) -> String {
+fn libjpeg_message(payload: &(dyn Any + Send)) -> String {
     let text = payload
         .downcast_ref::<String>()
         .map(String::as_str)

@@ -5,7 +5,6 @@
 //! needs resampling, an EXIF rotation, CMYK or grey) is left to the general path.
 
 use std::cell::RefCell;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use image::metadata::Orientation;
 use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
@@ -13,7 +12,7 @@ use mozjpeg::decompress::DecompressStarted;
 use mozjpeg::{ColorSpace, Decompress, Marker};
 
 use super::decode::check_declared;
-use super::jpeg::{exif_orientation, frame, libjpeg_message, scaled, too_many_coefficients};
+use super::jpeg::{exif_orientation, frame, guarded, scaled, too_many_coefficients};
 use super::{ImagingError, Preview, resize};
 use crate::seedream::ImageFormat;
 
@@ -32,22 +31,19 @@ pub(super) fn preview(
     if ImageFormat::sniff(bytes) != Some(ImageFormat::Jpeg) {
         return None;
     }
-    catch_unwind(AssertUnwindSafe(|| {
-        preview_unguarded(bytes, max_edge, quality)
-    }))
-    .unwrap_or_else(|payload| {
-        Some(Err(ImagingError::undecodable(
-            ImageFormat::Jpeg,
-            libjpeg_message(payload.as_ref()),
-        )))
-    })
+    let plan = plan(bytes, max_edge)?;
+    guarded(|| stream(bytes, &plan, quality)).transpose()
 }
 
-fn preview_unguarded(
-    bytes: &[u8],
-    max_edge: u32,
-    quality: u8,
-) -> Option<Result<Preview, ImagingError>> {
+/// What the frame header alone decides: the source size and the DCT scale to decode at.
+struct Plan {
+    source: (u32, u32),
+    eighths: u8,
+    width: u16,
+    height: u16,
+}
+
+fn plan(bytes: &[u8], max_edge: u32) -> Option<Plan> {
     let frame = frame(bytes)?;
     let source = (frame.width, frame.height);
     check_declared(source.0, source.1).ok()?;
@@ -65,30 +61,41 @@ fn preview_unguarded(
     if u64::from(width.max(height)) * 100 < u64::from(wanted_edge) * CLOSE_ENOUGH_PERCENT {
         return None;
     }
-    let (Ok(w16), Ok(h16)) = (u16::try_from(width), u16::try_from(height)) else {
-        return None;
-    };
+    Some(Plan {
+        source,
+        eighths,
+        width: u16::try_from(width).ok()?,
+        height: u16::try_from(height).ok()?,
+    })
+}
+
+/// Decodes and encodes row by row; `Ok(None)` when the file turns out not to be an upright
+/// YCbCr JPEG of the planned size.
+fn stream(bytes: &[u8], plan: &Plan, quality: u8) -> Result<Option<Preview>, ImagingError> {
+    let bad = |e: std::io::Error| ImagingError::undecodable(ImageFormat::Jpeg, e);
     let mut decoder = Decompress::with_markers(&[Marker::APP(1)])
         .from_mem(bytes)
-        .ok()?;
+        .map_err(bad)?;
+    let (source_w, source_h) = (plan.source.0 as usize, plan.source.1 as usize);
     if exif_orientation(&decoder) != Orientation::NoTransforms
         || decoder.color_space() != ColorSpace::JCS_YCbCr
         || decoder.components().len() != 3
-        || decoder.size() != (source.0 as usize, source.1 as usize)
+        || decoder.size() != (source_w, source_h)
     {
-        return None;
+        return Ok(None);
     }
-    decoder.scale(eighths);
-    let started = decoder.to_colorspace(ColorSpace::JCS_YCbCr).ok()?;
-    if (started.width(), started.height()) != (width as usize, height as usize) {
-        return None;
+    decoder.scale(plan.eighths);
+    let started = decoder.to_colorspace(ColorSpace::JCS_YCbCr).map_err(bad)?;
+    let (width, height) = (usize::from(plan.width), usize::from(plan.height));
+    if (started.width(), started.height()) != (width, height) {
+        return Ok(None);
     }
     let rows = Rows {
-        width: w16,
-        height: h16,
+        width: plan.width,
+        height: plan.height,
         state: RefCell::new(RowState {
             decoder: started,
-            row: vec![0; width as usize * 3],
+            row: vec![0; width * 3],
             next: 0,
             error: None,
         }),
@@ -96,20 +103,17 @@ fn preview_unguarded(
     let mut jpeg = Vec::new();
     let encoded = Encoder::new(&mut jpeg, quality.clamp(1, 100)).encode_image(&rows);
     let state = rows.state.into_inner();
-    let bad = |e: std::io::Error| ImagingError::undecodable(ImageFormat::Jpeg, e);
-    Some((|| {
-        if let Some(error) = state.error {
-            return Err(bad(error));
-        }
-        encoded.map_err(|e| ImagingError::internal("encoding", e))?;
-        state.decoder.finish().map_err(bad)?;
-        jpeg.shrink_to_fit();
-        Ok(Preview {
-            jpeg,
-            width,
-            height,
-        })
-    })())
+    if let Some(error) = state.error {
+        return Err(bad(error));
+    }
+    encoded.map_err(|e| ImagingError::internal("encoding", e))?;
+    state.decoder.finish().map_err(bad)?;
+    jpeg.shrink_to_fit();
+    Ok(Some(Preview {
+        jpeg,
+        width: u32::from(plan.width),
+        height: u32::from(plan.height),
+    }))
 }
 
 /// The decoder's output as the encoder asks for it: one row at a time, top to bottom (the last
