@@ -51,8 +51,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Http(http) => {
             http.validate()?;
             let mut server_args = cli.server;
-            // A remote caller cannot read the server's disk: save only when asked to.
-            server_args.save.get_or_insert(false);
+            server_args.use_http_defaults();
             let server = ImageServer::new(server_args.into_config()?)?;
             transport::http::serve_http(server, http, shutdown_signal()).await?;
             Ok(())

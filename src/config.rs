@@ -381,6 +381,16 @@ impl ServerArgs {
         })
     }
 
+    /// Defaults for a server whose callers are remote: they cannot read the server's disk, so
+    /// it saves only when asked to, and reads local files (reference paths, `file://`
+    /// resources) only inside folders the operator names. Callers still read back the images
+    /// they saved themselves.
+    pub fn use_http_defaults(&mut self) {
+        self.save.get_or_insert(false);
+        self.allowed_dirs
+            .get_or_insert_with(std::ffi::OsString::new);
+    }
+
     fn delivery_settings(&self) -> Result<DeliverySettings, ConfigError> {
         let output_dir = match &self.output_dir {
             Some(dir) if dir.is_absolute() => dir.clone(),

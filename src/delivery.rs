@@ -32,13 +32,46 @@ pub struct DeliveredImage {
     /// Why the image could not be fetched or saved; the URL (if any) is still valid to use.
     pub problem: Option<String>,
     pub embedded: Option<Embedded>,
+    /// Where the server keeps the full image when nothing else holds it.
+    pub kept: Option<Kept>,
+}
+
+/// A full image kept by the server with the call's job.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The resource it is read from.
+    pub uri: String,
+    pub job_id: String,
+    /// How long it is kept after the call finished.
+    pub minutes: u64,
 }
 
 /// Everything delivered for one call, plus what the caller should know.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Delivery {
     pub images: Vec<DeliveredImage>,
     pub notes: Vec<String>,
+    /// The full bytes of images that no URL, saved file or full-size embed holds (a base64
+    /// answer with saving off), by position in `images`: the caller must keep them, or they are
+    /// lost though paid for.
+    pub unheld: Vec<(usize, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("images", &self.images)
+            .field("notes", &self.notes)
+            .field(
+                "unheld",
+                &self
+                    .unheld
+                    .iter()
+                    .map(|(p, b)| (p, b.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// Fetches, saves and selects embeds for the successful items of `items`.
@@ -72,8 +105,10 @@ pub async fn deliver(
                 path: None,
                 problem: None,
                 embedded: None,
+                kept: None,
             };
-            if !needs_bytes {
+            // Base64 data is always decoded: with no URL, the bytes are the only copy.
+            if !needs_bytes && b64.is_none() {
                 return (image, None);
             }
             let fetched = match (b64, &url) {
@@ -175,26 +210,51 @@ pub async fn deliver(
             config.full_max_edge,
             target.embed,
         );
+        // The bytes come back: an image nothing else holds must be kept by the caller.
         let chosen = tokio::task::spawn_blocking(move || {
-            embed::choose(&sources, mode, max_edge, full_edge, budget)
+            let chosen = embed::choose(&sources, mode, max_edge, full_edge, budget);
+            (chosen, sources)
         })
         .await;
         match chosen {
-            Ok(Ok(embeds)) => {
-                for (pos, e) in embeds {
-                    if let Some((image, _)) = fetched.get_mut(pos) {
-                        image.embedded = Some(e);
+            Ok((chosen, sources)) => {
+                match chosen {
+                    Ok(embeds) => {
+                        for (pos, e) in embeds {
+                            if let Some((image, _)) = fetched.get_mut(pos) {
+                                image.embedded = Some(e);
+                            }
+                        }
+                    }
+                    Err(note) => notes.push(note),
+                }
+                for (pos, bytes) in sources {
+                    if let Some((_, slot)) = fetched.get_mut(pos) {
+                        *slot = Some(bytes);
                     }
                 }
             }
-            Ok(Err(note)) => notes.push(note),
             Err(e) => notes.push(format!("previews could not be made: {e}")),
         }
     }
+    let unheld = fetched
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, (image, _))| !is_held(image))
+        .filter_map(|(pos, (_, bytes))| bytes.take().map(|b| (pos, b)))
+        .collect();
     Delivery {
         images: fetched.into_iter().map(|(i, _)| i).collect(),
         notes,
+        unheld,
     }
+}
+
+/// Whether the caller can reach the full image without the server keeping it.
+fn is_held(image: &DeliveredImage) -> bool {
+    image.url.is_some()
+        || image.path.is_some()
+        || image.embedded.as_ref().is_some_and(|e| !e.preview)
 }
 
 fn dir_text(target: &CallTarget) -> String {

@@ -2,9 +2,11 @@
 //! only delegates; parsing, validation and rendering live in the submodules.
 
 mod args;
+pub mod caller;
 mod edit;
 mod generate;
 mod get_job;
+mod inflight;
 mod jobs;
 pub mod params;
 mod progress;
@@ -12,11 +14,11 @@ mod references;
 mod render;
 mod resources;
 mod run;
+mod saved;
 pub mod schema;
 mod sequence;
 mod wait;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,10 +36,14 @@ use secrecy::SecretString;
 use crate::config::Config;
 use crate::delivery::DeliveryConfig;
 use crate::seedream;
+pub use caller::CALLER_KEY_HEADER;
+use caller::Caller;
+use inflight::{Decision, InFlight};
 use jobs::Jobs;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};
 use progress::Reporter;
 pub use run::{Context, ToolKind};
+use saved::SavedFiles;
 use wait::Outcome;
 
 const INSTRUCTIONS: &str = "Seedream image tools. generate_image: one image from text. \
@@ -49,23 +55,28 @@ and attach small previews. \
 A call still running after the wait limit answers with a job_id: pass it to get_job to collect the \
 images. A failed call says which argument to change.";
 
-/// The header a multi-tenant HTTP caller puts its own upstream key in.
-pub const CALLER_KEY_HEADER: &str = "x-seedream-api-key";
+/// Whether HTTP callers pay with their own upstream key (`X-Seedream-Api-Key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKeys {
+    /// The server's key pays for every call; the header is ignored.
+    Off,
+    /// Every call must bring its own key.
+    Required,
+    /// A call's own key pays when sent, else the server's key (an explicit operator choice).
+    OrServerKey,
+}
 
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
 pub struct ImageServer {
     ctx: Arc<Context>,
     jobs: Arc<Jobs>,
+    /// Generating calls in flight, by request scope and id, for cancellations to find.
+    calls: Arc<InFlight>,
+    /// Who saved which file, for reading them back over HTTP.
+    saved: Arc<SavedFiles>,
     wait: Duration,
-    /// Whether HTTP callers may bring their own upstream key (`X-Seedream-Api-Key`).
-    allow_caller_keys: bool,
-    /// Whether a call whose request is cancelled without a reason (its transport closed) goes
-    /// on: the legacy SSE transport ends a session when its stream drops, which is not the
-    /// caller asking to stop.
-    jobs_outlive_the_caller: bool,
-    /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
-    cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    caller_keys: CallerKeys,
     tool_router: ToolRouter<Self>,
 }
 
@@ -85,17 +96,24 @@ impl ImageServer {
         Ok(ImageServer {
             ctx: Arc::new(ctx),
             jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
+            calls: Arc::default(),
+            saved: Arc::default(),
             wait: config.jobs.wait,
-            allow_caller_keys: false,
-            jobs_outlive_the_caller: false,
-            cancel_reasons: Arc::default(),
+            caller_keys: CallerKeys::Off,
             tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
     }
 
     /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
     pub async fn call(&self, kind: ToolKind, args: JsonObject) -> CallToolResult {
-        run::run(&self.ctx, kind, args, &Reporter::silent(), None).await
+        run::run(
+            &self.ctx,
+            kind,
+            args,
+            &Reporter::silent(),
+            run::Call::local(),
+        )
+        .await
     }
 
     /// Generate one image from a text prompt with ByteDance Seedream.
@@ -151,21 +169,15 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(get_job::run(&self.jobs, self.wait, args, &rc).await)
+        let caller = Caller::of(&rc.extensions, self.caller_keys != CallerKeys::Off);
+        Ok(get_job::run(&self.jobs, self.wait, args, &caller.tenant, &rc).await)
     }
 }
 
-/// Whether a cancellation reason says the client merely timed out (rmcp: "request timeout";
-/// the TypeScript SDK: "Request timed out").
-fn is_timeout(reason: &str) -> bool {
-    let r = reason.to_ascii_lowercase();
-    r.contains("timeout") || r.contains("timed out")
-}
-
 impl ImageServer {
-    /// Lets HTTP callers use their own upstream key for a call, in an `X-Seedream-Api-Key` header.
-    pub fn with_caller_keys(mut self, allow: bool) -> Self {
-        self.allow_caller_keys = allow;
+    /// Lets HTTP callers pay with their own upstream key, sent as `X-Seedream-Api-Key`.
+    pub fn with_caller_keys(mut self, keys: CallerKeys) -> Self {
+        self.caller_keys = keys;
         self
     }
 
@@ -174,37 +186,52 @@ impl ImageServer {
         self.jobs.instance()
     }
 
-    pub fn with_jobs_outliving_the_caller(mut self, outlive: bool) -> Self {
-        self.jobs_outlive_the_caller = outlive;
-        self
+    /// Applies a `notifications/cancelled` that reached the transport but not rmcp (stateless
+    /// HTTP drops notifications): the call it names, in the caller's scope, is cancelled.
+    pub fn cancel_request(
+        &self,
+        extensions: &rmcp::model::Extensions,
+        id: &str,
+        reason: Option<&str>,
+    ) -> bool {
+        let caller = Caller::of(extensions, self.caller_keys != CallerKeys::Off);
+        self.calls.cancel(&caller.scope, id, reason)
     }
 
-    /// The caller's own key, when allowed and sent. It lives only for this call and is never logged.
-    fn caller_key(&self, rc: &RequestContext<RoleServer>) -> Option<SecretString> {
-        if !self.allow_caller_keys {
-            return None;
+    /// The key this call pays with: the caller's own, the server's (`None`), or a refusal.
+    fn paying_key(
+        &self,
+        rc: &RequestContext<RoleServer>,
+    ) -> Result<Option<SecretString>, CallToolResult> {
+        if self.caller_keys == CallerKeys::Off {
+            return Ok(None);
         }
-        let parts = rc.extensions.get::<axum::http::request::Parts>()?;
-        let value = parts.headers.get(CALLER_KEY_HEADER)?.to_str().ok()?.trim();
-        (!value.is_empty()).then(|| SecretString::from(value.to_owned()))
+        let sent = rc
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(caller::caller_key)
+            .map(|key| SecretString::from(key.to_owned()));
+        match (sent, self.caller_keys) {
+            (Some(key), _) => Ok(Some(key)),
+            (None, CallerKeys::Required) => Err(render::invalid(
+                "This server bills each caller's own API key: send it in the `X-Seedream-Api-Key` header of every \
+                 request (configure the header in your MCP client). The operator can let callers without a key use \
+                 the server's key with SEEDREAM_HTTP_SERVER_KEY_FALLBACK=true.",
+            )),
+            (None, _) => Ok(None),
+        }
     }
 
-    /// The reason sent with the cancellation of request `id`. The cancellation token fires
-    /// before the notification handler runs, so this waits a moment for it.
-    async fn cancel_reason(&self, id: &str) -> Option<String> {
+    /// What a cancellation asked for. rmcp fires the request's token before the notification
+    /// handler runs, so this waits a moment for the notification.
+    async fn decision(&self, registration: &inflight::Registration) -> Option<Decision> {
         for _ in 0..20 {
-            if let Some(reason) = self.lock_reasons().remove(id) {
-                return Some(reason);
+            if let Some(decision) = registration.decision() {
+                return Some(decision);
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         None
-    }
-
-    fn lock_reasons(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.cancel_reasons
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs a tool call as a job and waits for it up to the wait limit.
@@ -214,15 +241,46 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> CallToolResult {
+        let caller = Caller::of(&rc.extensions, self.caller_keys != CallerKeys::Off);
+        let caller_key = match self.paying_key(&rc) {
+            Ok(key) => key,
+            Err(refusal) => return refusal,
+        };
+        // Fired by the request's own cancellation, or by one that reached us another way.
+        let stop = rc.ct.child_token();
+        let registration =
+            match self
+                .calls
+                .register(caller.scope.clone(), rc.id.to_string(), stop.clone())
+            {
+                Ok(r) => r,
+                Err(in_use) => return render::invalid(&format!("Invalid request: {in_use}.")),
+            };
         let ctx = Arc::clone(&self.ctx);
-        let caller_key = self.caller_key(&rc);
-        let handle = self.jobs.spawn(kind.name(), move |reporter| async move {
-            run::run(&ctx, kind, args, &reporter, caller_key).await
-        });
-        match wait::wait(handle.state.clone(), &rc, self.wait).await {
+        let call = run::Call {
+            caller_key,
+            tenant: caller.tenant.clone(),
+            saved: Some(Arc::clone(&self.saved)),
+            job: None,
+        };
+        let handle = self.jobs.spawn(
+            kind.name(),
+            caller.tenant,
+            move |reporter, job| async move {
+                let call = run::Call {
+                    job: Some(job),
+                    ..call
+                };
+                run::run(&ctx, kind, args, &reporter, call).await
+            },
+        );
+        let mut waiter = rc.clone();
+        waiter.ct = stop;
+        match wait::wait(handle.state.clone(), &waiter, self.wait).await {
             Outcome::Finished(result) => {
-                // Delivered on the spot: nobody will ask for it by id, so it need not be kept.
-                self.jobs.remove(&handle.id);
+                // Delivered on the spot: nobody will ask for it by id, so it need not be kept
+                // (unless it holds images nothing else does).
+                self.jobs.delivered(&handle.id);
                 result
             }
             Outcome::StillRunning => {
@@ -231,17 +289,20 @@ impl ImageServer {
                 wait::still_running(&handle.id, kind.name(), &state, self.wait)
             }
             Outcome::Cancelled => {
-                let reason = self.cancel_reason(&rc.id.to_string()).await;
-                let keep = match reason.as_deref() {
-                    Some(reason) => is_timeout(reason),
-                    None => self.jobs_outlive_the_caller,
+                let decision = self.decision(&registration).await;
+                let sent = handle.state.borrow().sent_upstream;
+                // A closed stream with no cancellation is ambiguous (a timeout, a dropped
+                // connection, or a stateless client's abort): before anything was sent it costs
+                // nothing to stop; after, the images may be billed, so they are kept.
+                let keep = match decision {
+                    Some(Decision::KeepGoing) => true,
+                    Some(Decision::Cancel) => false,
+                    None => sent,
                 };
                 if keep {
-                    // The client only stopped waiting: the images may already be paid for, so
-                    // the job finishes and saves them.
                     tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
                 } else {
-                    tracing::info!(job = %handle.id, tool = kind.name(), ?reason, "cancelled by the caller");
+                    tracing::info!(job = %handle.id, tool = kind.name(), ?decision, sent_upstream = sent, "cancelled by the caller");
                     self.jobs.remove(&handle.id);
                 }
                 CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
@@ -293,15 +354,14 @@ impl ServerHandler for ImageServer {
     async fn on_cancelled(
         &self,
         notification: CancelledNotificationParam,
-        _context: NotificationContext<RoleServer>,
+        context: NotificationContext<RoleServer>,
     ) {
         if let Some(id) = notification.request_id {
-            let mut reasons = self.lock_reasons();
-            // Reasons are taken by the waiting call; cancellations of finished calls are not.
-            if reasons.len() > 1000 {
-                reasons.clear();
-            }
-            reasons.insert(id.to_string(), notification.reason.unwrap_or_default());
+            self.cancel_request(
+                &context.extensions,
+                &id.to_string(),
+                notification.reason.as_deref(),
+            );
         }
     }
 
@@ -316,10 +376,15 @@ impl ServerHandler for ImageServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        resources::read(&request.uri, &self.ctx.delivery.roots)
-            .await
-            .map(Into::into)
+        let caller = Caller::of(&context.extensions, self.caller_keys != CallerKeys::Off);
+        let readers = resources::Readers {
+            roots: &self.ctx.delivery.roots,
+            saved: &self.saved,
+            jobs: &self.jobs,
+            tenant: &caller.tenant,
+        };
+        resources::read(&request.uri, readers).await.map(Into::into)
     }
 }

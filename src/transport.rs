@@ -1,5 +1,6 @@
 //! Wiring the server to a transport; no tool logic here.
 
+mod cancel;
 mod guard;
 pub mod http;
 mod legacy_sse;

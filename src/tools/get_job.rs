@@ -7,7 +7,8 @@ use rmcp::RoleServer;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 
-use super::jobs::{Jobs, Lookup};
+use super::caller::Tenant;
+use super::jobs::{Jobs, KeptImage, Lookup};
 use super::params::GetJobParams;
 use super::wait::{self, Outcome};
 use super::{args, render};
@@ -16,6 +17,7 @@ pub async fn run(
     jobs: &Jobs,
     limit: Duration,
     raw: JsonObject,
+    tenant: &Tenant,
     rc: &RequestContext<RoleServer>,
 ) -> CallToolResult {
     let params = match args::parse::<GetJobParams>(raw) {
@@ -31,13 +33,20 @@ pub async fn run(
         }
         None => limit,
     };
-    let (tool, state) = match jobs.lookup(&params.job_id) {
+    let (tool, state) = match jobs.lookup(&params.job_id, tenant) {
         Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),
         Lookup::Elsewhere { owner, here } => return wait::elsewhere(&params.job_id, &owner, &here),
-        Lookup::Found { tool, state } => (tool, state),
+        Lookup::Found { tool, state, .. } => (tool, state),
     };
     match wait::wait(state.clone(), rc, wait_for).await {
-        Outcome::Finished(result) => result,
+        Outcome::Finished(result) => {
+            // Looked up again: the images are kept when the job finishes, maybe during the wait.
+            let kept = match jobs.lookup(&params.job_id, tenant) {
+                Lookup::Found { kept, .. } => kept,
+                _ => Vec::new(),
+            };
+            with_kept_images(result, params.job_id.trim(), &kept)
+        }
         Outcome::StillRunning => {
             wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
         }
@@ -46,4 +55,22 @@ pub async fn run(
             wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
         }
     }
+}
+
+/// The finished result with the full images the job keeps attached as embedded resources:
+/// asking for the job is asking for its images.
+fn with_kept_images(
+    mut result: CallToolResult,
+    job_id: &str,
+    kept: &[KeptImage],
+) -> CallToolResult {
+    use base64::Engine;
+    for image in kept {
+        let uri = render::kept_uri(job_id, image.index);
+        let data = base64::engine::general_purpose::STANDARD.encode(image.bytes.as_slice());
+        result.content.push(rmcp::model::ContentBlock::resource(
+            rmcp::model::ResourceContents::blob(data, uri).with_mime_type(image.mime),
+        ));
+    }
+    result
 }

@@ -1,5 +1,8 @@
 //! Every tool call runs as a job. A call that outlives the wait limit answers with a job id,
 //! and `get_job` hands over the result later, so a client's timeout never loses paid images.
+//! A job belongs to the tenant that started it: to anyone else its id is unknown. A finished
+//! job also keeps the images nothing else holds (base64 answers when saving is off), so the
+//! full images stay readable as resources and through `get_job` until the job expires.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +12,12 @@ use rmcp::model::CallToolResult;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
+use super::caller::Tenant;
 use super::progress::{Reporter, State};
+
+/// Kept image bytes above this, in all jobs together, push out the oldest jobs' images: they
+/// live in memory, and a server must not grow without bound however many calls it serves.
+const MAX_KEPT_BYTES: usize = 1 << 30;
 
 /// Running and finished jobs, by unguessable id.
 #[derive(Debug)]
@@ -19,6 +27,7 @@ pub struct Jobs {
     keep: Duration,
     /// This instance's name, put in its job ids when several instances share a load balancer.
     instance: Option<String>,
+    max_kept_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -26,7 +35,55 @@ struct Entry {
     state: watch::Receiver<State>,
     abort: AbortHandle,
     tool: &'static str,
+    owner: Tenant,
     finished_at: Option<Instant>,
+    kept: Vec<KeptImage>,
+}
+
+/// A full image that only this job holds.
+#[derive(Clone)]
+pub struct KeptImage {
+    /// 1-based position in the call's answer.
+    pub index: usize,
+    pub mime: &'static str,
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeptImage {
+    // Never the bytes: a log line must not carry megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptImage")
+            .field("index", &self.index)
+            .field("mime", &self.mime)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// The work's view of its own job: its id, and where to keep images.
+#[derive(Debug, Clone)]
+pub struct JobRef {
+    pub id: String,
+    jobs: Arc<Jobs>,
+}
+
+impl JobRef {
+    /// Keeps images with the job until it expires.
+    pub fn keep_images(&self, images: Vec<KeptImage>) {
+        if images.is_empty() {
+            return;
+        }
+        let mut table = self.jobs.lock();
+        if let Some(e) = table.get_mut(&self.id) {
+            e.kept.extend(images);
+        }
+        self.jobs.bound_kept(&mut table, &self.id);
+    }
+
+    /// How long a finished job stays available.
+    pub fn keep(&self) -> Duration {
+        self.jobs.keep
+    }
 }
 
 /// A job as seen by a waiter.
@@ -46,6 +103,7 @@ pub enum Lookup {
     Found {
         tool: &'static str,
         state: watch::Receiver<State>,
+        kept: Vec<KeptImage>,
     },
 }
 
@@ -55,35 +113,42 @@ impl Jobs {
             table: Mutex::new(HashMap::new()),
             keep,
             instance,
+            max_kept_bytes: MAX_KEPT_BYTES,
         }
     }
 
-    /// Runs `work` as a job; it reports through the [`Reporter`] it is given.
-    pub fn spawn<F, Fut>(self: &Arc<Self>, tool: &'static str, work: F) -> Handle
+    /// Runs `work` as a job of `owner`; it reports through the [`Reporter`] it is given.
+    pub fn spawn<F, Fut>(self: &Arc<Self>, tool: &'static str, owner: Tenant, work: F) -> Handle
     where
-        F: FnOnce(Reporter) -> Fut,
+        F: FnOnce(Reporter, JobRef) -> Fut,
         Fut: std::future::Future<Output = CallToolResult> + Send + 'static,
     {
         let (reporter, state) = Reporter::new();
         let id = new_id(self.instance.as_deref());
-        let fut = work(reporter.clone());
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        let job = JobRef {
+            id: id.clone(),
+            jobs: Arc::clone(self),
+        };
+        let fut = work(reporter.clone(), job);
         let jobs = Arc::clone(self);
         let job_id = id.clone();
+        // Entered before the task starts, so the work finds its own entry to keep images in.
         let task = tokio::spawn(async move {
             let result = fut.await;
             reporter.finish(result);
             jobs.mark_finished(&job_id);
         });
-        let abort = task.abort_handle();
-        let mut table = self.lock();
-        self.sweep(&mut table);
         table.insert(
             id.clone(),
             Entry {
                 state: state.clone(),
-                abort,
+                abort: task.abort_handle(),
                 tool,
+                owner,
                 finished_at: None,
+                kept: Vec::new(),
             },
         );
         Handle { id, state }
@@ -97,14 +162,17 @@ impl Jobs {
         self.keep
     }
 
-    pub fn lookup(&self, id: &str) -> Lookup {
+    /// Finds a job of `owner`. Another tenant's job is as unknown as a job that never was.
+    pub fn lookup(&self, id: &str, owner: &Tenant) -> Lookup {
         let mut table = self.lock();
         self.sweep(&mut table);
-        match table.get(id.trim()) {
+        match table.get(id.trim()).filter(|e| &e.owner == owner) {
             Some(e) => Lookup::Found {
                 tool: e.tool,
                 state: e.state.clone(),
+                kept: e.kept.clone(),
             },
+            None if table.contains_key(id.trim()) => Lookup::Unknown,
             None => match (owner_of(id.trim()), &self.instance) {
                 (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
                     owner: owner.to_owned(),
@@ -115,10 +183,55 @@ impl Jobs {
         }
     }
 
+    /// One kept image of `owner`'s job, by its 1-based index.
+    pub fn kept_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        let entry = table.get(id).filter(|e| &e.owner == owner)?;
+        entry.kept.iter().find(|k| k.index == index).cloned()
+    }
+
     /// Forgets a job whose caller cancelled it.
     pub fn remove(&self, id: &str) {
         if let Some(e) = self.lock().remove(id) {
             e.abort.abort();
+        }
+    }
+
+    /// Forgets a job whose result was handed over on the spot, unless it keeps images that
+    /// only it holds (the result points to them).
+    pub fn delivered(&self, id: &str) {
+        let mut table = self.lock();
+        if table.get(id).is_some_and(|e| e.kept.is_empty()) {
+            table.remove(id);
+        }
+    }
+
+    /// Drops the kept images of the oldest jobs while the total is over the cap, never those
+    /// of `newest`.
+    fn bound_kept(&self, table: &mut HashMap<String, Entry>, newest: &str) {
+        let mut total: usize = table
+            .values()
+            .flat_map(|e| &e.kept)
+            .map(|k| k.bytes.len())
+            .sum();
+        while total > self.max_kept_bytes {
+            let oldest = table
+                .iter()
+                .filter(|(id, e)| id.as_str() != newest && !e.kept.is_empty())
+                .min_by_key(|(_, e)| e.state.borrow().started)
+                .map(|(id, _)| id.clone());
+            let Some(oldest) = oldest.and_then(|id| table.get_mut(&id)) else {
+                break;
+            };
+            let freed: usize = oldest.kept.iter().map(|k| k.bytes.len()).sum();
+            tracing::warn!(
+                freed,
+                "kept images over {} MB: dropping the oldest job's images",
+                self.max_kept_bytes >> 20
+            );
+            oldest.kept.clear();
+            total = total.saturating_sub(freed);
         }
     }
 
@@ -172,20 +285,30 @@ mod tests {
     #[tokio::test]
     async fn a_finished_job_is_found_until_it_expires() {
         let jobs = Arc::new(Jobs::new(Duration::from_millis(50), None));
-        let mut h = jobs.spawn("generate_image", |_| async {
+        let mut h = jobs.spawn("generate_image", Tenant::local(), |_, _| async {
             CallToolResult::success(vec![ContentBlock::text("done")])
         });
         h.state.wait_for(|s| s.result.is_some()).await.unwrap();
-        assert!(matches!(jobs.lookup(&h.id), Lookup::Found { .. }));
+        assert!(matches!(
+            jobs.lookup(&h.id, &Tenant::local()),
+            Lookup::Found { .. }
+        ));
         tokio::time::sleep(Duration::from_millis(80)).await;
-        assert!(matches!(jobs.lookup(&h.id), Lookup::Unknown));
+        assert!(matches!(
+            jobs.lookup(&h.id, &Tenant::local()),
+            Lookup::Unknown
+        ));
     }
 
     #[tokio::test]
     async fn job_ids_are_unguessable_and_distinct() {
         let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
-        let a = jobs.spawn("t", |_| async { CallToolResult::success(vec![]) });
-        let b = jobs.spawn("t", |_| async { CallToolResult::success(vec![]) });
+        let a = jobs.spawn("t", Tenant::local(), |_, _| async {
+            CallToolResult::success(vec![])
+        });
+        let b = jobs.spawn("t", Tenant::local(), |_, _| async {
+            CallToolResult::success(vec![])
+        });
         assert_ne!(a.id, b.id);
         assert_eq!(a.id.len(), "job-".len() + 32);
     }
@@ -193,7 +316,7 @@ mod tests {
     #[tokio::test]
     async fn a_removed_job_is_aborted() {
         let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
-        let h = jobs.spawn("t", |_| async {
+        let h = jobs.spawn("t", Tenant::local(), |_, _| async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             CallToolResult::success(vec![])
         });
@@ -203,13 +326,16 @@ mod tests {
             state.changed().await.is_err(),
             "the aborted task dropped its reporter"
         );
-        assert!(matches!(jobs.lookup(&h.id), Lookup::Unknown));
+        assert!(matches!(
+            jobs.lookup(&h.id, &Tenant::local()),
+            Lookup::Unknown
+        ));
     }
 
     #[tokio::test]
     async fn job_ids_name_their_instance_and_a_foreign_id_says_where_it_lives() {
         let a = Arc::new(Jobs::new(Duration::from_secs(60), Some("node-1".into())));
-        let handle = a.spawn("generate_image", |_| async {
+        let handle = a.spawn("generate_image", Tenant::local(), |_, _| async {
             CallToolResult::success(vec![ContentBlock::text("ok")])
         });
         assert!(handle.id.starts_with("job-node-1-"), "{}", handle.id);
@@ -218,9 +344,85 @@ mod tests {
 
         let b = Jobs::new(Duration::from_secs(60), Some("node-2".into()));
         assert!(matches!(
-            b.lookup(&handle.id),
+            b.lookup(&handle.id, &Tenant::local()),
             Lookup::Elsewhere { owner, here } if owner == "node-1" && here == "node-2"
         ));
-        assert!(matches!(a.lookup("job-node-1-nothex"), Lookup::Unknown));
+        assert!(matches!(
+            a.lookup("job-node-1-nothex", &Tenant::local()),
+            Lookup::Unknown
+        ));
+    }
+
+    fn tenant(name: &str) -> Tenant {
+        Tenant::named(name)
+    }
+
+    #[tokio::test]
+    async fn another_tenants_job_and_its_images_are_unknown() {
+        let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
+        let (alice, bob) = (tenant("alice"), tenant("bob"));
+        let mut h = jobs.spawn("generate_image", alice.clone(), |_, job| async move {
+            job.keep_images(vec![KeptImage {
+                index: 1,
+                mime: "image/png",
+                bytes: Arc::new(vec![1, 2, 3]),
+            }]);
+            CallToolResult::success(vec![ContentBlock::text("done")])
+        });
+        h.state.wait_for(|s| s.result.is_some()).await.unwrap();
+        assert!(matches!(jobs.lookup(&h.id, &alice), Lookup::Found { .. }));
+        assert!(matches!(jobs.lookup(&h.id, &bob), Lookup::Unknown));
+        assert!(jobs.kept_image(&h.id, 1, &alice).is_some());
+        assert!(jobs.kept_image(&h.id, 1, &bob).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_keeps_images_outlives_its_delivery_and_one_that_does_not_is_forgotten() {
+        let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
+        let owner = Tenant::local();
+        let mut keeps = jobs.spawn("generate_image", owner.clone(), |_, job| async move {
+            job.keep_images(vec![KeptImage {
+                index: 1,
+                mime: "image/png",
+                bytes: Arc::new(vec![0; 10]),
+            }]);
+            CallToolResult::success(vec![])
+        });
+        let mut plain = jobs.spawn("generate_image", owner.clone(), |_, _| async {
+            CallToolResult::success(vec![])
+        });
+        keeps.state.wait_for(|s| s.result.is_some()).await.unwrap();
+        plain.state.wait_for(|s| s.result.is_some()).await.unwrap();
+        jobs.delivered(&keeps.id);
+        jobs.delivered(&plain.id);
+        assert!(
+            matches!(jobs.lookup(&keeps.id, &owner), Lookup::Found { kept, .. } if kept.len() == 1)
+        );
+        assert!(matches!(jobs.lookup(&plain.id, &owner), Lookup::Unknown));
+    }
+
+    #[tokio::test]
+    async fn kept_images_over_the_cap_push_out_the_oldest_jobs_images() {
+        let mut jobs = Jobs::new(Duration::from_secs(60), None);
+        jobs.max_kept_bytes = 25;
+        let jobs = Arc::new(jobs);
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let mut h = jobs.spawn("generate_image", Tenant::local(), |_, job| async move {
+                job.keep_images(vec![KeptImage {
+                    index: 1,
+                    mime: "image/png",
+                    bytes: Arc::new(vec![0; 10]),
+                }]);
+                CallToolResult::success(vec![])
+            });
+            h.state.wait_for(|s| s.result.is_some()).await.unwrap();
+            ids.push(h.id);
+        }
+        let kept: Vec<bool> = ids
+            .iter()
+            .map(|id| jobs.kept_image(id, 1, &Tenant::local()).is_some())
+            .collect();
+        assert_eq!(kept, [false, true, true]);
     }
 }

@@ -17,6 +17,8 @@ pub struct State {
     /// Every phase so far, so a reporter that falls behind still sends each one.
     pub history: Vec<String>,
     pub started: Instant,
+    /// Whether the request has gone upstream, after which it may be billed.
+    pub sent_upstream: bool,
     /// Set once the call has finished.
     pub result: Option<CallToolResult>,
 }
@@ -38,6 +40,7 @@ impl Reporter {
             phase: "starting".to_owned(),
             history: Vec::new(),
             started: Instant::now(),
+            sent_upstream: false,
             result: None,
         });
         (Reporter(tx), rx)
@@ -51,6 +54,11 @@ impl Reporter {
             }
             s.phase = phase;
         });
+    }
+
+    /// Marks the moment the request leaves for the upstream: from here on it may be billed.
+    pub fn sent_upstream(&self) {
+        self.0.send_modify(|s| s.sent_upstream = true);
     }
 
     pub fn finish(&self, result: CallToolResult) {

@@ -67,6 +67,16 @@ pub fn success(
         }
     }
     for image in &delivery.images {
+        if let Some(kept) = &image.kept {
+            let mut resource = Resource::new(&kept.uri, format!("image-{}", image.index));
+            if let Some(format) = image.format {
+                resource = resource.with_mime_type(format.mime());
+            }
+            if let Some(bytes) = image.bytes {
+                resource = resource.with_size(bytes as u64);
+            }
+            content.push(ContentBlock::resource_link(resource));
+        }
         if let Some(path) = &image.path {
             let name = path
                 .file_name()
@@ -139,6 +149,13 @@ fn summary_text(
                 "  URL ({expiry}; use exactly as written): {url}\n"
             ));
         }
+        if let Some(kept) = &image.kept {
+            out.push_str(&format!(
+                "  Full image kept by the server for {} minutes: read resource {} (resources/read), or call get_job \
+                 with job_id \"{}\" to receive it.\n",
+                kept.minutes, kept.uri, kept.job_id
+            ));
+        }
         if let Some(problem) = &image.problem {
             out.push_str(&format!("  Not saved: {problem}\n"));
         }
@@ -181,7 +198,7 @@ fn summary_text(
             ));
         } else {
             out.push_str(&format!(
-                "Attached: preview{} of image {} ({}x{} JPEG); the full images are at the paths or URLs above.\n",
+                "Attached: preview{} of image {} ({}x{} JPEG); the full images are where each image's line above says.\n",
                 if embedded.len() == 1 { "" } else { "s" },
                 which.join(", "),
                 first.width,
@@ -249,6 +266,10 @@ fn image_metadata(i: &DeliveredImage) -> Value {
     if let Some(path) = &i.path {
         o.insert("path".into(), json!(path.display().to_string()));
     }
+    if let Some(kept) = &i.kept {
+        o.insert("resource".into(), json!(kept.uri));
+        o.insert("job_id".into(), json!(kept.job_id));
+    }
     if let Some(size) = &i.size {
         o.insert("size".into(), json!(size));
         if let Some((w, h)) = parse_dimensions(size) {
@@ -282,6 +303,20 @@ pub fn failure(error: &seedream::Error) -> CallToolResult {
         text.push_str(advice);
     }
     CallToolResult::error(vec![ContentBlock::text(text)])
+}
+
+/// The resource a kept image is read from.
+pub fn kept_uri(job_id: &str, index: usize) -> String {
+    format!("seedream://jobs/{job_id}/images/{index}")
+}
+
+/// The caller's own key (`X-Seedream-Api-Key`) was refused upstream: only the caller can fix it.
+pub fn caller_key_refused() -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(
+        "Image generation failed: the image API refused the API key sent in your `X-Seedream-Api-Key` header \
+         (401). Nothing was generated or billed. Put a valid key in that header in your MCP client's configuration \
+         and call the tool again.",
+    )])
 }
 
 /// A refused argument: nothing was sent upstream.

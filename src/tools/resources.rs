@@ -1,4 +1,6 @@
-//! Saved images as MCP resources (`file://` URIs), for clients that cannot open local files.
+//! Images as MCP resources, for clients that cannot open local files: saved images
+//! (`file://` URIs) and the full images a job keeps when nothing else holds them
+//! (`seedream://jobs/{job_id}/images/{n}`). A caller reads only its own.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -7,18 +9,37 @@ use rmcp::model::{
     ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate,
 };
 
+use super::caller::Tenant;
+use super::jobs::Jobs;
+use super::saved::{Access, SavedFiles};
 use crate::files::{AllowedRoots, local_ref};
+
+const JOB_IMAGES: &str = "seedream://jobs/";
 
 pub fn templates() -> ListResourceTemplatesResult {
     ListResourceTemplatesResult::with_all_items(vec![
         ResourceTemplate::new("file://{+path}", "saved-image")
             .with_title("Saved image")
             .with_description("An image this server saved (the file:// links in tool results); other images inside the allowed folders can be read too."),
+        ResourceTemplate::new("seedream://jobs/{job_id}/images/{index}", "kept-image")
+            .with_title("Kept image")
+            .with_description("A full image the server keeps with its job when it was neither saved nor has a URL (the links in tool results)."),
     ])
 }
 
-/// Reads an image inside the allowed folders; anything else is `resource_not_found`.
-pub async fn read(uri: &str, roots: &AllowedRoots) -> Result<ReadResourceResult, ErrorData> {
+/// What a read may draw on, for one caller.
+pub struct Readers<'a> {
+    pub roots: &'a AllowedRoots,
+    pub saved: &'a SavedFiles,
+    pub jobs: &'a Jobs,
+    pub tenant: &'a Tenant,
+}
+
+/// Reads an image the caller may see; anything else is `resource_not_found`.
+pub async fn read(uri: &str, readers: Readers<'_>) -> Result<ReadResourceResult, ErrorData> {
+    if let Some(rest) = uri.strip_prefix(JOB_IMAGES) {
+        return read_kept(uri, rest, &readers);
+    }
     let not_found =
         |why: String| ErrorData::resource_not_found(format!("cannot read {uri}: {why}"), None);
     if !uri
@@ -26,16 +47,44 @@ pub async fn read(uri: &str, roots: &AllowedRoots) -> Result<ReadResourceResult,
         .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
     {
         return Err(not_found(
-            "only file:// URIs of saved images are served".to_owned(),
+            "only file:// URIs of saved images and seedream://jobs/… URIs of kept images are served"
+                .to_owned(),
         ));
     }
     let path = local_ref::to_path(uri, None).map_err(|e| not_found(e.to_string()))?;
-    let roots = roots.clone();
+    // Another tenant's file is as absent as a file that never was.
+    if readers.saved.access(&path, readers.tenant) == Access::Foreign {
+        return Err(not_found("no such file".to_owned()));
+    }
+    let roots = readers.saved.roots_for(readers.roots, readers.tenant);
     let (bytes, format) = tokio::task::spawn_blocking(move || local_ref::read(&path, &roots))
         .await
         .map_err(|e| not_found(e.to_string()))?
         .map_err(|e| not_found(e.to_string()))?;
     Ok(ReadResourceResult::new(vec![
         ResourceContents::blob(STANDARD.encode(&bytes), uri).with_mime_type(format.mime()),
+    ]))
+}
+
+fn read_kept(
+    uri: &str,
+    rest: &str,
+    readers: &Readers<'_>,
+) -> Result<ReadResourceResult, ErrorData> {
+    let image = rest
+        .split_once("/images/")
+        .and_then(|(job, index)| Some((job, index.parse::<usize>().ok()?)))
+        .and_then(|(job, index)| readers.jobs.kept_image(job, index, readers.tenant));
+    let Some(image) = image else {
+        return Err(ErrorData::resource_not_found(
+            format!(
+                "cannot read {uri}: no such kept image (kept images expire with their job; check the URI in the tool result)"
+            ),
+            None,
+        ));
+    };
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::blob(STANDARD.encode(image.bytes.as_slice()), uri)
+            .with_mime_type(image.mime),
     ]))
 }

@@ -7,7 +7,12 @@ use serde::de::DeserializeOwned;
 use super::params::ImageOptions;
 use secrecy::SecretString;
 
+use std::sync::Arc;
+
+use super::caller::Tenant;
+use super::jobs::{JobRef, KeptImage};
 use super::progress::Reporter;
+use super::saved::{Access, SavedFiles};
 use super::{args, edit, generate, references, render, sequence};
 use crate::config::Defaults;
 use crate::delivery::{self, DeliveryConfig, EmbedMode};
@@ -51,34 +56,54 @@ impl ToolKind {
     }
 }
 
+/// Who a call is for, beyond its arguments.
+pub struct Call {
+    /// The caller's own upstream key (multi-tenant HTTP), used for this call only.
+    pub caller_key: Option<SecretString>,
+    /// Whose saved files and kept images these are.
+    pub tenant: Tenant,
+    /// Who saved which file; `None` where one operator owns everything (the one-shot command).
+    pub saved: Option<Arc<SavedFiles>>,
+    /// The call's job, which keeps the images nothing else holds.
+    pub job: Option<JobRef>,
+}
+
+impl Call {
+    /// The one-shot command: the local operator, no jobs.
+    pub fn local() -> Call {
+        Call {
+            caller_key: None,
+            tenant: Tenant::local(),
+            saved: None,
+            job: None,
+        }
+    }
+}
+
 /// Runs one tool call to its result.
 pub async fn run(
     ctx: &Context,
     kind: ToolKind,
     args: JsonObject,
     reporter: &Reporter,
-    caller_key: Option<SecretString>,
+    call: Call,
 ) -> CallToolResult {
-    let run = Run {
-        reporter,
-        caller_key,
-    };
+    let run = Run { reporter, call };
     match kind {
-        ToolKind::Generate => call(ctx, kind.name(), args, generate::ask, run).await,
-        ToolKind::Edit => call(ctx, kind.name(), args, edit::ask, run).await,
-        ToolKind::Sequence => call(ctx, kind.name(), args, sequence::ask, run).await,
+        ToolKind::Generate => parse_and_execute(ctx, kind.name(), args, generate::ask, run).await,
+        ToolKind::Edit => parse_and_execute(ctx, kind.name(), args, edit::ask, run).await,
+        ToolKind::Sequence => parse_and_execute(ctx, kind.name(), args, sequence::ask, run).await,
     }
 }
 
 /// Per-call things that are not arguments.
 struct Run<'a> {
     reporter: &'a Reporter,
-    /// The caller's own upstream key (multi-tenant HTTP), used for this call only.
-    caller_key: Option<SecretString>,
+    call: Call,
 }
 
 /// Parses `args` as `P`, turns them into an [`Ask`] with `to_ask`, and runs it.
-async fn call<P, F>(
+async fn parse_and_execute<P, F>(
     ctx: &Context,
     tool: &'static str,
     args: JsonObject,
@@ -100,10 +125,7 @@ where
 }
 
 async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> CallToolResult {
-    let Run {
-        reporter,
-        caller_key,
-    } = run;
+    let Run { reporter, call } = run;
     let o = ask.options;
     let response_format = o.response_format.unwrap_or(ctx.defaults.response_format);
     // Asking for the image data means wanting the image itself, where it fits.
@@ -123,14 +145,17 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
             return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message));
         }
     };
-    let references =
-        match references::materialize(ask.images, &ctx.delivery.roots, &ctx.profile).await {
-            Ok(r) => r,
-            Err(message) => {
-                tracing::info!(tool, %message, "refused reference image");
-                return render::invalid(&message);
-            }
-        };
+    let roots = match readable_roots(ctx, &call, &ask.images) {
+        Ok(roots) => roots,
+        Err(message) => return render::invalid(&message),
+    };
+    let references = match references::materialize(ask.images, &roots, &ctx.profile).await {
+        Ok(r) => r,
+        Err(message) => {
+            tracing::info!(tool, %message, "refused reference image");
+            return render::invalid(&message);
+        }
+    };
     let spec = GenerationSpec {
         model: o.model.unwrap_or_else(|| ctx.defaults.model.clone()),
         prompt: ask.prompt,
@@ -180,6 +205,7 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
         }
     };
     reporter.phase(format!("{what} with {}", request.model));
+    reporter.sent_upstream();
     let total = request.max_outputs();
     let finished = std::sync::atomic::AtomicU32::new(0);
     let observe = |event: seedream::Event| {
@@ -193,7 +219,7 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
     };
     let generated = ctx
         .client
-        .generate_observed(request, &observe, caller_key.as_ref())
+        .generate_observed(request, &observe, call.caller_key.as_ref())
         .await;
     drop(permit);
     match generated {
@@ -207,11 +233,91 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
                 &generation.response.data,
             )
             .await;
+            let mut delivery = delivery;
+            remember_saved(&call, &delivery);
+            keep_unheld(&call, &mut delivery);
             render::success(request, &generation, &prepared.notes, &delivery)
         }
         Err(error) => {
             tracing::warn!(tool, %error, "generation failed");
+            if call.caller_key.is_some()
+                && matches!(error, seedream::Error::Api { status: 401, .. })
+            {
+                return render::caller_key_refused();
+            }
             render::failure(&error)
         }
     }
+}
+
+/// Where this caller may read local reference images from: the operator's folders and the
+/// files it saved itself, never a file another tenant saved.
+fn readable_roots(
+    ctx: &Context,
+    call: &Call,
+    images: &[String],
+) -> Result<crate::files::AllowedRoots, String> {
+    let Some(saved) = &call.saved else {
+        return Ok(ctx.delivery.roots.clone());
+    };
+    for (i, raw) in images.iter().enumerate() {
+        if !crate::files::local_ref::is_local(raw) {
+            continue;
+        }
+        let Ok(path) = crate::files::local_ref::to_path(raw, None) else {
+            continue;
+        };
+        if saved.access(&path, &call.tenant) == Access::Foreign {
+            return Err(format!(
+                "Invalid argument `images[{i}]`: `{}` does not exist or cannot be read: not found.",
+                path.display()
+            ));
+        }
+    }
+    Ok(saved.roots_for(&ctx.delivery.roots, &call.tenant))
+}
+
+fn remember_saved(call: &Call, delivery: &delivery::Delivery) {
+    if let Some(saved) = &call.saved {
+        for path in delivery.images.iter().filter_map(|i| i.path.as_ref()) {
+            saved.record(path, &call.tenant);
+        }
+    }
+}
+
+/// Hands the images nothing else holds to the job, which serves them as resources and
+/// through `get_job` until it expires, and tells the caller where they are.
+fn keep_unheld(call: &Call, delivery: &mut delivery::Delivery) {
+    let unheld = std::mem::take(&mut delivery.unheld);
+    let Some(job) = &call.job else {
+        if !unheld.is_empty() {
+            delivery.notes.push(
+                "the full images arrived as data and were neither saved nor attached: ask for \
+                 `response_format: \"url\"` or enable saving to keep them"
+                    .to_owned(),
+            );
+        }
+        return;
+    };
+    let mut kept = Vec::with_capacity(unheld.len());
+    for (pos, bytes) in unheld {
+        let Some(image) = delivery.images.get_mut(pos) else {
+            continue;
+        };
+        let mime = image
+            .format
+            .map(|f| f.mime())
+            .unwrap_or("application/octet-stream");
+        image.kept = Some(crate::delivery::Kept {
+            uri: render::kept_uri(&job.id, image.index),
+            job_id: job.id.clone(),
+            minutes: job.keep().as_secs().div_ceil(60),
+        });
+        kept.push(KeptImage {
+            index: image.index,
+            mime,
+            bytes: Arc::new(bytes),
+        });
+    }
+    job.keep_images(kept);
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::guard;
 use super::legacy_sse::LegacySse;
 use super::limits::{self, LimitedListener, StreamSlots};
-use crate::tools::ImageServer;
+use crate::tools::{CallerKeys, ImageServer};
 
 /// Settings of `seedream-mcp http`.
 #[derive(Clone, Args)]
@@ -62,6 +62,11 @@ pub struct HttpArgs {
     /// (used for that call only, never logged); otherwise the server's key is used.
     #[arg(long, env = "SEEDREAM_HTTP_ALLOW_CALLER_KEYS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_caller_keys: bool,
+
+    /// With caller keys allowed: let a call without `X-Seedream-Api-Key` spend the server's key
+    /// (otherwise it is refused, so nobody spends the operator's credits by leaving it out).
+    #[arg(long, env = "SEEDREAM_HTTP_SERVER_KEY_FALLBACK", default_value_t = false, action = clap::ArgAction::Set)]
+    pub server_key_fallback: bool,
 
     /// On SIGINT/SIGTERM, seconds in-flight calls may take to finish before they are cancelled.
     #[arg(
@@ -143,8 +148,14 @@ pub async fn serve_on(
         .with_allowed_hosts(hosts.clone())
         .with_allowed_origins(origins.clone())
         .with_legacy_session_mode(!args.stateless);
-    let server = server.with_caller_keys(args.allow_caller_keys);
+    let server =
+        server.with_caller_keys(match (args.allow_caller_keys, args.server_key_fallback) {
+            (false, _) => CallerKeys::Off,
+            (true, false) => CallerKeys::Required,
+            (true, true) => CallerKeys::OrServerKey,
+        });
     let legacy = LegacySse::new(server.clone(), max_body).routes();
+    let cancels = server.clone();
     let sessions = Arc::new(LocalSessionManager::default());
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::clone(&sessions), config);
@@ -157,6 +168,10 @@ pub async fn serve_on(
         .map(Arc::from);
     let mcp = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(
+            cancels,
+            super::cancel::route_cancellations,
+        ))
         .layer(middleware::from_fn_with_state(
             (!args.stateless).then_some(sessions),
             end_session,

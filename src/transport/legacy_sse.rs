@@ -41,9 +41,9 @@ pub struct LegacySse {
 impl LegacySse {
     pub fn new(server: ImageServer, max_body_bytes: usize) -> Self {
         LegacySse {
-            // A dropped stream ends the session but not the calls it started: the images may
-            // already be paid for.
-            server: server.with_jobs_outliving_the_caller(true),
+            // A dropped stream ends the session but not the calls it started that may already
+            // be paid for: the tools keep those whatever the transport.
+            server,
             sessions: Arc::default(),
             max_body_bytes,
         }

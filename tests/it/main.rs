@@ -21,4 +21,5 @@ mod schema;
 mod stdio;
 mod stdio_fuzz;
 mod support;
+mod tenants;
 mod tools;

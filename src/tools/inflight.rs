@@ -1,0 +1,189 @@
+//! The generating calls in flight, by the scope and id of their request, so that a
+//! `notifications/cancelled` reaches the call it names — and only that call — wherever the
+//! notification arrives. Over stateless HTTP it arrives in a POST of its own, served by another
+//! handler than the call's, so rmcp cannot connect the two; here they meet.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+
+use super::caller::Scope;
+
+/// What the caller asked for when it cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// An explicit cancel: stop the call and drop its upstream request.
+    Cancel,
+    /// The client only stopped waiting (its timeout): the call goes on and its images are kept.
+    KeepGoing,
+}
+
+impl Decision {
+    /// Reads a cancellation's reason: clients name their timeouts (rmcp: "request timeout";
+    /// the TypeScript SDK: "Request timed out"); anything else is a real cancel.
+    pub fn from_reason(reason: Option<&str>) -> Decision {
+        let r = reason.unwrap_or_default().to_ascii_lowercase();
+        if r.contains("timeout") || r.contains("timed out") {
+            Decision::KeepGoing
+        } else {
+            Decision::Cancel
+        }
+    }
+}
+
+type Key = (Scope, String);
+
+#[derive(Debug, Default)]
+pub struct InFlight {
+    table: Mutex<HashMap<Key, Arc<Slot>>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    stop: CancellationToken,
+    decision: Mutex<Option<Decision>>,
+}
+
+/// A call's entry; removed when dropped.
+#[derive(Debug)]
+pub struct Registration {
+    key: Key,
+    slot: Arc<Slot>,
+    table: Arc<InFlight>,
+}
+
+/// The request id is taken by a call of the same scope that is still running.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "request id {0} is already used by a call that is still running; send each request with a new id"
+)]
+pub struct IdInUse(pub String);
+
+impl InFlight {
+    /// Enters a call. `stop` is fired when a cancellation for it arrives.
+    pub fn register(
+        self: &Arc<Self>,
+        scope: Scope,
+        id: String,
+        stop: CancellationToken,
+    ) -> Result<Registration, IdInUse> {
+        let key = (scope, id);
+        let slot = Arc::new(Slot {
+            stop,
+            decision: Mutex::new(None),
+        });
+        let mut table = self.lock();
+        if table.contains_key(&key) {
+            return Err(IdInUse(key.1));
+        }
+        table.insert(key.clone(), Arc::clone(&slot));
+        Ok(Registration {
+            key,
+            slot,
+            table: Arc::clone(self),
+        })
+    }
+
+    /// Applies a cancellation to the call it names in `scope`; `false` if there is none (it
+    /// finished, or the id belongs to someone else's scope).
+    pub fn cancel(&self, scope: &Scope, id: &str, reason: Option<&str>) -> bool {
+        let key = (scope.clone(), id.to_owned());
+        let Some(slot) = self.lock().get(&key).cloned() else {
+            return false;
+        };
+        let decision = Decision::from_reason(reason);
+        *slot.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(decision);
+        slot.stop.cancel();
+        true
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Slot>>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Registration {
+    /// What the cancellation asked for, if one arrived for this call.
+    pub fn decision(&self) -> Option<Decision> {
+        *self.slot.decision.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut table = self.table.lock();
+        if table
+            .get(&self.key)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.slot))
+        {
+            table.remove(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::caller::Tenant;
+
+    #[test]
+    fn a_cancel_reaches_only_the_call_of_its_own_scope() {
+        let calls = Arc::new(InFlight::default());
+        let a = Scope::Session("mcp:a".into());
+        let b = Scope::Session("mcp:b".into());
+        let stop_a = CancellationToken::new();
+        let stop_b = CancellationToken::new();
+        let ra = calls
+            .register(a.clone(), "1".into(), stop_a.clone())
+            .unwrap();
+        let rb = calls
+            .register(b.clone(), "1".into(), stop_b.clone())
+            .unwrap();
+
+        assert!(calls.cancel(&b, "1", None));
+        assert!(stop_b.is_cancelled());
+        assert!(!stop_a.is_cancelled(), "session a's call 1 must go on");
+        assert_eq!(rb.decision(), Some(Decision::Cancel));
+        assert_eq!(ra.decision(), None);
+        let other_tenant = Scope::Tenant(Tenant::local());
+        assert!(!calls.cancel(&other_tenant, "1", None));
+    }
+
+    #[test]
+    fn a_timeout_keeps_the_call_going_and_a_plain_cancel_stops_it() {
+        assert_eq!(
+            Decision::from_reason(Some("request timeout")),
+            Decision::KeepGoing
+        );
+        assert_eq!(
+            Decision::from_reason(Some("Request timed out")),
+            Decision::KeepGoing
+        );
+        assert_eq!(
+            Decision::from_reason(Some("user aborted")),
+            Decision::Cancel
+        );
+        assert_eq!(Decision::from_reason(None), Decision::Cancel);
+    }
+
+    #[test]
+    fn a_request_id_in_use_is_refused_and_freed_when_its_call_ends() {
+        let calls = Arc::new(InFlight::default());
+        let s = Scope::Stdio;
+        let first = calls
+            .register(s.clone(), "7".into(), CancellationToken::new())
+            .unwrap();
+        assert!(
+            calls
+                .register(s.clone(), "7".into(), CancellationToken::new())
+                .is_err()
+        );
+        drop(first);
+        assert!(
+            calls
+                .register(s, "7".into(), CancellationToken::new())
+                .is_ok()
+        );
+    }
+}
