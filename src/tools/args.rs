@@ -189,10 +189,14 @@ mod tests {
     #[test]
     fn placeholders_do_not_hide_a_missing_prompt_or_an_unknown_argument() {
         let p = parse::<GenerateImageParams>(object(json!({"prompt": ""}))).unwrap();
-        assert_eq!(p.prompt, "", "an empty prompt is left to the tool's own refusal");
+        assert_eq!(
+            p.prompt, "",
+            "an empty prompt is left to the tool's own refusal"
+        );
         let e = parse::<GenerateImageParams>(object(json!({"prompt": null}))).unwrap_err();
         assert!(e.0.starts_with("Missing required argument `prompt`"), "{e}");
-        let e = parse::<GenerateImageParams>(object(json!({"prompt": "p", "n": null}))).unwrap_err();
+        let e =
+            parse::<GenerateImageParams>(object(json!({"prompt": "p", "n": null}))).unwrap_err();
         assert!(e.0.starts_with("Unknown argument `n`"), "{e}");
         let p = parse::<GenerateImageParams>(object(json!({"prompt": "p", "seed": 0}))).unwrap();
         assert_eq!(p.options.seed, Some(0), "seed 0 is a real seed");

@@ -1276,8 +1276,14 @@ async fn the_fake_api_command_accepts_the_key_it_is_given() {
         .expect("a start-up line")
         .unwrap()
         .unwrap();
-    assert!(line.contains("accepts the key given with --api-key"), "{line}");
-    assert!(!line.contains(chosen), "the chosen key is not printed: {line}");
+    assert!(
+        line.contains("accepts the key given with --api-key"),
+        "{line}"
+    );
+    assert!(
+        !line.contains(chosen),
+        "the chosen key is not printed: {line}"
+    );
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://") && w.ends_with("/v1"))

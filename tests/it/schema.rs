@@ -112,7 +112,10 @@ async fn every_property_is_required_and_the_optional_ones_admit_null() {
             _ => &["prompt"],
         };
         for (prop, def) in schema["properties"].as_object().unwrap() {
-            assert!(required.contains(&prop.as_str()), "{name}.{prop} is not required");
+            assert!(
+                required.contains(&prop.as_str()),
+                "{name}.{prop} is not required"
+            );
             let nullable = def["type"]
                 .as_array()
                 .is_some_and(|t| t.contains(&Value::from("null")));

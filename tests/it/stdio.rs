@@ -170,7 +170,10 @@ async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
     let out = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
         .arg("stdio")
         .env("SEEDREAM_API_KEY", SECRET)
-        .env("SEEDREAM_OUTPUT_DIR", crate::support::scratch_dir("stdio-eof"))
+        .env(
+            "SEEDREAM_OUTPUT_DIR",
+            crate::support::scratch_dir("stdio-eof"),
+        )
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();
