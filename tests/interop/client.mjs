@@ -335,7 +335,7 @@ async function main() {
       const after = [];
       tap(t2, after);
       const r = await again.request(request, CallToolResultSchema, { resumptionToken: token, timeout: 30000 });
-      expectImages(r, 3);
+      expectImages(await finished(again, r), 3);
       const replays = after.filter(([tk, p]) => tk === last[0] && p === last[1]).length;
       assert(replays === 0, `the last delivered event (progress ${last[1]}) came again ${replays} time(s) after resuming`);
       await again.close();
