@@ -61,10 +61,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener =
                 crate::tcp::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
+            let mut config = fake_api::FakeConfig::default();
+            // The stand-in accepts the key the server would send: `--api-key` or
+            // SEEDREAM_API_KEY. A chosen key may be a real one, so only the default is shown.
+            let accepts = match cli.server.api_key.filter(|k| !k.trim().is_empty()) {
+                Some(key) => {
+                    config.api_key = Some(key);
+                    "the key given with --api-key or SEEDREAM_API_KEY".to_owned()
+                }
+                None => format!(
+                    "the API key {:?} (choose another with --api-key)",
+                    config.api_key.as_deref().unwrap_or_default()
+                ),
+            };
             tracing::info!(
-                "stand-in API on http://{addr}/v1 (CometAPI) and http://{addr}/api/v3 (Ark)"
+                "stand-in API on http://{addr}/v1 (CometAPI) and http://{addr}/api/v3 (Ark); it accepts {accepts}"
             );
-            fake_api::serve(listener, fake_api::FakeConfig::default(), shutdown_signal()).await?;
+            fake_api::serve(listener, config, shutdown_signal()).await?;
             Ok(())
         }
     }

@@ -99,22 +99,111 @@ fn count(req: &GenRequest, scenario: &Scenario) -> u32 {
     requested.clamp(1, effective)
 }
 
-/// The first `(\d+)\s*(张|images?|pictures?)` in the prompt, as a model reading it would.
+/// The count a model reading the prompt would make: a number (digits, or a word up to
+/// fifteen) followed within two words by a word for images ("4 panels", "four images",
+/// "3 distinct variations", "生成3张图"), or a set word before it ("a set of 3", "series of
+/// five"). Numbers that are part of a ratio, size or version (`16:9`, `2048x2048`, `4.5`) are
+/// skipped. Zero is not a count; more than 15 is capped later, as upstream does (M5).
 fn prompt_count(prompt: &str) -> Option<u32> {
-    let mut rest = prompt;
-    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
-        let from_digits = rest.get(start..).unwrap_or("");
-        let end = from_digits
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(from_digits.len());
-        let (digits, after) = from_digits.split_at(end);
-        let word = after.trim_start().to_lowercase();
-        if word.starts_with('张') || word.starts_with("image") || word.starts_with("picture") {
-            return Some(digits.parse().unwrap_or(u32::MAX));
+    let words = words(prompt);
+    words.iter().enumerate().find_map(|(i, word)| {
+        let n = word.number?;
+        let before = |back: usize| i.checked_sub(back).and_then(|j| words.get(j));
+        let names_images = words
+            .iter()
+            .skip(i + 1)
+            .take(3)
+            .take_while(|w| w.number.is_none())
+            .any(|w| IMAGE_WORDS.iter().any(|noun| w.text.starts_with(noun)));
+        let after_set = before(1).is_some_and(|w| w.text == "of")
+            && before(2).is_some_and(|w| SET_WORDS.contains(&w.text.as_str()));
+        ((names_images || after_set) && n >= 1).then_some(n)
+    })
+}
+
+/// Words (and their stems' plurals) that name the images being counted.
+const IMAGE_WORDS: &[&str] = &[
+    "张",
+    "幅",
+    "image",
+    "picture",
+    "panel",
+    "variation",
+    "version",
+    "frame",
+    "scene",
+    "shot",
+    "photo",
+    "illustration",
+    "drawing",
+    "view",
+    "pose",
+    "sticker",
+    "icon",
+    "card",
+    "page",
+    "slide",
+    "option",
+    "design",
+];
+/// "a set of 3", "a series of four".
+const SET_WORDS: &[&str] = &["set", "series", "sequence", "collection", "batch", "grid"];
+const NUMBER_WORDS: &[&str] = &[
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen",
+];
+
+struct Word {
+    text: String,
+    number: Option<u32>,
+}
+
+/// Lowercase words: runs of ASCII digits, runs of letters, and each CJK character alone. A
+/// digit run touching `:`, `.`, `x` or `×` (a ratio, version or size) is not a number.
+fn words(prompt: &str) -> Vec<Word> {
+    let chars: Vec<char> = prompt.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        let start = i;
+        if c.is_ascii_digit() {
+            while chars.get(i).is_some_and(char::is_ascii_digit) {
+                i += 1;
+            }
+            let text: String = chars.get(start..i).unwrap_or_default().iter().collect();
+            let glued =
+                |c: Option<&char>| c.is_some_and(|c| matches!(c, ':' | '.' | 'x' | 'X' | '×'));
+            let part_of_something = glued(start.checked_sub(1).and_then(|j| chars.get(j)))
+                || (glued(chars.get(i)) && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+            // Too many digits for a u32 is still "very many".
+            let number = (!part_of_something).then(|| text.parse().unwrap_or(u32::MAX));
+            out.push(Word { text, number });
+        } else if c.is_alphabetic() && c.is_ascii() {
+            while chars.get(i).is_some_and(|c| c.is_ascii_alphabetic()) {
+                i += 1;
+            }
+            let text: String = chars
+                .get(start..i)
+                .unwrap_or_default()
+                .iter()
+                .collect::<String>()
+                .to_lowercase();
+            let number = NUMBER_WORDS
+                .iter()
+                .position(|w| *w == text)
+                .and_then(|p| u32::try_from(p + 1).ok());
+            out.push(Word { text, number });
+        } else {
+            i += 1;
+            if c.is_alphabetic() {
+                out.push(Word {
+                    text: c.to_string(),
+                    number: None,
+                });
+            }
         }
-        rest = after;
     }
-    None
+    out
 }
 
 /// Per-image time: `slow=MS` as given, else the M14 model scaled by `time_scale`.
@@ -156,5 +245,42 @@ mod tests {
         assert_eq!(prompt_count("生成3张图"), Some(3));
         assert_eq!(prompt_count("in 1999 there were 2 Pictures"), Some(2));
         assert_eq!(prompt_count("a 16:9 poster"), None);
+    }
+
+    #[test]
+    fn counts_are_read_from_common_phrasings() {
+        for (prompt, want) in [
+            (
+                "4 panels of a cat's day: waking, eating, playing, sleeping",
+                Some(4),
+            ),
+            ("four images of a lighthouse", Some(4)),
+            ("a set of 3 matching icons", Some(3)),
+            ("a series of five postcards", Some(5)),
+            ("3 variations of the logo", Some(3)),
+            ("two distinct versions", Some(2)),
+            ("a 4-panel comic", Some(4)),
+            ("Six Stickers", Some(6)),
+            ("生成3幅插画", Some(3)),
+            ("one image, please", Some(1)),
+            ("20 panels", Some(20)),
+            ("99999999999 images", Some(u32::MAX)),
+        ] {
+            assert_eq!(prompt_count(prompt), want, "{prompt}");
+        }
+    }
+
+    #[test]
+    fn numbers_that_are_not_counts_are_skipped() {
+        for prompt in [
+            "a 16:9 poster of 3 cats",
+            "a 2048x2048 image",
+            "in the style of 4.5 images",
+            "0 images",
+            "a set of dishes",
+            "3 cats and a dog",
+        ] {
+            assert_eq!(prompt_count(prompt), None, "{prompt}");
+        }
     }
 }

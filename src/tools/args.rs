@@ -14,7 +14,7 @@ use super::schema;
 pub struct ArgError(pub String);
 
 /// Parses `args` as `T`, refusing arguments `T` does not have.
-pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, ArgError> {
+pub fn parse<T: DeserializeOwned + JsonSchema>(mut args: JsonObject) -> Result<T, ArgError> {
     let known = schema::property_names::<T>();
     let mut unknown: Vec<&String> = args.keys().filter(|k| !known.contains(k)).collect();
     if !unknown.is_empty() {
@@ -34,6 +34,7 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, Ar
             known.join(", ")
         )));
     }
+    drop_unset::<T>(&mut args);
     let value = serde_json::Value::Object(args.clone());
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let mut path = shorten(&e.path().to_string(), 80);
@@ -62,6 +63,24 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<T, Ar
             .unwrap_or_default();
         ArgError(format!("Invalid argument `{path}`: {inner}.{hint}"))
     })
+}
+
+/// Removes the values a strict-mode model sends for "no value", so they mean "not given": a
+/// strict host makes every property required, and the model then fills the ones it does not
+/// want with `null`, `""` or `0`. So: `null` anywhere; `""` (or only spaces) for an optional
+/// argument; and `0` where it is outside the range anyway (`guidance_scale` is 1-10). A `0`
+/// that means something (`seed`, `wait_seconds`) is kept.
+fn drop_unset<T: JsonSchema>(args: &mut JsonObject) {
+    let optional = schema::optional_names::<T>();
+    args.retain(|key, value| {
+        let unset = match value {
+            serde_json::Value::Null => true,
+            serde_json::Value::String(s) => s.trim().is_empty() && optional.contains(key),
+            serde_json::Value::Number(n) => key == "guidance_scale" && n.as_f64() == Some(0.0),
+            _ => false,
+        };
+        !unset
+    });
 }
 
 /// Unknown argument names listed one by one; the rest are counted.
@@ -144,6 +163,43 @@ mod tests {
         ))
         .unwrap();
         assert!(p.options.size.is_none());
+    }
+
+    /// What a strict-mode model sends when it must fill every property and wants none.
+    #[test]
+    fn a_strict_model_s_placeholders_mean_not_given() {
+        let p = parse::<GenerateImageParams>(object(json!({
+            "prompt": "p", "size": "", "aspect_ratio": null, "model": "", "response_format": null,
+            "output_format": " ", "embed": "", "filename": "", "output_dir": "",
+            "watermark": null, "seed": null, "guidance_scale": 0
+        })))
+        .unwrap();
+        let o = p.options;
+        assert!(o.size.is_none() && o.model.is_none() && o.aspect_ratio.is_none());
+        assert!(o.response_format.is_none() && o.output_format.is_none() && o.embed.is_none());
+        assert!(o.filename.is_none() && o.output_dir.is_none() && o.watermark.is_none());
+        assert!(o.seed.is_none() && o.guidance_scale.is_none());
+        let s = parse::<GenerateSequenceParams>(object(
+            json!({"prompt": "p", "max_images": 2, "images": null}),
+        ))
+        .unwrap();
+        assert!(s.images.is_none());
+    }
+
+    #[test]
+    fn placeholders_do_not_hide_a_missing_prompt_or_an_unknown_argument() {
+        let p = parse::<GenerateImageParams>(object(json!({"prompt": ""}))).unwrap();
+        assert_eq!(
+            p.prompt, "",
+            "an empty prompt is left to the tool's own refusal"
+        );
+        let e = parse::<GenerateImageParams>(object(json!({"prompt": null}))).unwrap_err();
+        assert!(e.0.starts_with("Missing required argument `prompt`"), "{e}");
+        let e =
+            parse::<GenerateImageParams>(object(json!({"prompt": "p", "n": null}))).unwrap_err();
+        assert!(e.0.starts_with("Unknown argument `n`"), "{e}");
+        let p = parse::<GenerateImageParams>(object(json!({"prompt": "p", "seed": 0}))).unwrap();
+        assert_eq!(p.options.seed, Some(0), "seed 0 is a real seed");
     }
 
     #[test]

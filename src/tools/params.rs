@@ -1,6 +1,7 @@
 //! The arguments of each tool. Field doc comments become the schema descriptions a model
-//! reads, so they state formats, ranges and an example, and stay short (the whole
-//! `tools/list` must stay small).
+//! reads, so they state formats, ranges and an example, and stay short: the whole `tools/list`
+//! must stay under 6 KB, and the shared options below appear once per tool. Ranges the server
+//! checks anyway (seed, guidance_scale) are left to its error messages.
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -11,27 +12,27 @@ use crate::seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
-    /// 1K-4K or WIDTHxHEIGHT, e.g. 2848x1600.
+    /// 2K (default), 3K, 4K or WIDTHxHEIGHT.
     pub size: Option<Size>,
-    /// Shape at the preset size, e.g. 16:9 = 2848x1600 at 2K.
+    /// Shape at the preset size.
     pub aspect_ratio: Option<AspectRatio>,
     /// 5.0 (default), 4.5, 4.0 or a model id.
     pub model: Option<Model>,
-    /// url (default) or b64_json (embeds full size where it fits).
+    /// url (default) or b64_json (inline).
     pub response_format: Option<ResponseFormat>,
     /// jpeg (default) or png (5.0 only).
     pub output_format: Option<OutputFormat>,
-    /// Images in the result: preview (default), full or none.
+    /// Images in the result (default preview).
     pub embed: Option<EmbedMode>,
-    /// Base name for saved files, e.g. fox-portrait.
+    /// Saved file base name, e.g. fox.
     pub filename: Option<String>,
     /// Absolute folder to save into.
     pub output_dir: Option<String>,
-    /// Add an "AI generated" mark (default false).
+    /// Add an AI-generated mark.
     pub watermark: Option<bool>,
-    /// -1..2147483647 (ignored by current models).
+    /// Currently ignored.
     pub seed: Option<i64>,
-    /// 1-10 (ignored by current models).
+    /// Currently ignored.
     pub guidance_scale: Option<f64>,
 }
 
@@ -47,7 +48,7 @@ pub struct GenerateImageParams {
 /// Arguments of `edit_image`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct EditImageParams {
-    /// The change to make or the image to make from the references, e.g. "make it a watercolor".
+    /// The change, e.g. "make it a watercolor".
     pub prompt: String,
     /// 1-14 reference images: absolute paths, file:// or http(s) URLs, or data: URIs.
     #[schemars(length(min = 1, max = 14))]
@@ -59,9 +60,9 @@ pub struct EditImageParams {
 /// Arguments of `generate_sequence`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct GenerateSequenceParams {
-    /// The set to draw, with its count, e.g. "4 panels of a cat's day: waking, eating, playing, sleeping".
+    /// The set with its count, e.g. "4 panels of a cat's day".
     pub prompt: String,
-    /// Most images to make, 1-15 (references + max_images <= 15). The model may make fewer.
+    /// 1-15; references + max_images <= 15. The model may make fewer.
     #[schemars(range(min = 1, max = 15))]
     pub max_images: u32,
     /// 0-14 reference images: paths, file:// or http(s) URLs, or data: URIs.

@@ -1,5 +1,16 @@
-//! Input schemas every major client accepts: one flat object, no `$ref`, unions, type arrays
-//! or `format` (Cursor, Windsurf, Gemini and OpenAI strict hosts reject those).
+//! Input schemas every major client accepts: one flat object, no `$ref`, `anyOf`/`oneOf` or
+//! `format` (Cursor, Windsurf and Gemini reject those).
+//!
+//! Strict-mode hosts (OpenAI's function calling, the Agents SDK's `ensure_strict_json_schema`)
+//! make every property required. So every property is listed in `required`, and an optional
+//! one says how to leave it out: its type admits `null` (`["string","null"]`, the form OpenAI
+//! documents and google-genai turns into `nullable`). `args::parse` reads a null, and an empty
+//! string for an optional text, as "not given".
+//!
+//! `additionalProperties: false` is left out on purpose: google-genai 3.3's MCP conversion
+//! (`_mcp_utils._filter_to_supported_schema`) crashes on a boolean there and Gemini's
+//! OpenAPI-subset `parameters` refuse it, while strict converters add it themselves. Unknown
+//! arguments are refused by `args::parse` with the list of accepted ones.
 
 use std::sync::Arc;
 
@@ -15,8 +26,22 @@ pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
 
 /// The names of the properties `T` accepts, for refusing unknown arguments.
 pub fn property_names<T: JsonSchema>() -> Vec<String> {
-    match schema_object::<T>().get("properties") {
+    match portable_object::<T>().get("properties") {
         Some(Value::Object(props)) => props.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The properties a caller may leave out (those `T` does not require).
+pub fn optional_names<T: JsonSchema>() -> Vec<String> {
+    let object = portable_object::<T>();
+    let required = required_of(&object);
+    match object.get("properties") {
+        Some(Value::Object(props)) => props
+            .keys()
+            .filter(|k| !required.contains(k))
+            .cloned()
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -31,7 +56,48 @@ pub fn property_description<T: JsonSchema>(name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The portable schema made strict-mode ready: every property required, optional ones nullable.
 fn schema_object<T: JsonSchema>() -> JsonObject {
+    let mut object = portable_object::<T>();
+    let mut required = required_of(&object);
+    if let Some(Value::Object(props)) = object.get_mut("properties") {
+        for (name, def) in props.iter_mut() {
+            if !required.contains(name) {
+                make_nullable(def);
+                required.push(name.clone());
+            }
+        }
+    }
+    object.insert(
+        "required".into(),
+        Value::Array(required.into_iter().map(Value::String).collect()),
+    );
+    object
+}
+
+fn required_of(object: &JsonObject) -> Vec<String> {
+    match object.get("required") {
+        Some(Value::Array(names)) => names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `"type": "string"` becomes `["string", "null"]`. An `enum` keeps only its real values, as in
+/// OpenAI's documented strict example: Gemini's enums are strings only.
+fn make_nullable(def: &mut Value) {
+    if let Some(Value::String(t)) = def.get("type") {
+        let t = t.clone();
+        if let Value::Object(map) = def {
+            map.insert("type".into(), serde_json::json!([t, "null"]));
+        }
+    }
+}
+
+/// The schema as schemars derives it, reduced to the portable profile.
+fn portable_object<T: JsonSchema>() -> JsonObject {
     let mut settings = SchemaSettings::draft2020_12();
     settings.inline_subschemas = true;
     let mut value = serde_json::to_value(settings.into_generator().into_root_schema_for::<T>())
@@ -124,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn optional_fields_become_plain_optional_properties() {
+    fn optional_fields_are_required_but_nullable_for_strict_hosts() {
         let s = Value::Object((*input_schema::<Example>()).clone());
         assert_eq!(
             s,
@@ -132,13 +198,14 @@ mod tests {
                 "type": "object",
                 "properties": {
                     "prompt": {"type": "string", "description": "The prompt."},
-                    "count": {"type": "integer", "minimum": 0, "description": "A count."},
-                    "choice": {"type": "string", "enum": ["left", "right"], "description": "A choice."}
+                    "count": {"type": ["integer", "null"], "minimum": 0, "description": "A count."},
+                    "choice": {"type": ["string", "null"], "enum": ["left", "right"], "description": "A choice."}
                 },
-                "required": ["prompt"]
+                "required": ["prompt", "choice", "count"]
             })
         );
         assert_eq!(property_names::<Example>(), ["choice", "count", "prompt"]);
+        assert_eq!(optional_names::<Example>(), ["choice", "count"]);
         assert_eq!(
             property_description::<Example>("count").as_deref(),
             Some("A count.")

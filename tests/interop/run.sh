@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Interop suite: drives the release binary with MCP clients this project did not write (the
-# official Python SDK, the MCP Inspector CLI, the MCP conformance suite) against the project's
-# stand-in API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
+# official Python and TypeScript SDKs, the MCP Inspector CLI, the MCP conformance suite, and the
+# schema conversions of the OpenAI Agents SDK and google-genai) against the project's stand-in
+# API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
 #
 # The pinned clients (requirements.txt, package.json + package-lock.json) are installed once
 # into a cache outside the checkout, reused by later runs and by fresh clones:
 #   SEEDREAM_INTEROP_CACHE   default ${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/interop
 #   SEEDREAM_INTEROP_KEEP=1  keep the work folder (logs, images, conformance results)
 #   SEEDREAM_INTEROP_NO_BUILD=1  use the release binary as it is, without `cargo build`
+#   SEEDREAM_INTEROP_BIN=PATH    test this binary instead (e.g. a debug build); implies NO_BUILD
 set -uo pipefail # not -e: every check runs and is counted
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -15,7 +17,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CACHE=${SEEDREAM_INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/interop}
 KEEP=${SEEDREAM_INTEROP_KEEP:-}
 NO_BUILD=${SEEDREAM_INTEROP_NO_BUILD:-}
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/seedream-mcp
+BIN=${SEEDREAM_INTEROP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/seedream-mcp}
+[[ -n ${SEEDREAM_INTEROP_BIN:-} ]] && NO_BUILD=1
 # The scenarios of the conformance suite that mean something for a server without its fixtures.
 MEANINGFUL_SCENARIOS=(server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams)
 
@@ -138,6 +141,11 @@ start_servers() {
     SEEDREAM_HTTP_TOKEN=$TOKEN start_http http-token AUTH_URL
     export AUTH_HEADER="Bearer $TOKEN" # read by mcp-remote, as in the README
     export MCP_REMOTE_CONFIG_DIR=$WORK/mcp-remote
+    # One server per TypeScript run that checks the log for its own timeout and abort.
+    start_http http-ts TS_HTTP_URL
+    start_http http-ts-sse TS_SSE_URL
+    SEEDREAM_HTTP_STATELESS=true start_http stateless STATELESS_URL
+    SEEDREAM_HTTP_STATELESS=true start_http stateless-modern MODERN_URL
     say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
 }
 
@@ -216,6 +224,64 @@ report_python() {
             grep -q '^FAIL' "$WORK/py-$name.out" || fail "python/$name: client.py exited with $rc"
             echo "--- last lines of its stderr:"
             tail -n 25 "$WORK/py-$name.err"
+        fi
+    done
+}
+
+# --- strict-schema hosts (OpenAI Agents SDK, google-genai) ----------------------------------
+
+start_strict() {
+    launch strict timeout -k 5 180 "$PY" "$HERE/strict.py" -- "$BIN" stdio
+}
+
+# Counts what strict.py printed; a crash without a FAIL line is one more failure.
+report_strict() {
+    reap strict
+    local rc=$?
+    cat "$WORK/strict.out"
+    grep -E '^(ok|FAIL) ' "$WORK/strict.out" >>"$RESULTS"
+    if ((rc != 0)); then
+        grep -q '^FAIL' "$WORK/strict.out" || fail "strict: strict.py exited with $rc"
+        tail -n 25 "$WORK/strict.err"
+    fi
+}
+
+# --- TypeScript SDK -------------------------------------------------------------------------
+
+TS_NAMES=()
+
+# ts_run NAME CLIENT_ARGS...: starts client.mjs in the background. Node resolves the SDK next to
+# the script, so it runs from the work folder with the cached node_modules linked in.
+ts_run() {
+    local name=$1
+    shift
+    TS_NAMES+=("$name")
+    launch "ts-$name" timeout -k 5 180 "$NODE" "$WORK/client.mjs" "$@"
+}
+
+start_typescript() {
+    ln -sfn "$NPM_DIR/node_modules" "$WORK/node_modules"
+    cp "$HERE/client.mjs" "$WORK/client.mjs"
+    ts_run stdio stdio stdio -- "$BIN" stdio
+    ts_run http http http "$TS_HTTP_URL" --log "$WORK/http-ts.log"
+    ts_run sse sse sse "${TS_SSE_URL%/mcp}/sse" --log "$WORK/http-ts-sse.log"
+    # 1.32.2 speaks 2025-11-25 with a server that keeps no sessions; the 2.x client speaks the
+    # stateless 2026-07-28 revision itself.
+    ts_run stateless stateless stateless "$STATELESS_URL" --log "$WORK/stateless.log"
+    ts_run modern stateless stateless-2026-07-28 "$MODERN_URL" --log "$WORK/stateless-modern.log" --modern
+}
+
+report_typescript() {
+    local name rc
+    for name in "${TS_NAMES[@]}"; do
+        reap "ts-$name"
+        rc=$?
+        cat "$WORK/ts-$name.out"
+        grep -E '^(ok|FAIL) ' "$WORK/ts-$name.out" >>"$RESULTS"
+        if ((rc != 0)); then
+            grep -q '^FAIL' "$WORK/ts-$name.out" || fail "ts/$name: client.mjs exited with $rc"
+            echo "--- last lines of its stderr:"
+            tail -n 25 "$WORK/ts-$name.err"
         fi
     done
 }
@@ -342,7 +408,7 @@ report_conformance() {
 
 [[ $KEEP == 1 ]] && say "logs, images and results are kept in $WORK"
 install_clients
-say "clients ready: $("$PY" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))'), node $("$NODE" --version)"
+say "clients ready: $("$PY" -c 'import importlib.metadata as m; print(*(f"{p} {m.version(p)}" for p in ("mcp", "openai-agents", "google-genai")), sep=", ")'), node $("$NODE" --version)"
 if [[ $NO_BUILD != 1 ]]; then
     (cd "$ROOT" && timeout 1800 cargo build --release --locked --quiet) || die "cargo build --release failed"
 fi
@@ -350,10 +416,16 @@ fi
 start_servers
 # The clients run side by side against the same servers, as a host's would.
 start_python
+start_typescript
+start_strict
 start_inspector
 start_conformance
 say "Python SDK over stdio, streamable HTTP and legacy SSE, in both protocol eras"
 report_python
+say "TypeScript SDK over stdio, streamable HTTP, stateless HTTP and legacy SSE"
+report_typescript
+say "strict-schema conversions (OpenAI Agents SDK, google-genai) and strict-model calls"
+report_strict
 say "MCP Inspector CLI"
 report_inspector
 say "conformance suite"

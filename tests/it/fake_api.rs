@@ -1253,3 +1253,80 @@ async fn hostile_inputs_get_client_errors_and_never_break_the_server() {
     let max_capped = json!({"sequential_image_generation": "auto", "sequential_image_generation_options": {"max_images": 99}});
     assert_eq!(count_of(&api, "[[mock:n=20]] x", max_capped).await, 15);
 }
+
+/// `fake-api --api-key foo` accepts foo (and no longer the default key), and its start-up line
+/// says which key it accepts without printing a chosen key.
+#[tokio::test]
+async fn the_fake_api_command_accepts_the_key_it_is_given() {
+    use tokio::io::AsyncBufReadExt as _;
+    let chosen = "sk-chosen-key-7";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .args(["fake-api", "--listen", "127.0.0.1:0", "--api-key", chosen])
+        .env_remove("SEEDREAM_API_KEY")
+        .env_remove("COMETAPI_KEY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("a start-up line")
+        .unwrap()
+        .unwrap();
+    assert!(
+        line.contains("accepts the key given with --api-key"),
+        "{line}"
+    );
+    assert!(
+        !line.contains(chosen),
+        "the chosen key is not printed: {line}"
+    );
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.ends_with("/v1"))
+        .unwrap()
+        .to_owned();
+    let status = |key: &'static str| {
+        let url = format!("{base}/images/generations");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .json(&json!({"model": "doubao-seedream-4-0-250828", "prompt": "a fox", "size": "1K"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(chosen).await, 200);
+    assert_eq!(status("test-key").await, 401);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_fake_api_command_says_it_accepts_test_key_by_default() {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .args(["fake-api", "--listen", "127.0.0.1:0"])
+        .env_remove("SEEDREAM_API_KEY")
+        .env_remove("COMETAPI_KEY")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("a start-up line")
+        .unwrap()
+        .unwrap();
+    assert!(line.contains(r#"accepts the API key "test-key""#), "{line}");
+    child.kill().await.unwrap();
+}

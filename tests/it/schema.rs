@@ -91,6 +91,45 @@ async fn every_input_schema_uses_only_the_portable_profile() {
     }
 }
 
+/// OpenAI strict mode (and the Agents SDK's `ensure_strict_json_schema`) requires every property
+/// in `required`; optional ones must then admit null, or a strict model has to invent a value.
+#[tokio::test]
+async fn every_property_is_required_and_the_optional_ones_admit_null() {
+    let list = tools_list().await;
+    for tool in list["tools"].as_array().unwrap() {
+        let name = tool["name"].as_str().unwrap();
+        let schema = &tool["inputSchema"];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        let truly_required: &[&str] = match name {
+            "get_job" => &["job_id"],
+            "edit_image" => &["prompt", "images"],
+            "generate_sequence" => &["prompt", "max_images"],
+            _ => &["prompt"],
+        };
+        for (prop, def) in schema["properties"].as_object().unwrap() {
+            assert!(
+                required.contains(&prop.as_str()),
+                "{name}.{prop} is not required"
+            );
+            let nullable = def["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&Value::from("null")));
+            assert_eq!(
+                nullable,
+                !truly_required.contains(&prop.as_str()),
+                "{name}.{prop}: optional exactly when nullable"
+            );
+        }
+        // google-genai's MCP conversion crashes on a boolean here; strict converters add it.
+        assert!(schema.get("additionalProperties").is_none(), "{name}");
+    }
+}
+
 fn assert_portable(path: &str, v: &Value) {
     match v {
         Value::Object(map) => {
@@ -107,8 +146,14 @@ fn assert_portable(path: &str, v: &Value) {
             ] {
                 assert!(!map.contains_key(banned), "{path} has {banned}");
             }
-            if let Some(t) = map.get("type") {
-                assert!(t.is_string(), "{path} has a type array");
+            match map.get("type") {
+                None | Some(Value::String(_)) => {}
+                // The one type array strict-mode hosts need: a single type or null.
+                Some(Value::Array(types)) => assert!(
+                    types.len() == 2 && types[0].is_string() && types[1] == "null",
+                    "{path} has a type union {types:?}"
+                ),
+                Some(other) => panic!("{path} has type {other}"),
             }
             if map.get("type") == Some(&Value::from("array")) {
                 assert!(

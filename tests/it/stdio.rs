@@ -162,3 +162,27 @@ async fn the_binary_reaches_the_upstream_through_http_proxy() {
     assert_eq!(response["result"]["isError"], false, "{response}");
     assert_eq!(fake.requests().len(), 1);
 }
+
+/// A person running the command and pressing Ctrl-D, or a probe that closes at once: no client
+/// ever connected, so there is nothing to report as an error.
+#[tokio::test]
+async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
+    let out = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .arg("stdio")
+        .env("SEEDREAM_API_KEY", SECRET)
+        .env(
+            "SEEDREAM_OUTPUT_DIR",
+            crate::support::scratch_dir("stdio-eof"),
+        )
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(20), out)
+        .await
+        .expect("exits by itself")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
