@@ -175,6 +175,17 @@ mod tests {
     }
 
     #[test]
+    fn a_relative_output_dir_is_told_to_give_a_folder_not_a_file() {
+        let root = tempfile::tempdir().unwrap();
+        let e = config(root.path(), true)
+            .target(None, Some("images/out"), EmbedMode::Preview)
+            .unwrap_err();
+        assert!(e.message.contains("not an absolute path"), "{e}");
+        assert!(e.message.contains("folder"), "{e}");
+        assert!(!e.message.contains(".png"), "{e}");
+    }
+
+    #[test]
     fn filenames_are_checked_before_generation() {
         let root = tempfile::tempdir().unwrap();
         let e = config(root.path(), true)

@@ -15,6 +15,8 @@ pub struct AllowedRoots {
 pub enum PathError {
     #[error("`{0}` is not an absolute path: give the full path, e.g. /home/me/Pictures/photo.png")]
     NotAbsolute(String),
+    #[error("`{0}` is not an absolute path: give the full path of a folder, e.g. /home/me/Pictures/seedream")]
+    NotAbsoluteDir(String),
     #[error("`{path}` does not exist or cannot be read: {reason}")]
     Unreadable { path: String, reason: String },
     #[error(
@@ -66,7 +68,7 @@ impl AllowedRoots {
     /// inside a root (checked before anything is created).
     pub fn resolve_dir_for_writing(&self, dir: &Path) -> Result<PathBuf, PathError> {
         if !dir.is_absolute() {
-            return Err(PathError::NotAbsolute(dir.display().to_string()));
+            return Err(PathError::NotAbsoluteDir(dir.display().to_string()));
         }
         if dir
             .components()
