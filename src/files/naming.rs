@@ -175,12 +175,18 @@ mod tests {
     #[test]
     fn filenames_with_bidi_overrides_or_other_invisible_characters_are_refused_by_code_point() {
         let bidi = (0x202A..=0x202E).chain(0x2066..=0x2069);
-        let others = [0x200B, 0x200D, 0x200E, 0xFEFF, 0x00AD, 0x061C, 0x2028, 0xE000];
+        let others = [
+            0x200B, 0x200D, 0x200E, 0xFEFF, 0x00AD, 0x061C, 0x2028, 0xE000,
+        ];
         for cp in bidi.chain(others) {
             let c = char::from_u32(cp).unwrap();
             let name = format!("photo{c}gpj.exe");
             let e = check_filename(&name).unwrap_err();
-            assert_eq!(e, FilenameError::Invisible(format!("U+{cp:04X}")), "U+{cp:04X}");
+            assert_eq!(
+                e,
+                FilenameError::Invisible(format!("U+{cp:04X}")),
+                "U+{cp:04X}"
+            );
             assert!(e.to_string().contains("invisible character"), "{e}");
         }
         // Letters of any script, accents and emoji are not format characters.

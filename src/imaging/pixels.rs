@@ -73,22 +73,39 @@ impl Pixels {
 }
 
 /// JPEG has no alpha; white matches how most viewers show transparency on a page.
+///
+/// Done in place (each RGB triple is written at or before the RGBA quad it comes from), so a
+/// large RGBA image never exists twice: this is the peak of a PNG or GIF decode.
 fn flatten_onto_white(image: RgbaImage) -> (Pixels, bool) {
     let (width, height) = image.dimensions();
+    let mut buf = image.into_raw();
     let mut translucent = false;
-    let rgb = image
-        .into_raw()
-        .chunks_exact(4)
-        .flat_map(|px| match *px {
-            [r, g, b, 255] => [r, g, b],
-            [r, g, b, a] => {
+    let count = buf.len() / 4;
+    for i in 0..count {
+        let Some(&[r, g, b, a]) = buf.get(4 * i..4 * i + 4) else {
+            break;
+        };
+        let rgb = match a {
+            255 => [r, g, b],
+            _ => {
                 translucent = true;
                 [over_white(r, a), over_white(g, a), over_white(b, a)]
             }
-            _ => [255, 255, 255],
-        })
-        .collect();
-    (Pixels { width, height, rgb }, translucent)
+        };
+        if let Some(out) = buf.get_mut(3 * i..3 * i + 3) {
+            out.copy_from_slice(&rgb);
+        }
+    }
+    buf.truncate(3 * count);
+    buf.shrink_to_fit();
+    (
+        Pixels {
+            width,
+            height,
+            rgb: buf,
+        },
+        translucent,
+    )
 }
 
 fn over_white(channel: u8, alpha: u8) -> u8 {

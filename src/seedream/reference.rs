@@ -61,9 +61,12 @@ pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, Val
 /// `./a.png`, `images/a.png`, `a.jpeg`: no scheme, and either a folder separator or an image
 /// file extension.
 fn looks_like_relative_path(s: &str) -> bool {
-    let has_scheme = s
-        .split_once(':')
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+    let has_scheme = s.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
     if has_scheme || s.starts_with('/') || s.is_empty() {
         return false;
     }
@@ -285,7 +288,12 @@ mod tests {
 
     #[test]
     fn a_relative_path_is_told_to_use_an_absolute_path_or_a_file_uri() {
-        for relative in ["./images/lighthouse.jpeg", "images/fox.png", "fox.JPG", "..\\a.png"] {
+        for relative in [
+            "./images/lighthouse.jpeg",
+            "images/fox.png",
+            "fox.JPG",
+            "..\\a.png",
+        ] {
             let e = check(0, relative, LIMIT).unwrap_err();
             assert!(e.message.contains("relative path"), "{relative}: {e}");
             assert!(e.message.contains("/home/me/Pictures/photo.png"), "{e}");
