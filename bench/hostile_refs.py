@@ -14,7 +14,7 @@ Usage:
   python3 bench/hostile_refs.py --bin target/debug/seedream-mcp   # a debug build works too
 Loopback only; every process started is stopped by PID at the end.
 """
-import argparse, base64, json, os, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, base64, json, os, socket, struct, subprocess, sys, tempfile, threading, time, urllib.request, zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -42,9 +42,33 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK
 
 
-def hostile_images(folder):
-    subprocess.run(["cargo", "run", "--quiet", "--example", "hostile_refs", "--", folder], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+def tiff_bomb(path, side=12000):
+    """`side` x `side` grey zeros in one Deflate strip: a few hundred KB on disk."""
+    deflate = zlib.compressobj(9)
+    row = bytes(side)
+    strip = b"".join(deflate.compress(row) for _ in range(side)) + deflate.flush()
+    tags = [(256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 8), (262, 3, 1), (273, 4, 0),
+            (277, 3, 1), (278, 4, side), (279, 4, len(strip))]
+    ifd_at = 8
+    data_at = ifd_at + 2 + 12 * len(tags) + 4
+    out = bytearray(b"II*\0" + struct.pack("<I", ifd_at) + struct.pack("<H", len(tags)))
+    for tag, kind, value in tags:
+        value = data_at if tag == 273 else value
+        packed = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        out += struct.pack("<HHI", tag, kind, 1) + packed
+    out += struct.pack("<I", 0) + strip
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def hostile_images(folder, given):
+    if given:
+        folder = given
+    else:
+        subprocess.run(["cargo", "run", "--quiet", "--example", "hostile_refs", "--", folder], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    if not os.path.exists(os.path.join(folder, "tiff-bomb-12000.tif")):
+        tiff_bomb(os.path.join(folder, "tiff-bomb-12000.tif"))
     out = []
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name), "rb") as f:
@@ -108,6 +132,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(TARGET, "release", "seedream-mcp"))
     ap.add_argument("--concurrent", type=int, default=16)
+    ap.add_argument("--images", help="a folder already written by `cargo run --example hostile_refs -- DIR`")
     args = ap.parse_args()
     port = free_port()
     fake = subprocess.Popen([args.bin, "fake-api", "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
@@ -115,7 +140,7 @@ def main():
     servers = []
     failed = False
     try:
-        images = hostile_images(os.path.join(work, "refs"))
+        images = hostile_images(os.path.join(work, "refs"), args.images)
         base_url = f"http://127.0.0.1:{port}/v1"
         for _ in range(100):
             try:

@@ -218,16 +218,37 @@ fn plan_other(decoder: &impl ImageDecoder, target: Target<'_>) -> Result<Plan, I
     };
     let decode = decoder.total_bytes().saturating_add(converted);
     let wanted = target(source.0, source.1);
-    let work = work_bytes(decode, source, wanted);
-    if work > MAX_WORK_BYTES {
-        return Err(too_large(source));
+    // Resampling holds source, intermediate and result at once; when that is too much, the
+    // decoded pixels are first averaged down by a whole factor in place (as a JPEG's DCT scale
+    // does), which needs no second buffer.
+    for factor in 1..=MAX_SHRINK {
+        let decoded = shrunk(source, factor);
+        let result = if decoded.0 >= wanted.0 && decoded.1 >= wanted.1 {
+            wanted
+        } else {
+            decoded
+        };
+        let work = work_bytes(decode, decoded, result);
+        if work <= MAX_WORK_BYTES {
+            return Ok(Plan {
+                source,
+                decoded,
+                target: result,
+                work_bytes: work,
+            });
+        }
     }
-    Ok(Plan {
-        source,
-        decoded: source,
-        target: wanted,
-        work_bytes: work,
-    })
+    Err(too_large(source))
+}
+
+/// The largest whole factor decoded pixels are averaged down by.
+const MAX_SHRINK: u32 = 8;
+
+fn shrunk((width, height): (u32, u32), factor: u32) -> (u32, u32) {
+    if factor <= 1 || width < factor || height < factor {
+        return (width, height);
+    }
+    (width / factor, height / factor)
 }
 
 fn decode_other(
@@ -252,6 +273,10 @@ fn decode_other(
     // reference can carry, so frame counts cost nothing.
     let image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(format, bytes, e))?;
     let (pixels, translucent) = Pixels::from_dynamic(image);
+    let factor = (1..=MAX_SHRINK)
+        .find(|&f| shrunk(plan.source, f) == plan.decoded)
+        .unwrap_or(1);
+    let pixels = pixels.shrink_in_place(factor);
     Ok((
         Raw {
             pixels,

@@ -21,7 +21,7 @@ pub enum ImagingError {
 
     #[error(
         "the image is {width}x{height} px, too large to decode in memory; downscale it first \
-         (e.g. to 8000 px on its long edge)"
+         (e.g. to 4096 px on its long edge)"
     )]
     TooLargeToDecode { width: u32, height: u32 },
 
