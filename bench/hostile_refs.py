@@ -61,12 +61,24 @@ def tiff_bomb(path, side=12000):
         f.write(out)
 
 
+def claim_size(path, side):
+    """Makes the progressive JPEG claim `side` x `side`, over the pixel cap, so the server has
+    to decode it (a compliant reference is sent on untouched)."""
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    sof = data.find(b"\xff\xc2")
+    data[sof + 5:sof + 9] = struct.pack(">HH", side, side)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def hostile_images(folder, given):
     if given:
         folder = given
     else:
         subprocess.run(["cargo", "run", "--quiet", "--example", "hostile_refs", "--", folder], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
+    claim_size(os.path.join(folder, "jpeg-2000-scans.jpg"), 8000)
     if not os.path.exists(os.path.join(folder, "tiff-bomb-12000.tif")):
         tiff_bomb(os.path.join(folder, "tiff-bomb-12000.tif"))
     out = []
