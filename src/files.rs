@@ -3,7 +3,9 @@
 
 pub mod local_ref;
 pub mod naming;
+pub mod output_dir;
 pub mod roots;
 pub mod save;
 
+pub use output_dir::OutputDir;
 pub use roots::{AllowedRoots, PathError};

@@ -16,6 +16,8 @@ mod decode;
 mod encode;
 mod error;
 mod fit;
+#[cfg(test)]
+mod hostile;
 mod jpeg;
 mod pixels;
 #[cfg(test)]
@@ -109,8 +111,28 @@ pub struct Fitted {
 /// under `min_side` or a ratio beyond `max_ratio` cannot be fixed by scaling and is an error,
 /// as are bytes that are not a readable image.
 pub fn fit_reference(bytes: &[u8], limits: &ReferenceLimits) -> Result<Fitted, ImagingError> {
-    fit::fit_reference(bytes, limits)
+    fit::fit_reference(bytes, limits, &decode::running)
 }
+
+/// [`fit_reference`], abandoned with [`ImagingError::Cancelled`] at the next stage or band of
+/// rows once `cancelled()` turns true.
+pub fn fit_reference_cancellable(
+    bytes: &[u8],
+    limits: &ReferenceLimits,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Fitted, ImagingError> {
+    fit::fit_reference(bytes, limits, cancelled)
+}
+
+/// The peak memory [`fit_reference`] will need for `bytes`, read from the headers alone (0 when
+/// the image goes on unchanged), at most [`MAX_WORK_BYTES`]; an error for anything it would
+/// refuse (too large a canvas, too many scans, a bad shape), so that costs nothing either.
+pub fn reference_work_bytes(bytes: &[u8], limits: &ReferenceLimits) -> Result<u64, ImagingError> {
+    fit::work_bytes(bytes, limits)
+}
+
+/// The most memory one image's decoding may take.
+pub const MAX_WORK_BYTES: u64 = decode::MAX_WORK_BYTES;
 
 #[cfg(test)]
 mod tests {

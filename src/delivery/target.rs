@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::embed::EmbedMode;
 use crate::config::DeliverySettings;
-use crate::files::{AllowedRoots, naming};
+use crate::files::{AllowedRoots, OutputDir, naming};
 use crate::seedream::DownloadPolicy;
 
 /// Server-wide delivery settings.
@@ -31,8 +31,8 @@ pub struct DeliveryConfig {
 /// Where one call's images go.
 #[derive(Debug, Clone)]
 pub struct CallTarget {
-    /// `None` when saving is off.
-    pub dir: Option<PathBuf>,
+    /// `None` when saving is off. Created and opened only when images are written.
+    pub dir: Option<OutputDir>,
     pub filename: Option<String>,
     pub embed: EmbedMode,
 }
@@ -112,11 +112,11 @@ impl DeliveryConfig {
             });
         }
         let dir = match output_dir {
-            None => self.output_dir.clone(),
+            None => OutputDir::trusted(self.output_dir.clone()),
             Some(raw) => {
                 let path = expand_home(raw.trim());
                 self.roots
-                    .resolve_dir_for_writing(&path)
+                    .check_dir_for_writing(&path)
                     .map_err(|e| TargetError {
                         param: "output_dir",
                         message: e.to_string(),
@@ -163,7 +163,7 @@ mod tests {
         let t = c
             .target(None, Some(inside.to_str().unwrap()), EmbedMode::Preview)
             .unwrap();
-        assert!(t.dir.unwrap().ends_with("cats"));
+        assert!(t.dir.unwrap().path().ends_with("cats"));
         for bad in [
             "/etc",
             "relative/dir",
@@ -172,6 +172,17 @@ mod tests {
             let e = c.target(None, Some(bad), EmbedMode::Preview).unwrap_err();
             assert_eq!(e.param, "output_dir", "{bad}");
         }
+    }
+
+    #[test]
+    fn a_relative_output_dir_is_told_to_give_a_folder_not_a_file() {
+        let root = tempfile::tempdir().unwrap();
+        let e = config(root.path(), true)
+            .target(None, Some("images/out"), EmbedMode::Preview)
+            .unwrap_err();
+        assert!(e.message.contains("not an absolute path"), "{e}");
+        assert!(e.message.contains("folder"), "{e}");
+        assert!(!e.message.contains(".png"), "{e}");
     }
 
     #[test]

@@ -4,10 +4,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Why a requested file name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid `filename` `{0}`: give a plain base name such as \"fox-portrait\", without folders, `..` or control characters (use output_dir to choose the folder)"
-)]
-pub struct FilenameError(pub String);
+pub enum FilenameError {
+    #[error(
+        "invalid `filename` `{0}`: give a plain base name such as \"fox-portrait\", without folders, `..` or control characters (use output_dir to choose the folder)"
+    )]
+    Shape(String),
+    /// Shown by code point: printed as is, the name would look different from what it is.
+    #[error(
+        "invalid `filename`: it contains the invisible character {0} (a text-direction, zero-width \
+         or other formatting character, which can make a name display differently from what it is); \
+         give a plain base name such as \"fox-portrait\" without it"
+    )]
+    Invisible(String),
+}
 
 /// Checks a caller's base name and drops any extension (the real one follows the bytes).
 pub fn check_filename(raw: &str) -> Result<String, FilenameError> {
@@ -19,7 +28,10 @@ pub fn check_filename(raw: &str) -> Result<String, FilenameError> {
         || name.starts_with('.')
         || name.chars().any(char::is_control);
     if bad {
-        return Err(FilenameError(raw.chars().take(60).collect()));
+        return Err(FilenameError::Shape(raw.chars().take(60).collect()));
+    }
+    if let Some(c) = name.chars().find(|&c| invisible(c)) {
+        return Err(FilenameError::Invisible(format!("U+{:04X}", u32::from(c))));
     }
     let stem = match name.rsplit_once('.') {
         Some((stem, ext))
@@ -33,6 +45,23 @@ pub fn check_filename(raw: &str) -> Result<String, FilenameError> {
         _ => name,
     };
     Ok(stem.to_owned())
+}
+
+/// Format characters (Unicode category Cf: bidi overrides and isolates U+202A–U+202E and
+/// U+2066–U+2069, zero-width joiners, the BOM…), line and paragraph separators and private-use
+/// characters: they change how a name is shown without being seen, so `photo\u{202E}gpj.exe`
+/// reads as `photoexe.jpg`.
+fn invisible(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    matches!(
+        get_general_category(c),
+        G::Format
+            | G::Control
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Surrogate
+    )
 }
 
 /// The stem for image `index` (1-based) of a call: the caller's name, or time + prompt slug.
@@ -141,6 +170,29 @@ mod tests {
         }
         assert_eq!(check_filename("fox-portrait.png").unwrap(), "fox-portrait");
         assert_eq!(check_filename("v1.2 final").unwrap(), "v1.2 final");
+    }
+
+    #[test]
+    fn filenames_with_bidi_overrides_or_other_invisible_characters_are_refused_by_code_point() {
+        let bidi = (0x202A..=0x202E).chain(0x2066..=0x2069);
+        let others = [
+            0x200B, 0x200D, 0x200E, 0xFEFF, 0x00AD, 0x061C, 0x2028, 0xE000,
+        ];
+        for cp in bidi.chain(others) {
+            let c = char::from_u32(cp).unwrap();
+            let name = format!("photo{c}gpj.exe");
+            let e = check_filename(&name).unwrap_err();
+            assert_eq!(
+                e,
+                FilenameError::Invisible(format!("U+{cp:04X}")),
+                "U+{cp:04X}"
+            );
+            assert!(e.to_string().contains("invisible character"), "{e}");
+        }
+        // Letters of any script, accents and emoji are not format characters.
+        for fine in ["fuchs-ä", "狐狸", "лиса", "🦊-portrait", "café"] {
+            assert_eq!(check_filename(fine).unwrap(), fine);
+        }
     }
 
     #[test]

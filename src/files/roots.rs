@@ -2,7 +2,15 @@
 //! path is resolved (symlinks and `..` included) before it is compared, so nothing outside
 //! the roots is ever opened.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use super::output_dir::OutputDir;
+
+/// Deepest `output_dir` accepted, in path components: far more than any real folder tree,
+/// and a bound on the work one call can ask for (1,500 levels were accepted and created).
+pub const MAX_DIR_DEPTH: usize = 64;
+/// Longest `output_dir` accepted, in bytes (under every platform's PATH_MAX).
+pub const MAX_DIR_BYTES: usize = 1024;
 
 /// Canonical directories a path must resolve into.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +23,10 @@ pub struct AllowedRoots {
 pub enum PathError {
     #[error("`{0}` is not an absolute path: give the full path, e.g. /home/me/Pictures/photo.png")]
     NotAbsolute(String),
+    #[error(
+        "`{0}` is not an absolute path: give the full path of a folder, e.g. /home/me/Pictures/seedream"
+    )]
+    NotAbsoluteDir(String),
     #[error("`{path}` does not exist or cannot be read: {reason}")]
     Unreadable { path: String, reason: String },
     #[error(
@@ -22,6 +34,17 @@ pub enum PathError {
          directory to SEEDREAM_ALLOWED_DIRS"
     )]
     OutsideRoots { path: String, roots: String },
+    #[error(
+        "`{path}…` is {depth} folders and {bytes} bytes long; at most {MAX_DIR_DEPTH} folders and \
+         {MAX_DIR_BYTES} bytes are accepted: choose a shallower folder"
+    )]
+    TooDeep {
+        path: String,
+        depth: usize,
+        bytes: usize,
+    },
+    #[error("`{0}` is not a folder: give a folder to save into, e.g. /home/me/Pictures/seedream")]
+    NotAFolder(String),
 }
 
 impl AllowedRoots {
@@ -62,40 +85,61 @@ impl AllowedRoots {
         }
     }
 
-    /// Resolves a directory to write into, creating it when its nearest existing ancestor is
-    /// inside a root (checked before anything is created).
-    pub fn resolve_dir_for_writing(&self, dir: &Path) -> Result<PathBuf, PathError> {
+    /// Checks a folder to write into without creating anything: it must be absolute, not too
+    /// deep, and its nearest existing ancestor must resolve inside a root. The folder is made
+    /// and opened only when images are written, from that root (see [`OutputDir`]).
+    pub fn check_dir_for_writing(&self, dir: &Path) -> Result<OutputDir, PathError> {
         if !dir.is_absolute() {
-            return Err(PathError::NotAbsolute(dir.display().to_string()));
+            return Err(PathError::NotAbsoluteDir(dir.display().to_string()));
         }
-        if dir
-            .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
-        {
+        let depth = dir.components().count();
+        let bytes = dir.as_os_str().len();
+        if depth > MAX_DIR_DEPTH || bytes > MAX_DIR_BYTES {
+            return Err(PathError::TooDeep {
+                path: dir.display().to_string().chars().take(80).collect(),
+                depth,
+                bytes,
+            });
+        }
+        if dir.components().any(|c| matches!(c, Component::ParentDir)) {
             return Err(PathError::OutsideRoots {
                 path: dir.display().to_string(),
                 roots: self.describe(),
             });
         }
-        let mut existing = dir;
-        while !existing.exists() {
-            existing = existing.parent().unwrap_or(Path::new("/"));
-        }
+        let existing = dir
+            .ancestors()
+            .find(|a| a.exists())
+            .unwrap_or(Path::new("/"));
         let real_ancestor = existing.canonicalize().map_err(|e| PathError::Unreadable {
             path: existing.display().to_string(),
             reason: e.kind().to_string(),
         })?;
         self.check(dir, &real_ancestor)?;
-        std::fs::create_dir_all(dir).map_err(|e| PathError::Unreadable {
-            path: dir.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let real = dir.canonicalize().map_err(|e| PathError::Unreadable {
-            path: dir.display().to_string(),
-            reason: e.kind().to_string(),
-        })?;
-        self.check(dir, &real)?;
-        Ok(real)
+        if !real_ancestor.is_dir() {
+            return Err(PathError::NotAFolder(existing.display().to_string()));
+        }
+        let root = self
+            .roots
+            .iter()
+            .filter(|root| real_ancestor.starts_with(root))
+            .max_by_key(|root| root.components().count())
+            .ok_or_else(|| PathError::OutsideRoots {
+                path: dir.display().to_string(),
+                roots: self.describe(),
+            })?;
+        let missing = dir.strip_prefix(existing).unwrap_or(Path::new(""));
+        let below = real_ancestor
+            .strip_prefix(root)
+            .unwrap_or(Path::new(""))
+            .components()
+            .chain(missing.components())
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_os_string()),
+                _ => None,
+            })
+            .collect();
+        Ok(OutputDir::under(root.clone(), below))
     }
 
     fn check(&self, shown: &Path, real: &Path) -> Result<(), PathError> {
@@ -199,31 +243,48 @@ mod tests {
     }
 
     #[test]
-    fn output_directories_are_created_only_inside_a_root() {
+    fn output_directories_are_checked_inside_a_root_and_nothing_is_created() {
         let root = tempfile::tempdir().unwrap();
         let roots = AllowedRoots::new([root.path().to_path_buf()]);
         let inside = root.path().join("sub/dir");
-        assert!(
-            roots
-                .resolve_dir_for_writing(&inside)
-                .unwrap()
-                .ends_with("sub/dir")
+        let checked = roots.check_dir_for_writing(&inside).unwrap();
+        assert_eq!(
+            checked.path(),
+            root.path().canonicalize().unwrap().join("sub/dir")
         );
+        assert!(!root.path().join("sub").exists());
         let escape = root.path().join("../escaped-by-test");
-        assert!(roots.resolve_dir_for_writing(&escape).is_err());
-        assert!(
-            !root
-                .path()
-                .parent()
-                .unwrap()
-                .join("escaped-by-test")
-                .exists()
-        );
+        assert!(roots.check_dir_for_writing(&escape).is_err());
         assert!(
             roots
-                .resolve_dir_for_writing(Path::new("/seedream-mcp-test-outside"))
+                .check_dir_for_writing(Path::new("/seedream-mcp-test-outside"))
                 .is_err()
         );
         assert!(!Path::new("/seedream-mcp-test-outside").exists());
+    }
+
+    #[test]
+    fn a_1500_level_deep_output_dir_is_refused_with_the_limit_named() {
+        let root = tempfile::tempdir().unwrap();
+        let roots = AllowedRoots::new([root.path().to_path_buf()]);
+        let deep = root.path().join("d/".repeat(1500));
+        let e = roots.check_dir_for_writing(&deep).unwrap_err();
+        assert!(matches!(e, PathError::TooDeep { .. }), "{e}");
+        assert!(e.to_string().contains("at most 64 folders"), "{e}");
+        assert!(!root.path().join("d").exists());
+        let fine = root.path().join("a/b/c");
+        assert!(roots.check_dir_for_writing(&fine).is_ok());
+    }
+
+    #[test]
+    fn a_symlinked_folder_is_checked_by_where_it_leads() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let roots = AllowedRoots::new([root.path().to_path_buf()]);
+        std::os::unix::fs::symlink(outside.path(), root.path().join("away")).unwrap();
+        assert!(matches!(
+            roots.check_dir_for_writing(&root.path().join("away/pics")),
+            Err(PathError::OutsideRoots { .. })
+        ));
     }
 }

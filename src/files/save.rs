@@ -5,8 +5,43 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` as `dir/stem.ext`, or `dir/stem-2.ext`, `-3`… if taken. Returns the path.
-pub fn write_unique(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+use super::output_dir::OutputDir;
+
+/// Writes `bytes` into `dir` (opened now, see [`OutputDir`]) as `stem.ext`, or `stem-2.ext`,
+/// `-3`… if taken. Returns the path.
+pub fn write_unique(
+    dir: &OutputDir,
+    stem: &str,
+    ext: &str,
+    bytes: &[u8],
+) -> std::io::Result<PathBuf> {
+    #[cfg(unix)]
+    {
+        super::output_dir::write_unique(dir, stem, ext, bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        // Without openat the folder is created and checked again right before writing: the
+        // race window is that of one write, not of a whole generation.
+        let path = dir.path();
+        std::fs::create_dir_all(&path)?;
+        let real = path.canonicalize()?;
+        if !real.starts_with(dir.root()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the folder now resolves outside the allowed folders",
+            ));
+        }
+        write_unique_in(&real, stem, ext, bytes)
+    }
+}
+
+/// [`write_unique`] by path, for platforms without `openat`.
+#[cfg_attr(
+    unix,
+    allow(dead_code, reason = "the fallback where openat is missing")
+)]
+fn write_unique_in(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
     let tmp = dir.join(format!(".{stem}.{}.partial", fastrand::u64(..)));
     let result = write_then_link(&tmp, dir, stem, ext, bytes);
     // The temporary name is removed whatever happened; on success the data lives on under the final name.
@@ -55,6 +90,10 @@ fn write_then_link(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn write_unique(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        super::write_unique(&OutputDir::trusted(dir.to_path_buf()), stem, ext, bytes)
+    }
 
     #[test]
     fn a_taken_name_gets_a_numbered_suffix_and_nothing_is_overwritten() {

@@ -21,9 +21,15 @@ pub enum ImagingError {
 
     #[error(
         "the image is {width}x{height} px, too large to decode in memory; downscale it first \
-         (e.g. to 8000 px on its long edge)"
+         (e.g. to 4096 px on its long edge)"
     )]
     TooLargeToDecode { width: u32, height: u32 },
+
+    #[error(
+        "the JPEG has {scans} scans; at most {max} are decoded, since each is another pass over \
+         the whole image: re-save it as a baseline (non-progressive) JPEG or as PNG"
+    )]
+    TooManyScans { scans: usize, max: usize },
 
     #[error(
         "the image is {width}x{height} px; each side must be at least {min_side} px: use a larger \
@@ -55,6 +61,10 @@ pub enum ImagingError {
         limit: String,
         min_side: u32,
     },
+
+    /// The caller stopped waiting (a cancelled call) and the work was abandoned.
+    #[error("the image was not processed because the call was cancelled")]
+    Cancelled,
 
     /// Resizing or encoding failed on pixels we produced ourselves: a bug, not bad input.
     #[error("internal imaging error while {stage}: {reason}")]

@@ -1,6 +1,7 @@
 //! Reference images within the upstream's limits: untouched when they already comply, otherwise
 //! downscaled and re-encoded as JPEG, with a note for the user saying what changed and why.
 
+use super::decode::Cancelled;
 use super::pixels::Pixels;
 use super::{Fitted, ImagingError, ReferenceLimits, decode, encode, resize};
 use crate::seedream::ImageFormat;
@@ -16,33 +17,24 @@ const MAX_DOWNSCALES: usize = 6;
 pub(super) fn fit_reference(
     bytes: &[u8],
     limits: &ReferenceLimits,
+    cancelled: Cancelled<'_>,
 ) -> Result<Fitted, ImagingError> {
-    let format = ImageFormat::sniff(bytes).ok_or(ImagingError::Unrecognised)?;
-    let (width, height) = header_size(bytes, format)?;
-    check_shape(width, height, limits)?;
-    let over_pixels = u64::from(width) * u64::from(height) > limits.max_pixels;
-    let over_bytes = bytes.len() > limits.max_bytes;
-    if !over_pixels && !over_bytes {
-        return Ok(Fitted {
-            bytes: bytes.to_vec(),
+    let (format, width, height) = match assess(bytes, limits)? {
+        Assessed::Unchanged(fitted) => return Ok(fitted),
+        Assessed::Decode {
             format,
             width,
             height,
-            note: None,
-        });
-    }
-
-    let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
-    if target_w < limits.min_side || target_h < limits.min_side {
-        return Err(cannot_fit(
-            format!("{} pixels", crate::seedream::group(limits.max_pixels)),
-            limits,
-        ));
-    }
-    let loaded = decode::load(bytes, &|w, h| {
-        resize::within_pixels(w, h, limits.max_pixels)
-    })?;
-    let encoded = encode_within_bytes(&loaded.pixels, limits)?;
+        } => (format, width, height),
+    };
+    let over_pixels = u64::from(width) * u64::from(height) > limits.max_pixels;
+    let over_bytes = bytes.len() > limits.max_bytes;
+    let loaded = decode::load_cancellable(
+        bytes,
+        &|w, h| resize::within_pixels(w, h, limits.max_pixels),
+        cancelled,
+    )?;
+    let encoded = encode_within_bytes(&loaded.pixels, limits, cancelled)?;
     let note = note(format, &loaded, &encoded, limits, over_pixels, over_bytes);
     Ok(Fitted {
         bytes: encoded.jpeg,
@@ -50,6 +42,57 @@ pub(super) fn fit_reference(
         width: encoded.size.0,
         height: encoded.size.1,
         note: Some(note),
+    })
+}
+
+/// Peak memory [`fit_reference`] will take, from the headers alone: 0 for an image sent
+/// unchanged; an error for one it would refuse.
+pub(super) fn work_bytes(bytes: &[u8], limits: &ReferenceLimits) -> Result<u64, ImagingError> {
+    match assess(bytes, limits)? {
+        Assessed::Unchanged(_) => Ok(0),
+        Assessed::Decode { .. } => Ok(decode::plan(bytes, &|w, h| {
+            resize::within_pixels(w, h, limits.max_pixels)
+        })?
+        .work_bytes),
+    }
+}
+
+enum Assessed {
+    Unchanged(Fitted),
+    Decode {
+        format: ImageFormat,
+        width: u32,
+        height: u32,
+    },
+}
+
+/// What the header says must be done, before any pixel is decoded.
+fn assess(bytes: &[u8], limits: &ReferenceLimits) -> Result<Assessed, ImagingError> {
+    let format = ImageFormat::sniff(bytes).ok_or(ImagingError::Unrecognised)?;
+    let (width, height) = header_size(bytes, format)?;
+    check_shape(width, height, limits)?;
+    let over_pixels = u64::from(width) * u64::from(height) > limits.max_pixels;
+    let over_bytes = bytes.len() > limits.max_bytes;
+    if !over_pixels && !over_bytes {
+        return Ok(Assessed::Unchanged(Fitted {
+            bytes: bytes.to_vec(),
+            format,
+            width,
+            height,
+            note: None,
+        }));
+    }
+    let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
+    if target_w < limits.min_side || target_h < limits.min_side {
+        return Err(cannot_fit(
+            format!("{} pixels", crate::seedream::group(limits.max_pixels)),
+            limits,
+        ));
+    }
+    Ok(Assessed::Decode {
+        format,
+        width,
+        height,
     })
 }
 
@@ -139,7 +182,11 @@ fn check_shape(width: u32, height: u32, limits: &ReferenceLimits) -> Result<(), 
 }
 
 /// JPEG bytes under `max_bytes`: quality 90, then 85, then downscaled at 85.
-fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Encoded, ImagingError> {
+fn encode_within_bytes(
+    pixels: &Pixels,
+    limits: &ReferenceLimits,
+    cancelled: Cancelled<'_>,
+) -> Result<Encoded, ImagingError> {
     let size = (pixels.width, pixels.height);
     let jpeg = encode::jpeg(pixels, QUALITY)?;
     if jpeg.len() <= limits.max_bytes {
@@ -149,6 +196,7 @@ fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Enco
             shrunk: false,
         });
     }
+    decode::check(cancelled)?;
     let mut jpeg = encode::jpeg(pixels, SMALLER_QUALITY)?;
     let (mut width, mut height) = size;
     for _ in 0..MAX_DOWNSCALES {
@@ -166,6 +214,7 @@ fn encode_within_bytes(pixels: &Pixels, limits: &ReferenceLimits) -> Result<Enco
         if width < limits.min_side || height < limits.min_side {
             break;
         }
+        decode::check(cancelled)?;
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
     Err(cannot_fit(
@@ -195,6 +244,10 @@ mod tests {
     use super::*;
 
     const SEEDREAM: ReferenceLimits = ReferenceLimits::SEEDREAM;
+
+    fn fit_reference(bytes: &[u8], limits: &ReferenceLimits) -> Result<Fitted, ImagingError> {
+        super::fit_reference(bytes, limits, &decode::running)
+    }
 
     fn limits(max_bytes: usize, max_pixels: u64) -> ReferenceLimits {
         ReferenceLimits {
@@ -232,17 +285,20 @@ mod tests {
         );
     }
 
+    /// Decoding 8000x6000 at full size and resampling to 6928x5196 would peak near 380 MB
+    /// (source, the resampler's one-axis buffer and the result), over the work budget; the
+    /// DCT scale of 6/8 lands under the pixel cap with no resampling at all.
     #[test]
-    fn an_8000x6000_photo_is_downscaled_to_6928x5196_for_seedream() {
+    fn an_8000x6000_photo_is_decoded_at_the_dct_scale_that_fits_the_work_budget() {
         let flat = RgbImage::from_pixel(8000, 6000, image::Rgb([120, 140, 160]));
         let bytes = super::super::test_images::encode_rgb_jpeg(&flat, 90);
         let fitted = fit_reference(&bytes, &SEEDREAM).unwrap();
-        assert_eq!((fitted.width, fitted.height), (6928, 5196));
+        assert_eq!((fitted.width, fitted.height), (6000, 4500));
         assert_eq!(fitted.format, ImageFormat::Jpeg);
-        assert_eq!(jpeg_size(&fitted.bytes), (6928, 5196));
+        assert_eq!(jpeg_size(&fitted.bytes), (6000, 4500));
         assert_eq!(
             fitted.note.as_deref(),
-            Some("downscaled from 8000x6000 to 6928x5196 to stay under 36,000,000 pixels")
+            Some("downscaled from 8000x6000 to 6000x4500 to stay under 36,000,000 pixels")
         );
     }
 

@@ -50,6 +50,51 @@ impl Pixels {
         Pixels { width, height, rgb }
     }
 
+    /// Averages each `factor` x `factor` block into one pixel, in the same buffer (every
+    /// output pixel is written at or before the first input it reads, in raster order), so
+    /// shrinking costs no second image. Leftover edge columns and rows are dropped.
+    pub(crate) fn shrink_in_place(mut self, factor: u32) -> Pixels {
+        let k = factor as usize;
+        let (w, h) = (self.width as usize, self.height as usize);
+        if k <= 1 || w < k || h < k {
+            return self;
+        }
+        let (out_w, out_h) = (w / k, h / k);
+        let area = (k * k) as u32;
+        for y in 0..out_h {
+            for x in 0..out_w {
+                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+                for dy in 0..k {
+                    let start = ((y * k + dy) * w + x * k) * 3;
+                    for px in self
+                        .rgb
+                        .get(start..start + 3 * k)
+                        .unwrap_or_default()
+                        .chunks_exact(3)
+                    {
+                        if let [pr, pg, pb] = *px {
+                            r += u32::from(pr);
+                            g += u32::from(pg);
+                            b += u32::from(pb);
+                        }
+                    }
+                }
+                let average = |sum: u32| u8::try_from((sum + area / 2) / area).unwrap_or(u8::MAX);
+                let at = (y * out_w + x) * 3;
+                if let Some(out) = self.rgb.get_mut(at..at + 3) {
+                    out.copy_from_slice(&[average(r), average(g), average(b)]);
+                }
+            }
+        }
+        self.rgb.truncate(out_w * out_h * 3);
+        self.rgb.shrink_to_fit();
+        Pixels {
+            width: out_w as u32,
+            height: out_h as u32,
+            rgb: self.rgb,
+        }
+    }
+
     /// Turns the pixels upright as the EXIF orientation says; reports whether anything moved.
     pub(crate) fn orient(self, orientation: Orientation) -> Result<(Pixels, bool), ImagingError> {
         if orientation == Orientation::NoTransforms {
@@ -73,22 +118,39 @@ impl Pixels {
 }
 
 /// JPEG has no alpha; white matches how most viewers show transparency on a page.
+///
+/// Done in place (each RGB triple is written at or before the RGBA quad it comes from), so a
+/// large RGBA image never exists twice: this is the peak of a PNG or GIF decode.
 fn flatten_onto_white(image: RgbaImage) -> (Pixels, bool) {
     let (width, height) = image.dimensions();
+    let mut buf = image.into_raw();
     let mut translucent = false;
-    let rgb = image
-        .into_raw()
-        .chunks_exact(4)
-        .flat_map(|px| match *px {
-            [r, g, b, 255] => [r, g, b],
-            [r, g, b, a] => {
+    let count = buf.len() / 4;
+    for i in 0..count {
+        let Some(&[r, g, b, a]) = buf.get(4 * i..4 * i + 4) else {
+            break;
+        };
+        let rgb = match a {
+            255 => [r, g, b],
+            _ => {
                 translucent = true;
                 [over_white(r, a), over_white(g, a), over_white(b, a)]
             }
-            _ => [255, 255, 255],
-        })
-        .collect();
-    (Pixels { width, height, rgb }, translucent)
+        };
+        if let Some(out) = buf.get_mut(3 * i..3 * i + 3) {
+            out.copy_from_slice(&rgb);
+        }
+    }
+    buf.truncate(3 * count);
+    buf.shrink_to_fit();
+    (
+        Pixels {
+            width,
+            height,
+            rgb: buf,
+        },
+        translucent,
+    )
 }
 
 fn over_white(channel: u8, alpha: u8) -> u8 {
@@ -116,6 +178,27 @@ mod tests {
     fn an_opaque_alpha_channel_is_not_reported_as_transparency() {
         let rgba = RgbaImage::from_raw(1, 1, vec![1, 2, 3, 255]).unwrap();
         assert!(!flatten_onto_white(rgba).1);
+    }
+
+    #[test]
+    fn shrinking_in_place_averages_each_block_and_drops_leftover_edges() {
+        let mut rgb = Vec::new();
+        for y in 0..5u8 {
+            for x in 0..5u8 {
+                rgb.extend_from_slice(&[x * 10, y * 10, 200]);
+            }
+        }
+        let pixels = Pixels {
+            width: 5,
+            height: 5,
+            rgb,
+        };
+        let shrunk = pixels.shrink_in_place(2);
+        assert_eq!((shrunk.width, shrunk.height), (2, 2));
+        assert_eq!(
+            shrunk.rgb,
+            vec![5, 5, 200, 25, 5, 200, 5, 25, 200, 25, 25, 200]
+        );
     }
 
     #[test]

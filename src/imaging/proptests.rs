@@ -18,7 +18,7 @@ const FORMATS: [image::ImageFormat; 6] = [
 ];
 
 /// A small real image in `format`.
-fn sample(format: image::ImageFormat) -> Vec<u8> {
+pub(super) fn sample(format: image::ImageFormat) -> Vec<u8> {
     match format {
         image::ImageFormat::Jpeg => photo_jpeg(24, 16),
         other => encode_as(&photo_rgba(24, 16), other),
@@ -35,7 +35,12 @@ fn max_side(format: image::ImageFormat) -> u32 {
 }
 
 /// `bytes` (from [`sample`]) with its header saying `width` x `height`.
-fn with_dimensions(format: image::ImageFormat, mut b: Vec<u8>, width: u32, height: u32) -> Vec<u8> {
+pub(super) fn with_dimensions(
+    format: image::ImageFormat,
+    mut b: Vec<u8>,
+    width: u32,
+    height: u32,
+) -> Vec<u8> {
     let put =
         |b: &mut Vec<u8>, at: usize, bytes: &[u8]| b[at..at + bytes.len()].copy_from_slice(bytes);
     match format {

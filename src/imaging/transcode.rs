@@ -11,8 +11,8 @@ use jpeg_encoder::{Encoder, ImageBuffer, JpegColorType};
 use mozjpeg::decompress::DecompressStarted;
 use mozjpeg::{ColorSpace, Decompress, Marker};
 
-use super::decode::check_declared;
-use super::jpeg::{exif_orientation, frame, guarded, scaled, too_many_coefficients};
+use super::decode::{MAX_WORK_BYTES, check_declared};
+use super::jpeg::{MAX_SCANS, exif_orientation, frame, guarded, scaled, scan_count};
 use super::{ImagingError, Preview, resize};
 use crate::seedream::ImageFormat;
 
@@ -47,7 +47,10 @@ fn plan(bytes: &[u8], max_edge: u32) -> Option<Plan> {
     let frame = frame(bytes)?;
     let source = (frame.width, frame.height);
     check_declared(source.0, source.1).ok()?;
-    if frame.progressive && too_many_coefficients(source, 3) {
+    // Anything the general path refuses is left to it, so it can say why.
+    if frame.progressive && frame.coefficient_bytes > MAX_WORK_BYTES
+        || scan_count(bytes) > MAX_SCANS
+    {
         return None;
     }
     let (want_w, want_h) = resize::within_edge(source.0, source.1, max_edge);

@@ -35,14 +35,53 @@ pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, Val
     if lower_head.starts_with("data:") {
         return check_data_uri(&param, trimmed, max_bytes);
     }
+    if looks_like_relative_path(trimmed) {
+        return Err(ValidationError::new(
+            param,
+            format!(
+                "`{}` is a relative path, and the server cannot know which folder it is relative \
+                 to. Give the absolute path, e.g. /home/me/Pictures/photo.png (or ~/Pictures/photo.png), \
+                 or a file URI such as file:///home/me/Pictures/photo.png; a public https:// URL or a \
+                 data:image/png;base64,… URI work too",
+                preview(trimmed)
+            ),
+        ));
+    }
     Err(ValidationError::new(
         param,
         format!(
-            "`{}` is neither an http(s) URL nor a data URI. Pass a public image URL such as \
-             https://example.com/photo.jpg, or data:image/png;base64,<base64 bytes>",
+            "`{}` is not an image reference. Pass a public image URL such as \
+             https://example.com/photo.jpg, an absolute local path such as /home/me/Pictures/photo.png \
+             (or file:///home/me/Pictures/photo.png), or data:image/png;base64,<base64 bytes>",
             preview(trimmed)
         ),
     ))
+}
+
+/// `./a.png`, `images/a.png`, `a.jpeg`: no scheme, and either a folder separator or an image
+/// file extension.
+fn looks_like_relative_path(s: &str) -> bool {
+    let has_scheme = s.split_once(':').is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if has_scheme || s.starts_with('/') || s.is_empty() {
+        return false;
+    }
+    let extension = s
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    s.starts_with("./")
+        || s.starts_with("../")
+        || s.contains('/')
+        || s.contains('\\')
+        || matches!(
+            extension.as_str(),
+            "png" | "jpg" | "jpeg" | "webp" | "bmp" | "tif" | "tiff" | "gif"
+        )
 }
 
 fn check_url(param: &str, url: &str) -> Result<Reference, ValidationError> {
@@ -229,8 +268,7 @@ mod tests {
     #[test]
     fn bad_references_are_refused_with_the_parameter_named() {
         let cases = [
-            ("/etc/passwd".to_owned(), "neither an http(s) URL"),
-            ("ftp://x/y.png".to_owned(), "neither an http(s) URL"),
+            ("ftp://x/y.png".to_owned(), "not an image reference"),
             ("https:///nohost.png".to_owned(), "not a valid URL"),
             ("data:image/png;base64,@@@@".to_owned(), "base64 is invalid"),
             ("data:image/png,abc".to_owned(), "not base64-encoded"),
@@ -246,6 +284,25 @@ mod tests {
             assert_eq!(e.param, "images[3]");
             assert!(e.message.contains(expected), "{input:.40}: {e}");
         }
+    }
+
+    #[test]
+    fn a_relative_path_is_told_to_use_an_absolute_path_or_a_file_uri() {
+        for relative in [
+            "./images/lighthouse.jpeg",
+            "images/fox.png",
+            "fox.JPG",
+            "..\\a.png",
+        ] {
+            let e = check(0, relative, LIMIT).unwrap_err();
+            assert!(e.message.contains("relative path"), "{relative}: {e}");
+            assert!(e.message.contains("/home/me/Pictures/photo.png"), "{e}");
+            assert!(e.message.contains("file:///"), "{e}");
+        }
+        let e = check(0, "ftp://x/y.png", LIMIT).unwrap_err();
+        assert!(!e.message.contains("relative path"), "{e}");
+        assert!(e.message.contains("absolute local path"), "{e}");
+        assert!(e.message.contains("file:///"), "{e}");
     }
 
     #[test]

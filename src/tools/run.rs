@@ -145,6 +145,32 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
             return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message));
         }
     };
+    // Everything that needs no reference read or decoded is checked first (prompt, size, model
+    // rules, how many references), with stand-ins for the references, so a call that will be
+    // refused anyway costs no decoding.
+    let stand_ins = (0..ask.images.len())
+        .map(|i| format!("https://reference.invalid/{i}"))
+        .collect();
+    let cheap = GenerationSpec {
+        model: o
+            .model
+            .clone()
+            .unwrap_or_else(|| ctx.defaults.model.clone()),
+        prompt: ask.prompt.clone(),
+        size: o.size,
+        aspect_ratio: o.aspect_ratio,
+        images: stand_ins,
+        max_images: ask.max_images,
+        response_format,
+        output_format: o.output_format,
+        watermark: o.watermark.unwrap_or(ctx.defaults.watermark),
+        seed: o.seed,
+        guidance_scale: o.guidance_scale,
+    };
+    if let Err(e) = seedream::prepare(cheap, ctx.defaults.size, &ctx.profile) {
+        tracing::info!(tool, error = %e, "refused request");
+        return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message));
+    }
     let roots = match readable_roots(ctx, &call, &ask.images) {
         Ok(roots) => roots,
         Err(message) => return render::invalid(&message),

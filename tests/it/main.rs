@@ -16,6 +16,7 @@ mod http;
 mod legacy_sse;
 mod long;
 mod oneshot;
+mod references;
 mod scale;
 mod schema;
 mod stdio;
