@@ -39,13 +39,22 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => {
-            let config = cli.server.into_config()?;
-            if config.client.api_key.is_none() {
-                tracing::warn!(
-                    "no API key: set SEEDREAM_API_KEY or COMETAPI_KEY; tools will report this when called"
-                );
-            }
-            let server = ImageServer::new(config)?;
+            let server = match cli.server.into_config() {
+                Ok(config) => {
+                    if config.client.api_key.is_none() {
+                        tracing::warn!(
+                            "no API key: set SEEDREAM_API_KEY or COMETAPI_KEY; tools will report this when called"
+                        );
+                    }
+                    ImageServer::new(config)?
+                }
+                // An MCP client shows a server that exits at start only as "Connection
+                // closed": serve anyway, so every tool call can say what to fix.
+                Err(e) => {
+                    tracing::error!("{e}; serving anyway: every tool call will report this");
+                    ImageServer::misconfigured(e.to_string())?
+                }
+            };
             transport::serve_stdio(server).await
         }
         Command::Http(http) => {

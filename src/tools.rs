@@ -5,6 +5,7 @@ mod args;
 mod edit;
 mod generate;
 mod get_job;
+mod guard;
 mod jobs;
 pub mod params;
 mod progress;
@@ -66,6 +67,9 @@ pub struct ImageServer {
     jobs_outlive_the_caller: bool,
     /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
     cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
+    /// which a stdio client would show only as "Connection closed".
+    misconfigured: Option<Arc<str>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -89,8 +93,17 @@ impl ImageServer {
             allow_caller_keys: false,
             jobs_outlive_the_caller: false,
             cancel_reasons: Arc::default(),
+            misconfigured: None,
             tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
+    }
+
+    /// A server that lists its tools and answers every call with `problem`, the configuration
+    /// error that keeps it from working.
+    pub fn misconfigured(problem: String) -> anyhow::Result<Self> {
+        let mut server = ImageServer::new(Config::inert()?)?;
+        server.misconfigured = Some(problem.into());
+        Ok(server)
     }
 
     /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
@@ -109,7 +122,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Generate, args, rc).await)
+        Ok(self
+            .answer("generate_image", self.start(ToolKind::Generate, args, rc))
+            .await)
     }
 
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
@@ -123,7 +138,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Edit, args, rc).await)
+        Ok(self
+            .answer("edit_image", self.start(ToolKind::Edit, args, rc))
+            .await)
     }
 
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
@@ -137,7 +154,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Sequence, args, rc).await)
+        Ok(self
+            .answer("generate_sequence", self.start(ToolKind::Sequence, args, rc))
+            .await)
     }
 
     /// Collect the images of a call that answered with a job_id because it took long.
@@ -151,7 +170,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(get_job::run(&self.jobs, self.wait, args, &rc).await)
+        Ok(self
+            .answer("get_job", get_job::run(&self.jobs, self.wait, args, &rc))
+            .await)
     }
 }
 
@@ -205,6 +226,19 @@ impl ImageServer {
         self.cancel_reasons
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Answers a tool call with `work`'s result, a panic as an internal error, or the
+    /// configuration error when the server has no usable configuration.
+    async fn answer(
+        &self,
+        tool: &str,
+        work: impl std::future::Future<Output = CallToolResult>,
+    ) -> CallToolResult {
+        match &self.misconfigured {
+            Some(problem) => render::misconfigured(problem),
+            None => guard::guarded(tool, work).await,
+        }
     }
 
     /// Runs a tool call as a job and waits for it up to the wait limit.

@@ -291,6 +291,15 @@ pub fn invalid(message: &str) -> CallToolResult {
     ))])
 }
 
+/// A call to a server started with a bad setting: the setting, its fix, and where to make it.
+pub fn misconfigured(problem: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "This server cannot generate images until its configuration is fixed: {problem}. Correct \
+         the setting where this server is configured (the \"env\" or \"args\" of its entry in the MCP \
+         client's configuration), then restart the server. Nothing was sent to the image API."
+    ))])
+}
+
 /// `file:///abs/path` with the characters URIs cannot hold escaped.
 pub fn file_uri(path: &Path) -> String {
     format!(
