@@ -7,7 +7,13 @@ use seedream_mcp::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    seedream_mcp::telemetry::init(std::io::stderr);
+    // The one-shot command is for people: they see its progress, result and errors, and INFO
+    // lines would only repeat them.
+    let default_level = match cli.command {
+        Some(Command::Generate(_)) => "warn",
+        _ => "info",
+    };
+    seedream_mcp::telemetry::init(std::io::stderr, default_level);
     // Over stdio there is one client, and the heavy work (previews, saving) already runs on
     // the blocking pool: one runtime thread serves it, starts sooner and keeps fewer
     // per-thread malloc arenas resident. HTTP serves many clients at once and gets a worker per core.
@@ -23,8 +29,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Printed once, plainly: logging it as well would show it twice on the same stderr.
         Err(e) => {
-            tracing::error!("{e:#}");
             eprintln!("seedream-mcp: {e:#}");
             ExitCode::FAILURE
         }

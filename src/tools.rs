@@ -155,7 +155,10 @@ impl ImageServer {
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         Ok(self
-            .answer("generate_sequence", self.start(ToolKind::Sequence, args, rc))
+            .answer(
+                "generate_sequence",
+                self.start(ToolKind::Sequence, args, rc),
+            )
             .await)
     }
 

@@ -75,8 +75,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_tool_that_does_not_panic_is_untouched() {
-        let r = guarded("t", async { CallToolResult::success(vec![ContentBlock::text("ok")]) })
-            .await;
+        let r = guarded("t", async {
+            CallToolResult::success(vec![ContentBlock::text("ok")])
+        })
+        .await;
         assert_eq!(r.is_error, Some(false));
         assert_eq!(text(&r), "ok");
     }
