@@ -313,3 +313,33 @@ async fn a_fatal_start_up_error_is_printed_once() {
     assert_eq!(in_use, 1, "{stderr}");
     drop(held);
 }
+
+#[tokio::test]
+async fn a_setting_clap_cannot_parse_is_reported_by_every_call_too() {
+    let cases = [
+        ("SEEDREAM_SAVE", "yes", "possible values: true, false"),
+        ("SEEDREAM_TIMEOUT_SECONDS", "3 minutes", "invalid digit"),
+    ];
+    let calls = [json!(["generate_image", {"prompt": "a fox"}])];
+    let runs = cases
+        .iter()
+        .map(|(var, value, _)| async { exchange(&[(*var, *value)], &session(&calls)).await });
+    let results = futures_util::future::join_all(runs).await;
+    for ((var, value, fix), (replies, logs)) in cases.iter().zip(results) {
+        let tools = replies
+            .get(&2)
+            .unwrap_or_else(|| panic!("{var}: no tools/list reply; stderr: {logs}"));
+        assert_eq!(
+            tools["result"]["tools"].as_array().unwrap().len(),
+            4,
+            "{var}"
+        );
+        let result = &replies[&3]["result"];
+        assert_eq!(result["isError"], true, "{var}: {result}");
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains(var) && text.contains(value) && text.contains(fix),
+            "{var}: {text}"
+        );
+    }
+}
