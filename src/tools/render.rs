@@ -230,22 +230,22 @@ fn unsaved<'a>(
         .iter()
         .filter(|i| i.path.is_none() && i.format.is_some() && i.problem.is_some())
         .collect();
-    let reason = match (saving_off.first(), failed.first()) {
-        (Some(note), _) => note
-            .strip_prefix(SAVING_OFF_NOTE)
-            .map(|r| r.trim_start_matches([':', ' ']).to_owned())
-            .unwrap_or_else(|| (*note).clone()),
-        (None, Some(image)) => format!(
-            "{}; pass a writable `output_dir` (or set SEEDREAM_OUTPUT_DIR to one) and check the folder's permissions and free space",
-            image.problem.as_deref().unwrap_or("")
-        ),
+    let opening = match (saving_off.first(), failed.first()) {
+        // Already phrased as "images are not being saved: <why>; <fix>".
+        (Some(note), _) => (*note).clone(),
+        (None, Some(_)) => {
+            let list: Vec<String> = failed.iter().map(|i| i.index.to_string()).collect();
+            format!(
+                "image {} could not be saved to disk: {}; pass a writable `output_dir` (or set SEEDREAM_OUTPUT_DIR \
+                 to one) and check the folder's permissions and free space",
+                list.join(", "),
+                failed
+                    .first()
+                    .and_then(|i| i.problem.as_deref())
+                    .unwrap_or("")
+            )
+        }
         (None, None) => return (None, rest),
-    };
-    let which = if saving_off.is_empty() {
-        let list: Vec<String> = failed.iter().map(|i| i.index.to_string()).collect();
-        format!("image {}", list.join(", "))
-    } else {
-        "the images".to_owned()
     };
     let have_urls = images.iter().any(|i| i.url.is_some());
     let have_embeds = images.iter().any(|i| i.embedded.is_some());
@@ -255,12 +255,7 @@ fn unsaved<'a>(
         (false, true) => " The attachments below are the only copies.",
         (false, false) => "",
     };
-    (
-        Some(format!(
-            "NOT SAVED: {which} could not be saved to disk: {reason}.{still}"
-        )),
-        rest,
-    )
+    (Some(format!("NOT SAVED: {opening}.{still}")), rest)
 }
 
 fn structured(
@@ -423,9 +418,7 @@ mod tests {
         let (line, rest) = unsaved(&[image(1, None, None)], &notes);
         let line = line.expect("an opening line");
         assert!(
-            line.starts_with(
-                "NOT SAVED: the images could not be saved to disk: the output folder /x"
-            ),
+            line.starts_with("NOT SAVED: images are not being saved: the output folder /x"),
             "{line}"
         );
         assert!(line.contains("SEEDREAM_OUTPUT_DIR"), "{line}");
