@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::ServerArgs;
 use crate::tools::ImageServer;
@@ -39,13 +40,19 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => {
-            let config = cli.server.into_config()?;
-            if config.client.api_key.is_none() {
-                tracing::warn!(
-                    "no API key: set SEEDREAM_API_KEY or COMETAPI_KEY; tools will report this when called"
-                );
-            }
-            let server = ImageServer::new(config)?;
+            let server = match cli.server.into_config() {
+                Ok(config) => {
+                    if config.client.api_key.is_none() {
+                        tracing::warn!(
+                            "no API key: set SEEDREAM_API_KEY or COMETAPI_KEY; tools will report this when called"
+                        );
+                    }
+                    ImageServer::new(config)?
+                }
+                // An MCP client shows a server that exits at start only as "Connection
+                // closed": serve anyway, so every tool call can say what to fix.
+                Err(e) => return serve_misconfigured(e.to_string()).await,
+            };
             transport::serve_stdio(server).await
         }
         Command::Http(http) => {
@@ -81,6 +88,63 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The problem to serve over stdio when the flags could not be parsed, or `None` to let clap
+/// report it. Started with no flags (or just `stdio`), as MCP clients start servers, a parse
+/// error can only come from an environment variable, which the client shows as nothing but
+/// "Connection closed" if the server exits.
+pub fn stdio_setting_error(error: &clap::Error) -> Option<String> {
+    let mut flags = std::env::args_os().skip(1);
+    let only_stdio = match (flags.next(), flags.next()) {
+        (None, _) => true,
+        (Some(first), None) => first == "stdio",
+        _ => false,
+    };
+    let shown = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if !only_stdio || shown {
+        return None;
+    }
+    // clap's own words ("invalid value 'yes' for '--save <SAVE>' [possible values: …]"),
+    // without its "error:" prefix and usage hints.
+    let rendered = error.render().to_string();
+    let text: Vec<&str> = rendered
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .collect();
+    let text = text.join(" ");
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let env = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => {
+            let long = arg
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('-');
+            Cli::command()
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .and_then(|a| a.get_env())
+                .map(|v| v.to_string_lossy().into_owned())
+        }
+        _ => None,
+    };
+    Some(match env {
+        Some(env) => format!("the environment variable {env} is invalid: {text}"),
+        None => format!("a setting is invalid: {text}"),
+    })
+}
+
+/// Serves over stdio a server that answers every tool call with `problem`.
+pub async fn serve_misconfigured(problem: String) -> anyhow::Result<()> {
+    tracing::error!("{problem}; serving anyway: every tool call will report this");
+    transport::serve_stdio(ImageServer::misconfigured(problem)?).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -258,6 +258,44 @@ fn bad(flag: &'static str, env: &'static str, message: impl Into<String>) -> Con
     }
 }
 
+impl Config {
+    /// A configuration that touches neither the disk nor the network, for a server whose
+    /// only work is to tell every call why its real configuration is unusable. Its values
+    /// are never used to generate anything.
+    pub fn inert() -> Result<Config, ConfigError> {
+        ServerArgs {
+            api_key: None,
+            cometapi_key: None,
+            base_url: "https://api.cometapi.com/v1".to_owned(),
+            model: "doubao-seedream-5-0-260128".to_owned(),
+            size: "2K".to_owned(),
+            response_format: "url".to_owned(),
+            watermark: false,
+            timeout_seconds: 180,
+            timeout_per_image_seconds: 45,
+            max_timeout_seconds: 900,
+            connect_timeout_seconds: 30,
+            max_retries: 0,
+            retry_base_ms: 1000,
+            lite_4k: true,
+            reference_max_mb: 10,
+            output_dir: None,
+            save: Some(false),
+            // No folder may be read.
+            allowed_dirs: Some(std::ffi::OsString::new()),
+            preview_max_edge: 1024,
+            result_budget_kb: 700,
+            download_max_mb: 64,
+            wait_seconds: 50.0,
+            max_concurrency: 1,
+            job_keep_seconds: 60,
+            instance: None,
+            stream: false,
+        }
+        .into_config()
+    }
+}
+
 impl ServerArgs {
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let base_url = self.base_url.trim().trim_end_matches('/').to_owned();
@@ -538,6 +576,14 @@ mod tests {
             c.delivery.allowed_dirs,
             [PathBuf::from("/srv/a"), PathBuf::from("/srv/b")]
         );
+    }
+
+    #[test]
+    fn the_inert_configuration_saves_nothing_and_reads_no_folder() {
+        let c = Config::inert().unwrap();
+        assert!(!c.delivery.save);
+        assert!(c.delivery.allowed_dirs.is_empty());
+        assert!(c.client.api_key.is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod edit;
 mod generate;
 mod get_job;
 mod inflight;
+mod guard;
 mod jobs;
 pub mod params;
 mod progress;
@@ -77,6 +78,9 @@ pub struct ImageServer {
     saved: Arc<SavedFiles>,
     wait: Duration,
     caller_keys: CallerKeys,
+    /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
+    /// which a stdio client would show only as "Connection closed".
+    misconfigured: Option<Arc<str>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -100,8 +104,17 @@ impl ImageServer {
             saved: Arc::default(),
             wait: config.jobs.wait,
             caller_keys: CallerKeys::Off,
+            misconfigured: None,
             tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
+    }
+
+    /// A server that lists its tools and answers every call with `problem`, the configuration
+    /// error that keeps it from working.
+    pub fn misconfigured(problem: String) -> anyhow::Result<Self> {
+        let mut server = ImageServer::new(Config::inert()?)?;
+        server.misconfigured = Some(problem.into());
+        Ok(server)
     }
 
     /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
@@ -127,7 +140,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Generate, args, rc).await)
+        Ok(self
+            .answer("generate_image", self.start(ToolKind::Generate, args, rc))
+            .await)
     }
 
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
@@ -141,7 +156,9 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Edit, args, rc).await)
+        Ok(self
+            .answer("edit_image", self.start(ToolKind::Edit, args, rc))
+            .await)
     }
 
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
@@ -155,7 +172,12 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(self.start(ToolKind::Sequence, args, rc).await)
+        Ok(self
+            .answer(
+                "generate_sequence",
+                self.start(ToolKind::Sequence, args, rc),
+            )
+            .await)
     }
 
     /// Collect the images of a call that answered with a job_id because it took long.
@@ -170,7 +192,12 @@ impl ImageServer {
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let caller = Caller::of(&rc.extensions, self.caller_keys != CallerKeys::Off);
-        Ok(get_job::run(&self.jobs, self.wait, args, &caller.tenant, &rc).await)
+        Ok(self
+            .answer(
+                "get_job",
+                get_job::run(&self.jobs, self.wait, args, &caller.tenant, &rc),
+            )
+            .await)
     }
 }
 
@@ -232,6 +259,19 @@ impl ImageServer {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         None
+    }
+
+    /// Answers a tool call with `work`'s result, a panic as an internal error, or the
+    /// configuration error when the server has no usable configuration.
+    async fn answer(
+        &self,
+        tool: &str,
+        work: impl std::future::Future<Output = CallToolResult>,
+    ) -> CallToolResult {
+        match &self.misconfigured {
+            Some(problem) => render::misconfigured(problem),
+            None => guard::guarded(tool, work).await,
+        }
     }
 
     /// Runs a tool call as a job and waits for it up to the wait limit.

@@ -24,14 +24,9 @@ pub async fn run(
         Ok(p) => p,
         Err(e) => return render::invalid(&e.0),
     };
-    let wait_for = match params.wait_seconds {
-        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s).min(limit),
-        Some(_) => {
-            return render::invalid(
-                "Invalid argument `wait_seconds`: use 0 or more seconds, e.g. 30.",
-            );
-        }
-        None => limit,
+    let wait_for = match wait_for(params.wait_seconds, limit) {
+        Ok(d) => d,
+        Err(message) => return render::invalid(message),
     };
     let (tool, state) = match jobs.lookup(&params.job_id, tenant) {
         Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),
@@ -73,4 +68,57 @@ fn with_kept_images(
         ));
     }
     result
+}
+
+/// How long this `get_job` call waits: the caller's `wait_seconds`, capped by the server's
+/// limit before it becomes a `Duration` (which panics past ~1.8e19 seconds).
+fn wait_for(requested: Option<f64>, limit: Duration) -> Result<Duration, &'static str> {
+    match requested {
+        None => Ok(limit),
+        Some(s) if s.is_finite() && s >= 0.0 => {
+            if s >= limit.as_secs_f64() {
+                Ok(limit)
+            } else {
+                // Only -0.0 can fail here; it means no wait.
+                Ok(Duration::try_from_secs_f64(s).unwrap_or(Duration::ZERO))
+            }
+        }
+        Some(_) => Err("Invalid argument `wait_seconds`: use 0 or more seconds, e.g. 30."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(50);
+
+    #[test]
+    fn a_huge_wait_is_capped_at_the_server_limit_instead_of_panicking() {
+        for s in [1e20, 1e300, f64::MAX, 1.8446744073709552e19, 50.000_000_1] {
+            assert_eq!(wait_for(Some(s), LIMIT), Ok(LIMIT), "{s}");
+        }
+    }
+
+    #[test]
+    fn negative_and_non_finite_waits_are_refused_and_fractions_kept() {
+        for s in [-1.0, -1e300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(wait_for(Some(s), LIMIT).is_err(), "{s}");
+        }
+        assert_eq!(wait_for(Some(-0.0), LIMIT), Ok(Duration::ZERO));
+        assert_eq!(wait_for(Some(0.25), LIMIT), Ok(Duration::from_millis(250)));
+        assert_eq!(wait_for(None, LIMIT), Ok(LIMIT));
+    }
+
+    proptest! {
+        #[test]
+        fn any_wait_is_within_the_limit_or_refused(s in any::<f64>(), limit_ms in 0u64..10_000_000) {
+            let limit = Duration::from_millis(limit_ms);
+            if let Ok(d) = wait_for(Some(s), limit) {
+                prop_assert!(d <= limit);
+            }
+        }
+    }
 }

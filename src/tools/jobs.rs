@@ -136,7 +136,8 @@ impl Jobs {
         let job_id = id.clone();
         // Entered before the task starts, so the work finds its own entry to keep images in.
         let task = tokio::spawn(async move {
-            let result = fut.await;
+            // A panicking job still hands its waiter a result, rather than looking cancelled.
+            let result = super::guard::guarded(tool, fut).await;
             reporter.finish(result);
             jobs.mark_finished(&job_id);
         });
@@ -330,6 +331,30 @@ mod tests {
             jobs.lookup(&h.id, &Tenant::local()),
             Lookup::Unknown
         ));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_still_delivers_an_internal_error_to_its_waiter() {
+        let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
+        let mut h = jobs.spawn("generate_image", |_| async {
+            if std::hint::black_box(true) {
+                panic!("index out of bounds");
+            }
+            CallToolResult::success(vec![])
+        });
+        let state = h
+            .state
+            .wait_for(|s| s.result.is_some())
+            .await
+            .expect("the job reports a result instead of dropping its reporter")
+            .clone();
+        let result = state.result.unwrap();
+        assert_eq!(result.is_error, Some(true));
+        let text = result.content[0].as_text().unwrap().text.clone();
+        assert!(
+            text.starts_with("Internal error in generate_image: index out of bounds."),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -113,14 +113,20 @@ fn summary_text(
 ) -> String {
     let n = images.len();
     let asked = request.max_outputs() as usize;
-    let mut out = if asked > 1 {
+    // A result that reads as a success is taken as one: images that were meant to be saved
+    // and were not must be the first thing said, with why and what to do.
+    let (not_saved, notes) = unsaved(images, notes);
+    let mut out = not_saved
+        .map(|line| format!("{line}\n"))
+        .unwrap_or_default();
+    out.push_str(&if asked > 1 {
         format!("Generated {n} of up to {asked} images with {model}.\n")
     } else {
         format!(
             "Generated {n} image{} with {model}.\n",
             if n == 1 { "" } else { "s" }
         )
-    };
+    });
     let expiry = generation
         .response
         .created
@@ -225,6 +231,50 @@ fn summary_text(
     out.trim_end().to_owned()
 }
 
+/// How `delivery` phrases a folder that could not be created at start (see `DeliveryConfig::new`).
+const SAVING_OFF_NOTE: &str = "images are not being saved";
+
+/// The opening line when images meant to be saved were not, and the notes left to print after
+/// it (the one it repeats is left out).
+fn unsaved<'a>(
+    images: &[DeliveredImage],
+    notes: &'a [String],
+) -> (Option<String>, Vec<&'a String>) {
+    let (saving_off, rest): (Vec<&String>, Vec<&String>) =
+        notes.iter().partition(|n| n.starts_with(SAVING_OFF_NOTE));
+    // Fetched (its format is known) but no path: the write failed, not the download.
+    let failed: Vec<&DeliveredImage> = images
+        .iter()
+        .filter(|i| i.path.is_none() && i.format.is_some() && i.problem.is_some())
+        .collect();
+    let opening = match (saving_off.first(), failed.first()) {
+        // Already phrased as "images are not being saved: <why>; <fix>".
+        (Some(note), _) => (*note).clone(),
+        (None, Some(_)) => {
+            let list: Vec<String> = failed.iter().map(|i| i.index.to_string()).collect();
+            format!(
+                "image {} could not be saved to disk: {}; pass a writable `output_dir` (or set SEEDREAM_OUTPUT_DIR \
+                 to one) and check the folder's permissions and free space",
+                list.join(", "),
+                failed
+                    .first()
+                    .and_then(|i| i.problem.as_deref())
+                    .unwrap_or("")
+            )
+        }
+        (None, None) => return (None, rest),
+    };
+    let have_urls = images.iter().any(|i| i.url.is_some());
+    let have_embeds = images.iter().any(|i| i.embedded.is_some());
+    let still = match (have_urls, have_embeds) {
+        (true, true) => " Until then use the URLs and attachments below.",
+        (true, false) => " Until then use the URLs below.",
+        (false, true) => " The attachments below are the only copies.",
+        (false, false) => "",
+    };
+    (Some(format!("NOT SAVED: {opening}.{still}")), rest)
+}
+
 fn structured(
     generation: &Generation,
     model: &str,
@@ -326,6 +376,15 @@ pub fn invalid(message: &str) -> CallToolResult {
     ))])
 }
 
+/// A call to a server started with a bad setting: the setting, its fix, and where to make it.
+pub fn misconfigured(problem: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "This server cannot generate images until its configuration is fixed: {problem}. Correct \
+         the setting where this server is configured (the \"env\" or \"args\" of its entry in the MCP \
+         client's configuration), then restart the server. Nothing was sent to the image API."
+    ))])
+}
+
 /// `file:///abs/path` with the characters URIs cannot hold escaped.
 pub fn file_uri(path: &Path) -> String {
     format!(
@@ -339,5 +398,73 @@ fn human_bytes(n: usize) -> String {
         format!("{:.1} MB", n as f64 / 1e6)
     } else {
         format!("{} KB", n.div_ceil(1000))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::seedream::ImageFormat;
+
+    fn image(index: usize, path: Option<&str>, problem: Option<&str>) -> DeliveredImage {
+        DeliveredImage {
+            index,
+            url: Some(format!("https://cdn.example/{index}.jpeg")),
+            size: Some("2048x2048".to_owned()),
+            format: Some(ImageFormat::Jpeg),
+            bytes: Some(1000),
+            path: path.map(PathBuf::from),
+            problem: problem.map(str::to_owned),
+            embedded: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_the_opening_line_with_the_reason_and_the_fix() {
+        let images = [
+            image(1, Some("/out/a.jpeg"), None),
+            image(
+                2,
+                None,
+                Some("could not save to /out: Permission denied (os error 13)"),
+            ),
+        ];
+        let (line, notes) = unsaved(&images, &[]);
+        let line = line.expect("an opening line");
+        assert!(line.starts_with("NOT SAVED: image 2 "), "{line}");
+        assert!(
+            line.contains("Permission denied") && line.contains("output_dir"),
+            "{line}"
+        );
+        assert!(line.contains("use the URLs"), "{line}");
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn a_folder_that_could_not_be_created_is_said_first_and_not_repeated_as_a_note() {
+        let notes = vec![
+            "images are not being saved: the output folder /x cannot be created (File exists); set \
+             SEEDREAM_OUTPUT_DIR to a writable folder"
+                .to_owned(),
+            "another note".to_owned(),
+        ];
+        let (line, rest) = unsaved(&[image(1, None, None)], &notes);
+        let line = line.expect("an opening line");
+        assert!(
+            line.starts_with("NOT SAVED: images are not being saved: the output folder /x"),
+            "{line}"
+        );
+        assert!(line.contains("SEEDREAM_OUTPUT_DIR"), "{line}");
+        assert_eq!(rest, [&notes[1]]);
+    }
+
+    #[test]
+    fn saved_images_and_failed_downloads_open_with_nothing() {
+        let mut download_failed = image(2, None, Some("the download timed out"));
+        download_failed.format = None;
+        let (line, _) = unsaved(&[image(1, Some("/out/a.jpeg"), None), download_failed], &[]);
+        assert_eq!(line, None);
     }
 }

@@ -85,7 +85,8 @@ pub enum HttpError {
          SEEDREAM_HTTP_TOKEN (e.g. `export SEEDREAM_HTTP_TOKEN=$(openssl rand -hex 32)`) or listen on 127.0.0.1"
     )]
     NoToken(SocketAddr),
-    #[error("cannot listen on {addr}: {source}")]
+    // The io error is the source: `{:#}` already prints it once after this.
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

@@ -63,3 +63,34 @@ async fn generate_exits_non_zero_with_the_reason_on_bad_input() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("2K or 4K"));
 }
+
+#[tokio::test]
+async fn a_refused_reference_is_printed_once() {
+    let fake = fake().await;
+    let base = fake.base_url();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+            .args([
+                "generate",
+                "a lighthouse",
+                "--ref",
+                "./images/no-such-lighthouse.jpeg",
+                "--save",
+                "false",
+            ])
+            .env("SEEDREAM_API_KEY", KEY)
+            .env("SEEDREAM_BASE_URL", base)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    let mentions = stderr
+        .lines()
+        .filter(|l| l.contains("no-such-lighthouse.jpeg"))
+        .count();
+    assert_eq!(mentions, 1, "{stderr}");
+}

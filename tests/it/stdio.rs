@@ -1,5 +1,6 @@
 //! The built binary over stdio: stdout carries JSON-RPC only, and the key never reaches stderr.
 
+use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -185,4 +186,184 @@ async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("ERROR"), "{stderr}");
     assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+/// Sends `messages` to a fresh stdio server started with `env`, and collects the replies to
+/// the requests among them, with the server's stderr once it has exited.
+async fn exchange(env: &[(&str, &str)], messages: &[Value]) -> (HashMap<i64, Value>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"));
+    command
+        .env_remove("SEEDREAM_API_KEY")
+        .env_remove("COMETAPI_KEY")
+        .env_remove("RUST_LOG")
+        .env("SEEDREAM_SAVE", "false")
+        .env("SEEDREAM_ALLOWED_DIRS", crate::support::scratch_root())
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("spawn the binary");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut logs = String::new();
+        let _ = stderr.read_to_string(&mut logs).await;
+        logs
+    });
+    for m in messages {
+        // The server may already have exited (the bug this guards against): keep reading.
+        let _ = stdin.write_all(format!("{m}\n").as_bytes()).await;
+    }
+    let _ = stdin.flush().await;
+    let expected = messages.iter().filter(|m| m.get("id").is_some()).count();
+    let mut replies = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while replies.len() < expected {
+        match tokio::time::timeout_at(deadline, stdout.next_line()).await {
+            Ok(Ok(Some(line))) => {
+                let msg: Value = serde_json::from_str(&line).unwrap();
+                if let Some(id) = msg.get("id").and_then(Value::as_i64) {
+                    replies.insert(id, msg);
+                }
+            }
+            _ => break,
+        }
+    }
+    drop(stdin);
+    let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
+    (replies, logs.await.unwrap())
+}
+
+fn session(calls: &[Value]) -> Vec<Value> {
+    let mut messages = vec![
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    ];
+    for (id, (name, arguments)) in (3..).zip(calls.iter().map(|c| (&c[0], &c[1]))) {
+        messages.push(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": name, "arguments": arguments}}));
+    }
+    messages
+}
+
+#[tokio::test]
+async fn a_bad_setting_still_lists_the_tools_and_every_call_names_the_variable_and_the_fix() {
+    let cases = [
+        (
+            "SEEDREAM_BASE_URL",
+            "api.cometapi.com/v1",
+            "e.g. https://api.cometapi.com/v1",
+        ),
+        ("SEEDREAM_OUTPUT_DIR", "images", "give an absolute path"),
+        ("SEEDREAM_SIZE", "huge", "huge"),
+        ("SEEDREAM_MAX_CONCURRENCY", "0", "use 1 to 10000"),
+        ("SEEDREAM_INSTANCE", "Node 2", "lowercase letters"),
+    ];
+    let calls = [
+        json!(["generate_image", {"prompt": "a fox"}]),
+        json!(["get_job", {"job_id": "job-x"}]),
+    ];
+    let runs = cases
+        .iter()
+        .map(|(var, value, _)| async { exchange(&[(*var, *value)], &session(&calls)).await });
+    let results = futures_util::future::join_all(runs).await;
+    for ((var, _, fix), (replies, logs)) in cases.iter().zip(results) {
+        let tools = replies
+            .get(&2)
+            .unwrap_or_else(|| panic!("{var}: no tools/list reply; stderr: {logs}"));
+        assert_eq!(
+            tools["result"]["tools"].as_array().unwrap().len(),
+            4,
+            "{var}"
+        );
+        for id in [3, 4] {
+            let result = &replies[&id]["result"];
+            assert_eq!(result["isError"], true, "{var}: {result}");
+            let text = result["content"][0]["text"].as_str().unwrap();
+            assert!(
+                text.contains(var) && text.contains(fix) && text.contains("restart"),
+                "{var}: {text}"
+            );
+        }
+        assert!(
+            logs.contains(var),
+            "{var}: the log names the setting too: {logs}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_huge_get_job_wait_is_answered_instead_of_panicking() {
+    let calls = [
+        json!(["get_job", {"job_id": "job-x", "wait_seconds": 1e300}]),
+        json!(["get_job", {"job_id": "job-x", "wait_seconds": 1e20}]),
+    ];
+    let (replies, logs) = exchange(&[], &session(&calls)).await;
+    for id in [3, 4] {
+        let result = &replies
+            .get(&id)
+            .unwrap_or_else(|| panic!("no reply to call {id}; stderr: {logs}"))["result"];
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(text.contains("job-x"), "{text}");
+        assert!(!text.contains("Internal error"), "{text}");
+    }
+    assert!(!logs.contains("panicked"), "{logs}");
+}
+
+#[tokio::test]
+async fn a_fatal_start_up_error_is_printed_once() {
+    // Hold a port so the HTTP server cannot bind it.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .args(["http", "--listen", &addr])
+        .env_remove("RUST_LOG")
+        .env("SEEDREAM_SAVE", "false")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(20), output)
+        .await
+        .expect("the server exits")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert_eq!(stderr.matches(&addr).count(), 1, "{stderr}");
+    let in_use = stderr.to_ascii_lowercase().matches("in use").count();
+    assert_eq!(in_use, 1, "{stderr}");
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_setting_clap_cannot_parse_is_reported_by_every_call_too() {
+    let cases = [
+        ("SEEDREAM_SAVE", "yes", "possible values: true, false"),
+        ("SEEDREAM_TIMEOUT_SECONDS", "3 minutes", "invalid digit"),
+    ];
+    let calls = [json!(["generate_image", {"prompt": "a fox"}])];
+    let runs = cases
+        .iter()
+        .map(|(var, value, _)| async { exchange(&[(*var, *value)], &session(&calls)).await });
+    let results = futures_util::future::join_all(runs).await;
+    for ((var, value, fix), (replies, logs)) in cases.iter().zip(results) {
+        let tools = replies
+            .get(&2)
+            .unwrap_or_else(|| panic!("{var}: no tools/list reply; stderr: {logs}"));
+        assert_eq!(
+            tools["result"]["tools"].as_array().unwrap().len(),
+            4,
+            "{var}"
+        );
+        let result = &replies[&3]["result"];
+        assert_eq!(result["isError"], true, "{var}: {result}");
+        let text = result["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.contains(var) && text.contains(value) && text.contains(fix),
+            "{var}: {text}"
+        );
+    }
 }

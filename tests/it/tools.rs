@@ -377,3 +377,201 @@ fn tiny_png() -> Vec<u8> {
     drop(w);
     out
 }
+
+#[tokio::test]
+async fn images_that_could_not_be_saved_say_so_on_the_first_line_with_the_fix() {
+    let fake = fake().await;
+    // A folder below a regular file cannot be created, even by root.
+    let file = crate::support::scratch_dir("unsaved").join("a-file");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let output_dir = file.join("images").display().to_string();
+    let client = connect(config(
+        &fake.base_url(),
+        crate::support::KEY,
+        &["--output-dir", &output_dir],
+    ))
+    .await;
+
+    let result = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a red fox", "model": "4.5"}),
+    )
+    .await;
+
+    assert!(!is_error(&result), "{}", text(&result));
+    let t = text(&result);
+    let first = t.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("NOT SAVED:") && first.contains(&output_dir),
+        "{t}"
+    );
+    assert!(
+        first.contains("SEEDREAM_OUTPUT_DIR") && first.contains("use the URL"),
+        "{t}"
+    );
+    assert_eq!(t.matches("cannot be created").count(), 1, "said once: {t}");
+}
+
+/// Numbers as hostile callers send them: huge, negative, fractional, at the edges of the
+/// integer types, spelled as strings, or wrapped in arrays and objects.
+fn hostile_number() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<f64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-20.0..40.0f64).prop_map(Value::from),
+        proptest::sample::select(vec![
+            json!(1e300),
+            json!(-1e300),
+            json!(1e20),
+            json!(1.8446744073709552e19),
+            json!(f64::MAX),
+            json!(f64::MIN_POSITIVE),
+            json!(-0.0),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(4294967296u64),
+            json!(2147483648u64),
+            json!(0),
+            json!(15.5),
+            json!("1e300"),
+            json!("NaN"),
+            json!("Infinity"),
+            json!("-1"),
+            json!("15"),
+            json!([1e300]),
+            json!({"value": 1e300}),
+            json!(null),
+            json!(true),
+        ]),
+    ]
+}
+
+fn hostile_size() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<u64>(), any::<u64>()).prop_map(|(w, h)| json!(format!("{w}x{h}"))),
+        (any::<u32>(), any::<u32>()).prop_map(|(w, h)| json!(format!("{w}x{h}"))),
+        (0u32..10_000, 0u32..10_000).prop_map(|(w, h)| json!(format!("{w}x{h}"))),
+        proptest::sample::select(vec![
+            json!("4294967295x4294967295"),
+            json!("0x0"),
+            json!("-1x-1"),
+            json!("1e300x2"),
+            json!("99999999999999999999x1"),
+            json!("16384x1"),
+            json!("9999K"),
+            json!("0K"),
+        ]),
+    ]
+}
+
+fn hostile_ratio() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (any::<u64>(), any::<u64>()).prop_map(|(w, h)| json!(format!("{w}:{h}"))),
+        proptest::sample::select(vec![json!("0:0"), json!("1:0"), json!("4294967295:1")]),
+    ]
+}
+
+/// A tool and its arguments: a plausible prompt, and hostile values in every numeric slot.
+fn hostile_call(
+    reference: String,
+) -> impl proptest::strategy::Strategy<Value = (String, serde_json::Map<String, Value>)> {
+    use proptest::prelude::*;
+    let tool = proptest::sample::select(vec![
+        "generate_image",
+        "edit_image",
+        "generate_sequence",
+        "get_job",
+    ]);
+    let slot = |s: BoxedStrategy<Value>| proptest::option::of(s);
+    (
+        tool,
+        slot(hostile_number().boxed()),
+        slot(hostile_number().boxed()),
+        slot(hostile_number().boxed()),
+        slot(hostile_number().boxed()),
+        slot(hostile_size().boxed()),
+        slot(hostile_ratio().boxed()),
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(tool, max_images, seed, guidance, wait, size, ratio, with_model)| {
+                let mut args = serde_json::Map::new();
+                if tool == "get_job" {
+                    args.insert("job_id".into(), json!("job-x"));
+                    if let Some(w) = wait {
+                        args.insert("wait_seconds".into(), w);
+                    }
+                    return (tool.to_owned(), args);
+                }
+                args.insert("prompt".into(), json!("a fox"));
+                if with_model {
+                    args.insert("model".into(), json!("4.5"));
+                }
+                if tool == "edit_image" {
+                    args.insert("images".into(), json!([reference.clone()]));
+                }
+                for (key, value) in [
+                    (
+                        "max_images",
+                        max_images.or_else(|| (tool == "generate_sequence").then(|| json!(2))),
+                    ),
+                    ("seed", seed),
+                    ("guidance_scale", guidance),
+                    ("size", size),
+                    ("aspect_ratio", ratio),
+                ] {
+                    if let Some(v) = value {
+                        args.insert(key.into(), v);
+                    }
+                }
+                (tool.to_owned(), args)
+            },
+        )
+}
+
+#[test]
+fn no_numeric_argument_makes_any_tool_panic_or_hang() {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (_fake, client) = runtime.block_on(async {
+        let fake = fake().await;
+        let client = client_for(&fake).await;
+        (fake, client)
+    });
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::new(64, 64)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let reference = format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png.into_inner())
+    );
+    runner
+        .run(&hostile_call(reference), |(tool, args)| {
+            let result = runtime.block_on(async {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(30),
+                    call(&client, &tool, Value::Object(args.clone())),
+                )
+                .await
+            });
+            let result =
+                result.map_err(|_| TestCaseError::fail(format!("{tool} {args:?} hung")))?;
+            let t = text(&result);
+            if t.starts_with("Internal error") || t.is_empty() {
+                return Err(TestCaseError::fail(format!("{tool} {args:?}: {t}")));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
