@@ -66,6 +66,8 @@ pub struct ImageServer {
     jobs_outlive_the_caller: bool,
     /// Why callers cancelled, by request id: a timeout keeps the job, a real cancel stops it.
     cancel_reasons: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// Fired when a shutdown's grace period ends: calls still running answer at once.
+    grace_over: tokio_util::sync::CancellationToken,
     tool_router: ToolRouter<Self>,
 }
 
@@ -89,6 +91,7 @@ impl ImageServer {
             allow_caller_keys: false,
             jobs_outlive_the_caller: false,
             cancel_reasons: Arc::default(),
+            grace_over: tokio_util::sync::CancellationToken::new(),
             tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
     }
@@ -169,6 +172,23 @@ impl ImageServer {
         self
     }
 
+    /// Starts nothing new from now on: calls waiting for an upstream slot, and calls made later,
+    /// answer that the server is shutting down (nothing was sent or billed).
+    pub fn begin_shutdown(&self) {
+        self.ctx.slots.close();
+    }
+
+    /// The shutdown's grace period is over: calls still running answer now (their generation
+    /// may be billed) instead of losing their answer when the transport closes.
+    pub fn end_grace(&self) {
+        self.grace_over.cancel();
+    }
+
+    /// The largest reference image accepted, in bytes (transports size their messages by it).
+    pub fn reference_max_bytes(&self) -> usize {
+        self.ctx.profile.reference_max_bytes
+    }
+
     /// This instance's name when several share a load balancer.
     pub fn instance(&self) -> Option<&str> {
         self.jobs.instance()
@@ -219,7 +239,14 @@ impl ImageServer {
         let handle = self.jobs.spawn(kind.name(), move |reporter| async move {
             run::run(&ctx, kind, args, &reporter, caller_key).await
         });
-        match wait::wait(handle.state.clone(), &rc, self.wait).await {
+        let outcome = tokio::select! {
+            outcome = wait::wait(handle.state.clone(), &rc, self.wait) => outcome,
+            () = self.grace_over.cancelled() => {
+                tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
+                return wait::server_stopped(&handle.id);
+            }
+        };
+        match outcome {
             Outcome::Finished(result) => {
                 // Delivered on the spot: nobody will ask for it by id, so it need not be kept.
                 self.jobs.remove(&handle.id);
