@@ -110,10 +110,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
         let evict = CancellationToken::new();
         {
             let mut waiting = gate.lock();
-            if waiting.len() >= max_unauthenticated {
-                if let Some((_, oldest)) = waiting.pop_first() {
-                    oldest.cancel();
-                }
+            if waiting.len() >= max_unauthenticated
+                && let Some((_, oldest)) = waiting.pop_first()
+            {
+                oldest.cancel();
             }
             waiting.insert(seq, evict.clone());
         }
@@ -133,9 +133,11 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
         ));
     }
     drop(listener);
-    if tokio::time::timeout(CLOSE_LIMIT, async { while tasks.join_next().await.is_some() {} })
-        .await
-        .is_err()
+    if tokio::time::timeout(CLOSE_LIMIT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
     {
         tracing::info!(
             open = tasks.len(),
@@ -190,13 +192,12 @@ async fn connection(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<_>| {
         request.extensions_mut().insert(mark.clone());
         let mut app = app.clone();
-        async move {
-            tower_service::Service::call(&mut app, request.map(Body::new)).await
-        }
+        async move { tower_service::Service::call(&mut app, request.map(Body::new)).await }
     });
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
-    let mut check = tokio::time::interval((limits.idle_timeout / 4).max(Duration::from_millis(100)));
+    let mut check =
+        tokio::time::interval((limits.idle_timeout / 4).max(Duration::from_millis(100)));
     let mut closing = false;
     loop {
         tokio::select! {

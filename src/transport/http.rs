@@ -60,12 +60,20 @@ pub struct HttpArgs {
 
     /// Seconds a request may take to send its headers, and a new connection to make its first
     /// authenticated request.
-    #[arg(long, env = "SEEDREAM_HTTP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "SEEDREAM_HTTP_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
     pub header_timeout_seconds: u64,
 
     /// Seconds a connection may stay silent both ways before it is closed (event streams send
     /// a keep-alive every 15 s).
-    #[arg(long, env = "SEEDREAM_HTTP_IDLE_TIMEOUT_SECONDS", default_value_t = 120)]
+    #[arg(
+        long,
+        env = "SEEDREAM_HTTP_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 120
+    )]
     pub idle_timeout_seconds: u64,
 
     /// Most streamable HTTP sessions open at once; a new one beyond gets 503 with Retry-After.
@@ -250,7 +258,11 @@ pub async fn serve_on(
     // Still accepting during the grace period: late calls get a clear refusal rather than a
     // refused connection.
     stopping.begin_shutdown();
-    tracing::info!(grace_s = grace.as_secs(), running = calls.len(), "shutting down");
+    tracing::info!(
+        grace_s = grace.as_secs(),
+        running = calls.len(),
+        "shutting down"
+    );
     if tokio::time::timeout(grace, calls.drained()).await.is_err() {
         tracing::warn!(
             running = calls.len(),

@@ -161,10 +161,7 @@ async fn open(State(sse): State<LegacySse>) -> Response {
     };
     let service_ct = ct.clone();
     tokio::spawn(async move {
-        match server
-            .serve_with_ct(transport, service_ct)
-            .await
-        {
+        match server.serve_with_ct(transport, service_ct).await {
             Ok(running) => {
                 let _ = running.waiting().await;
             }
@@ -306,10 +303,10 @@ fn check_and_claim(calls: &InFlight, session: &str, bytes: &[u8]) -> Result<(), 
             refusal
         })?;
     }
-    if value.get("method").and_then(|m| m.as_str()) == Some("notifications/cancelled") {
-        if let Some(id) = value.get("params").and_then(|p| p.get("requestId")) {
-            calls.release(&rpc::id_key(&call_key(session, id)));
-        }
+    if value.get("method").and_then(|m| m.as_str()) == Some("notifications/cancelled")
+        && let Some(id) = value.get("params").and_then(|p| p.get("requestId"))
+    {
+        calls.release(&rpc::id_key(&call_key(session, id)));
     }
     Ok(())
 }

@@ -271,7 +271,11 @@ mod tests {
         .unwrap_err();
         assert_eq!(refusal.code, INVALID_PARAMS);
         assert_eq!(refusal.id, json!(7));
-        assert!(refusal.message.contains("`arguments`"), "{}", refusal.message);
+        assert!(
+            refusal.message.contains("`arguments`"),
+            "{}",
+            refusal.message
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl Sessions {
 
     /// Closes the sessions not confirmed within the deadline, until `stop` fires.
     pub async fn reap(self, stop: CancellationToken) {
-        let mut tick = tokio::time::interval((self.init_deadline / 4).max(Duration::from_millis(100)));
+        let mut tick =
+            tokio::time::interval((self.init_deadline / 4).max(Duration::from_millis(100)));
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
@@ -59,7 +60,9 @@ impl Sessions {
                 let mut unconfirmed = self.lock();
                 let expired = unconfirmed
                     .iter()
-                    .filter(|(_, created)| now.saturating_duration_since(**created) >= self.init_deadline)
+                    .filter(|(_, created)| {
+                        now.saturating_duration_since(**created) >= self.init_deadline
+                    })
                     .map(|(id, _)| id.clone())
                     .collect::<Vec<_>>();
                 for id in &expired {

@@ -143,9 +143,11 @@ async fn tools_call_arguments_as_an_array_are_invalid_params_over_stdio() {
     let fake = fake().await;
     let mut io = stdio(&fake, &[], 1 << 20);
     io.handshake().await;
-    io.send(&json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
-        "name": "generate_image", "arguments": ["a fox"]}}))
-        .await;
+    io.send(
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+        "name": "generate_image", "arguments": ["a fox"]}}),
+    )
+    .await;
     let reply = io.next_reply().await;
     assert_eq!(reply["id"], 4);
     assert_eq!(reply["error"]["code"], -32602, "{reply}");
@@ -628,7 +630,11 @@ async fn on_shutdown_nothing_new_starts_and_every_call_gets_an_answer() {
             );
         }
     }
-    assert_eq!(generation_requests(&fake), 1, "no generation started after the signal");
+    assert_eq!(
+        generation_requests(&fake),
+        1,
+        "no generation started after the signal"
+    );
     tokio::time::timeout(Duration::from_secs(10), task)
         .await
         .expect("the server stops")
