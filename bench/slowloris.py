@@ -5,7 +5,7 @@ Starts the stand-in API and the server over HTTP (with a token) on loopback, mea
 latency of legitimate calls (a new connection each: initialize, then generate_image), then
 opens --conns connections that each send half a request head and never finish it (re-opened
 when the server closes them, as an attacker would), and measures the same calls again.
-Usage: python3 bench/slowloris.py [--bin target/release/seedream-mcp] [--conns 1100] [--calls 20]
+Usage: python3 bench/slowloris.py [--bin target/release/seedream-mcp] [--conns 1100] [--calls 20] [--timeout 30]
 Loopback only; bounded connection counts; both processes are stopped by PID at the end.
 """
 import argparse, http.client, json, os, resource, socket, statistics, subprocess, threading, time, urllib.request
@@ -43,9 +43,9 @@ def post(conn, body, session=None):
     return response.getheader("Mcp-Session-Id"), data
 
 
-def legit_call(port):
+def legit_call(port, timeout):
     start = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         session, _ = post(conn, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
@@ -59,11 +59,11 @@ def legit_call(port):
     return time.monotonic() - start
 
 
-def measure(port, calls):
+def measure(port, calls, timeout):
     times, failures = [], 0
     for _ in range(calls):
         try:
-            times.append(legit_call(port))
+            times.append(legit_call(port, timeout))
         except Exception as e:  # a failure is a figure too
             failures += 1
             print(f"  legitimate call failed: {e}")
@@ -119,6 +119,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "seedream-mcp"))
     ap.add_argument("--conns", type=int, default=1100)
     ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--timeout", type=float, default=30, help="seconds before a legitimate call counts as failed")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.conns * 2 + 256)), hard))
@@ -132,7 +133,7 @@ def main():
         wait_http(f"http://127.0.0.1:{fake_port}/_mock/requests")
         wait_http(f"http://127.0.0.1:{port}/healthz")
         print(f"binary: {args.bin}")
-        summary("no attack", *measure(port, args.calls))
+        summary("no attack", *measure(port, args.calls, args.timeout))
         stats = {"opened": 0, "held": 0}
         t = threading.Thread(target=attacker, args=(port, args.conns, stop, stats), daemon=True)
         t.start()
@@ -140,7 +141,7 @@ def main():
         while stats["opened"] < args.conns and time.monotonic() < deadline:
             time.sleep(0.1)
         print(f"attacker: {stats['opened']} slow connections opened, {stats['held']} held open now")
-        summary(f"under attack ({args.conns} slow unauthenticated connections)", *measure(port, args.calls))
+        summary(f"under attack ({args.conns} slow unauthenticated connections)", *measure(port, args.calls, args.timeout))
         print(f"attacker: {stats['opened']} opened in all (the server closes them; the attacker re-opens)")
     finally:
         stop.set()
