@@ -151,6 +151,16 @@ async fn accept(
     slots: &Arc<Semaphore>,
     gate: &Gate,
 ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    // Accepted first, so that a connection is only ever dropped for one that is waiting.
+    let (stream, addr) = match listener.accept().await {
+        Ok(accepted) => accepted,
+        Err(e) => {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tracing::warn!(error = %e, "accept failed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return None;
+        }
+    };
     let permit = match Arc::clone(slots).try_acquire_owned() {
         Ok(permit) => permit,
         Err(_) => {
@@ -163,18 +173,8 @@ async fn accept(
             Arc::clone(slots).acquire_owned().await.ok()?
         }
     };
-    match listener.accept().await {
-        Ok((stream, addr)) => {
-            let _ = stream.set_nodelay(true);
-            Some((stream, addr, permit))
-        }
-        Err(e) => {
-            // Out of file descriptors and the like: back off instead of spinning.
-            tracing::warn!(error = %e, "accept failed");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            None
-        }
-    }
+    let _ = stream.set_nodelay(true);
+    Some((stream, addr, permit))
 }
 
 async fn connection(
