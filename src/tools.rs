@@ -81,6 +81,8 @@ pub struct ImageServer {
     /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
     /// which a stdio client would show only as "Connection closed".
     misconfigured: Option<Arc<str>>,
+    /// Fired when a shutdown's grace period ends: calls still running answer at once.
+    grace_over: tokio_util::sync::CancellationToken,
     tool_router: ToolRouter<Self>,
 }
 
@@ -105,6 +107,7 @@ impl ImageServer {
             wait: config.jobs.wait,
             caller_keys: CallerKeys::Off,
             misconfigured: None,
+            grace_over: tokio_util::sync::CancellationToken::new(),
             tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
         })
     }
@@ -206,6 +209,23 @@ impl ImageServer {
     pub fn with_caller_keys(mut self, keys: CallerKeys) -> Self {
         self.caller_keys = keys;
         self
+    }
+
+    /// Starts nothing new from now on: calls waiting for an upstream slot, and calls made later,
+    /// answer that the server is shutting down (nothing was sent or billed).
+    pub fn begin_shutdown(&self) {
+        self.ctx.slots.close();
+    }
+
+    /// The shutdown's grace period is over: calls still running answer now (their generation
+    /// may be billed) instead of losing their answer when the transport closes.
+    pub fn end_grace(&self) {
+        self.grace_over.cancel();
+    }
+
+    /// The largest reference image accepted, in bytes (transports size their messages by it).
+    pub fn reference_max_bytes(&self) -> usize {
+        self.ctx.profile.reference_max_bytes
     }
 
     /// This instance's name when several share a load balancer.
@@ -316,7 +336,14 @@ impl ImageServer {
         );
         let mut waiter = rc.clone();
         waiter.ct = stop;
-        match wait::wait(handle.state.clone(), &waiter, self.wait).await {
+        let outcome = tokio::select! {
+            outcome = wait::wait(handle.state.clone(), &waiter, self.wait) => outcome,
+            () = self.grace_over.cancelled() => {
+                tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
+                return wait::server_stopped(&handle.id);
+            }
+        };
+        match outcome {
             Outcome::Finished(result) => {
                 // Delivered on the spot: nobody will ask for it by id, so it need not be kept
                 // (unless it holds images nothing else does).

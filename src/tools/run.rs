@@ -219,14 +219,15 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
     };
     let permit = match ctx.slots.try_acquire() {
         Ok(p) => p,
-        Err(_) => {
+        Err(tokio::sync::TryAcquireError::Closed) => return shutting_down(),
+        Err(tokio::sync::TryAcquireError::NoPermits) => {
             reporter.phase(format!(
                 "queued: all {} upstream slots are busy",
                 ctx.max_concurrency
             ));
             match ctx.slots.acquire().await {
                 Ok(p) => p,
-                Err(_) => return render::invalid("The server is shutting down."),
+                Err(_) => return shutting_down(),
             }
         }
     };
@@ -346,4 +347,12 @@ fn keep_unheld(call: &Call, delivery: &mut delivery::Delivery) {
         });
     }
     job.keep_images(kept);
+}
+
+/// The answer to a call that came too late: the upstream-slot semaphore closes on shutdown.
+fn shutting_down() -> CallToolResult {
+    CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+        "The server is shutting down: nothing was sent to the image API and nothing was billed. \
+         Retry the call on another instance, or after the server has restarted.",
+    )])
 }

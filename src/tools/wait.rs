@@ -126,3 +126,11 @@ pub fn elsewhere(job_id: &str, owner: &str, here: &str) -> CallToolResult {
         job_id.chars().take(80).collect::<String>(),
     ))])
 }
+
+/// The answer to a call still running when the server stopped after its grace period.
+pub fn server_stopped(job_id: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "The server shut down before this call finished (job {job_id}). The image API may already \
+         have generated and billed the images: check your account's usage before calling again."
+    ))])
+}

@@ -19,7 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::guard;
 use super::legacy_sse::LegacySse;
-use super::limits::{self, LimitedListener, StreamSlots};
+use super::limits::{self, StreamSlots};
+use super::sessions::{self, Sessions};
+use super::{conn, replay, rpc};
 use crate::tools::{CallerKeys, ImageServer};
 
 /// Settings of `seedream-mcp http`.
@@ -45,9 +47,43 @@ pub struct HttpArgs {
     #[arg(long, env = "SEEDREAM_HTTP_MAX_BODY_MB", default_value_t = 32)]
     pub max_body_mb: usize,
 
-    /// Most TCP connections open at once; more clients wait until one closes.
+    /// Most TCP connections open at once. When all are taken, the oldest connection that has
+    /// not yet made an authenticated request is dropped; if none, more clients wait.
     #[arg(long, env = "SEEDREAM_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+
+    /// Most connections open at once that have not yet made an authenticated request (the
+    /// oldest is dropped to admit a new one), so idle or half-sent connections cannot hold
+    /// every slot.
+    #[arg(long, env = "SEEDREAM_HTTP_MAX_UNAUTHENTICATED", default_value_t = 256)]
+    pub max_unauthenticated: usize,
+
+    /// Seconds a request may take to send its headers, and a new connection to make its first
+    /// authenticated request.
+    #[arg(
+        long,
+        env = "SEEDREAM_HTTP_HEADER_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_timeout_seconds: u64,
+
+    /// Seconds a connection may stay silent both ways before it is closed (event streams send
+    /// a keep-alive every 15 s).
+    #[arg(
+        long,
+        env = "SEEDREAM_HTTP_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 120
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// Most streamable HTTP sessions open at once; a new one beyond gets 503 with Retry-After.
+    #[arg(long, env = "SEEDREAM_HTTP_MAX_SESSIONS", default_value_t = 1000)]
+    pub max_sessions: usize,
+
+    /// Seconds a new session has to send its second request (`notifications/initialized`)
+    /// before it is closed.
+    #[arg(long, env = "SEEDREAM_HTTP_SESSION_INIT_SECONDS", default_value_t = 15)]
+    pub session_init_seconds: u64,
 
     /// Most long-lived event streams (GET /sse, GET /mcp) open at once; more get 503.
     #[arg(long, env = "SEEDREAM_HTTP_MAX_STREAMS", default_value_t = 128)]
@@ -68,7 +104,8 @@ pub struct HttpArgs {
     #[arg(long, env = "SEEDREAM_HTTP_SERVER_KEY_FALLBACK", default_value_t = false, action = clap::ArgAction::Set)]
     pub server_key_fallback: bool,
 
-    /// On SIGINT/SIGTERM, seconds in-flight calls may take to finish before they are cancelled.
+    /// On SIGINT/SIGTERM, seconds running calls may take to finish; calls not yet started are
+    /// refused at once, and calls still running at the end answer that they may be billed.
     #[arg(
         long,
         env = "SEEDREAM_HTTP_SHUTDOWN_GRACE_SECONDS",
@@ -125,6 +162,11 @@ pub async fn serve_http(
 }
 
 /// Serves on an existing listener (tests bind 127.0.0.1:0).
+///
+/// On `shutdown`: nothing new starts (calls waiting for an upstream slot and calls arriving
+/// later are refused with a tool error, nothing billed), running calls get the grace period,
+/// and those still running then answer that their images may be billed, before the sessions
+/// and connections close. Every request gets a JSON-RPC answer.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     server: ImageServer,
@@ -155,9 +197,17 @@ pub async fn serve_on(
             (true, false) => CallerKeys::Required,
             (true, true) => CallerKeys::OrServerKey,
         });
-    let legacy = LegacySse::new(server.clone(), max_body).routes();
     let cancels = server.clone();
+    // The requests waiting for their answer, over both transports: shutdown waits for them.
+    let calls = rpc::InFlight::default();
+    let legacy = LegacySse::new(server.clone(), max_body, calls.clone(), ct.clone()).routes();
     let sessions = Arc::new(LocalSessionManager::default());
+    let bounds = Sessions::new(
+        Arc::clone(&sessions),
+        args.max_sessions,
+        std::time::Duration::from_secs(args.session_init_seconds.max(1)),
+    );
+    let stopping = server.clone();
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::clone(&sessions), config);
     let grace = std::time::Duration::from_secs(args.shutdown_grace_seconds);
@@ -167,8 +217,25 @@ pub async fn serve_on(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(Arc::from);
-    let mcp = axum::Router::new()
+    let mut mcp_route = axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(middleware::from_fn(replay::skip_replayed))
+        .layer(middleware::from_fn_with_state(
+            rpc::HttpCheck {
+                max_body_bytes: max_body,
+                calls: calls.clone(),
+                sessions: !args.stateless,
+            },
+            rpc::check_http,
+        ));
+    if !args.stateless {
+        mcp_route = mcp_route.layer(middleware::from_fn_with_state(
+            bounds.clone(),
+            sessions::bound_sessions,
+        ));
+        tokio::spawn(bounds.reap(ct.clone()));
+    }
+    let mcp = mcp_route
         .layer(middleware::from_fn_with_state(
             cancels,
             super::cancel::route_cancellations,
@@ -195,19 +262,40 @@ pub async fn serve_on(
             "MCP over streamable HTTP at http://{addr}/mcp, legacy HTTP+SSE at http://{addr}/sse"
         );
     }
-    axum::serve(LimitedListener::new(listener, args.max_connections), app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // New connections stop now; running calls get the grace period, then are cancelled.
-            tracing::info!(grace_s = grace.as_secs(), "shutting down");
-            tokio::spawn(async move {
-                tokio::time::sleep(grace).await;
-                ct.cancel();
-            });
-        })
+    let limits = conn::Limits {
+        max_connections: args.max_connections,
+        max_unauthenticated: args.max_unauthenticated,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout_seconds.max(1)),
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout_seconds.max(1)),
+    };
+    let stop_accepting = CancellationToken::new();
+    let serving = tokio::spawn(conn::serve(listener, app, limits, stop_accepting.clone()));
+    shutdown.await;
+    // Still accepting during the grace period: late calls get a clear refusal rather than a
+    // refused connection.
+    stopping.begin_shutdown();
+    tracing::info!(
+        grace_s = grace.as_secs(),
+        running = calls.len(),
+        "shutting down"
+    );
+    if tokio::time::timeout(grace, calls.drained()).await.is_err() {
+        tracing::warn!(
+            running = calls.len(),
+            "grace period over; the calls still running answer now"
+        );
+        stopping.end_grace();
+        let _ = tokio::time::timeout(ANSWER_LIMIT, calls.drained()).await;
+    }
+    ct.cancel();
+    stop_accepting.cancel();
+    serving
         .await
-        .map_err(HttpError::Serve)
+        .map_err(|e| HttpError::Serve(std::io::Error::other(e)))
 }
+
+/// How long the answers of calls stopped at the end of the grace period may take to be sent.
+const ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 fn loopback_origins() -> Vec<String> {
     ["http", "https"]
@@ -257,7 +345,11 @@ async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
+    let mark = request.extensions().get::<conn::ConnMark>().cloned();
     let Some(expected) = token else {
+        if let Some(mark) = mark {
+            mark.authenticated();
+        }
         return next.run(request).await;
     };
     let given = request
@@ -270,6 +362,9 @@ async fn require_token(
         })
         .map(str::trim);
     if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+        if let Some(mark) = mark {
+            mark.authenticated();
+        }
         return next.run(request).await;
     }
     let mut response = (

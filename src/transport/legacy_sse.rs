@@ -21,6 +21,7 @@ use rmcp::{RoleServer, ServiceExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::rpc::{self, InFlight};
 use crate::tools::ImageServer;
 
 /// Messages buffered per direction before the sender waits.
@@ -36,16 +37,27 @@ pub struct LegacySse {
     server: ImageServer,
     sessions: Inboxes,
     max_body_bytes: usize,
+    /// Requests waiting for their answer, by session and id (shared with `/mcp`).
+    calls: InFlight,
+    /// Cancelled when the server stops: every session ends.
+    stop: CancellationToken,
 }
 
 impl LegacySse {
-    pub fn new(server: ImageServer, max_body_bytes: usize) -> Self {
+    pub fn new(
+        server: ImageServer,
+        max_body_bytes: usize,
+        calls: InFlight,
+        stop: CancellationToken,
+    ) -> Self {
         LegacySse {
             // A dropped stream ends the session but not the calls it started that may already
             // be paid for: the tools keep those whatever the transport.
             server,
             sessions: Arc::default(),
             max_body_bytes,
+            calls,
+            stop,
         }
     }
 
@@ -62,6 +74,13 @@ impl LegacySse {
 struct ChannelTransport {
     inbox: mpsc::Receiver<RxJsonRpcMessage<RoleServer>>,
     outbox: mpsc::Sender<TxJsonRpcMessage<RoleServer>>,
+    session: String,
+    calls: InFlight,
+}
+
+/// The key of request `id` of legacy session `session` in the shared [`InFlight`].
+fn call_key(session: &str, id: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::json!(["legacy", session, id])
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,8 +94,22 @@ impl Transport<RoleServer> for ChannelTransport {
         &mut self,
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answered = match &item {
+            rmcp::model::JsonRpcMessage::Response(r) => Some(call_key(&self.session, &r.id)),
+            rmcp::model::JsonRpcMessage::Error(e) => {
+                e.id.as_ref().map(|id| call_key(&self.session, id))
+            }
+            _ => None,
+        };
         let outbox = self.outbox.clone();
-        async move { outbox.send(item).await.map_err(|_| StreamClosed) }
+        let calls = self.calls.clone();
+        async move {
+            let sent = outbox.send(item).await.map_err(|_| StreamClosed);
+            if let Some(key) = answered {
+                calls.release(&rpc::id_key(&key));
+            }
+            sent
+        }
     }
 
     fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
@@ -118,14 +151,17 @@ async fn open(State(sse): State<LegacySse>) -> Response {
     if let Ok(mut sessions) = sse.sessions.lock() {
         sessions.insert(id.clone(), inbox_tx);
     }
-    let ct = CancellationToken::new();
+    let ct = sse.stop.child_token();
     let server = sse.server.clone();
+    let transport = ChannelTransport {
+        inbox,
+        outbox,
+        session: id.clone(),
+        calls: sse.calls.clone(),
+    };
     let service_ct = ct.clone();
     tokio::spawn(async move {
-        match server
-            .serve_with_ct(ChannelTransport { inbox, outbox }, service_ct)
-            .await
-        {
+        match server.serve_with_ct(transport, service_ct).await {
             Ok(running) => {
                 let _ = running.waiting().await;
             }
@@ -225,6 +261,9 @@ async fn deliver(
             );
         }
     };
+    if let Err(refusal) = check_and_claim(&sse.calls, &id, &bytes) {
+        return (StatusCode::BAD_REQUEST, axum::Json(refusal.to_json())).into_response();
+    }
     // The tools read per-request headers (a caller's own upstream key) from here, as with /mcp.
     match &mut message {
         ClientJsonRpcMessage::Request(req) => {
@@ -246,4 +285,28 @@ async fn deliver(
 
 fn refuse(status: StatusCode, message: &str) -> Response {
     (status, message.to_owned()).into_response()
+}
+
+/// The `tools/call` check, and the request's id taken (or a cancelled one freed) in `calls`.
+fn check_and_claim(calls: &InFlight, session: &str, bytes: &[u8]) -> Result<(), rpc::Refusal> {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    rpc::check(&value)?;
+    if let (Some(_), Some(id)) = (value.get("method"), value.get("id")) {
+        calls.claim(&call_key(session, id)).map_err(|mut refusal| {
+            refusal.id = id.clone();
+            refusal.message = format!(
+                "Invalid Request: request id {id} is already in use by a request of this session \
+                 that is still running; send each request with a new id (the earlier request goes on)"
+            );
+            refusal
+        })?;
+    }
+    if value.get("method").and_then(|m| m.as_str()) == Some("notifications/cancelled")
+        && let Some(id) = value.get("params").and_then(|p| p.get("requestId"))
+    {
+        calls.release(&rpc::id_key(&call_key(session, id)));
+    }
+    Ok(())
 }

@@ -1,8 +1,7 @@
-//! Bounds on what HTTP clients can hold open: TCP connections, and long-lived SSE streams
-//! (`GET /sse`, and `GET /mcp` in session mode). Without them a client that opens streams and
-//! never closes them would use up memory and file descriptors.
+//! Bounds on the long-lived SSE streams HTTP clients can hold open (`GET /sse`, and `GET /mcp`
+//! in session mode). Without them a client that opens streams and never closes them would use
+//! up memory and file descriptors. Connections are bounded in `conn`.
 
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -12,65 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::Listener;
-use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::tcp::TcpWith;
-
-/// A listener that stops accepting while `max` connections are open; further clients wait in
-/// the kernel's backlog instead of being dropped.
-pub struct LimitedListener {
-    inner: TcpListener,
-    slots: Arc<Semaphore>,
-    max: usize,
-}
-
-impl LimitedListener {
-    pub fn new(inner: TcpListener, max: usize) -> Self {
-        let max = max.max(1);
-        LimitedListener {
-            inner,
-            slots: Arc::new(Semaphore::new(max)),
-            max,
-        }
-    }
-}
-
-impl Listener for LimitedListener {
-    type Io = CountedStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                tracing::warn!(
-                    max = self.max,
-                    "connection limit reached; new connections wait (raise SEEDREAM_HTTP_MAX_CONNECTIONS)"
-                );
-                match Arc::clone(&self.slots).acquire_owned().await {
-                    Ok(permit) => permit,
-                    // The semaphore is never closed; should it be, stop limiting rather than
-                    // stop serving.
-                    Err(_) => {
-                        let (stream, addr) = Listener::accept(&mut self.inner).await;
-                        return (CountedStream::new(stream, None), addr);
-                    }
-                }
-            }
-        };
-        let (stream, addr) = Listener::accept(&mut self.inner).await;
-        (CountedStream::new(stream, Some(permit)), addr)
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection that frees its slot when it closes.
-pub type CountedStream = TcpWith<Option<OwnedSemaphorePermit>>;
 
 /// How many long-lived SSE streams may be open at once.
 #[derive(Clone)]

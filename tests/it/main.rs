@@ -24,3 +24,4 @@ mod stdio_fuzz;
 mod support;
 mod tenants;
 mod tools;
+mod transport;
