@@ -210,10 +210,13 @@ check_wheel() {
     (cd "$HERE/pypi" && timeout 1800 "$PY_TOOLS/bin/maturin" build --profile release --locked \
         --out "$ART") >"$WORK/maturin.log" 2>&1 ||
         { echo "maturin build failed: $(tail -n 3 "$WORK/maturin.log" | tr '\n' ' ')"; return 1; }
-    WHEEL=$(ls "$ART"/seedream_mcp-*.whl 2>/dev/null | head -n1)
-    [[ -n $WHEEL ]] || { echo "maturin wrote no wheel to $ART"; return 1; }
-    python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check --no-index "$WHEEL" ||
-        { echo "pip install of $(basename "$WHEEL") into a fresh venv failed"; return 1; }
+    local wheels=("$ART"/seedream_mcp-*.whl)
+    WHEEL=${wheels[0]}
+    [[ -f $WHEEL ]] || { echo "maturin wrote no wheel to $ART"; return 1; }
+    if ! { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet --disable-pip-version-check --no-index "$WHEEL"; }; then
+        echo "pip install of $(basename "$WHEEL") into a fresh venv failed"
+        return 1
+    fi
     out=$(server_env stage handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- "$venv/bin/seedream-mcp") ||
         { echo "venv: $out"; return 1; }
     echo "$(basename "$WHEEL") in a fresh venv: $out"
@@ -238,10 +241,8 @@ check_mcpb() {
     rm -f "$file"
     "$MCPB" pack "$bundle" "$file" >"$WORK/mcpb-pack.log" 2>&1 ||
         { echo "mcpb pack: $(tail -n 3 "$WORK/mcpb-pack.log" | tr '\n' ' ')"; return 1; }
-    mkdir -p "$unpacked" && (cd "$unpacked" && python3 -m zipfile -e "$file" .) || { echo "cannot unpack $file"; return 1; }
+    out=$(stage mcpb-unpack "$file" --out "$unpacked") || { echo "$out"; return 1; }
     "$MCPB" validate "$unpacked/manifest.json" >/dev/null 2>&1 || { echo "mcpb validate failed on the unpacked manifest"; return 1; }
-    # zip keeps the mode bits, but Python's extractor does not restore them; Claude Desktop does.
-    chmod +x "$unpacked"/server/*/seedream-mcp
     # As Claude Desktop starts it: mcp_config with the user's settings substituted. No base URL
     # given: the manifest's default goes in.
     stage mcpb-command "$unpacked" --set api_key=packaging-check --set output_dir="$WORK/mcpb-images" \
@@ -342,7 +343,13 @@ fi
 
 check "archive + install.sh" check_archive
 check "npm" check_npm
-check_wheel >"$WORK/wheel.line" 2>&1 && pass "wheel: $(tail -n1 "$WORK/wheel.line")" || fail "wheel: $(tail -n1 "$WORK/wheel.line")"
+# check_wheel sets WHEEL for the checks after it, so it runs in this shell.
+if check_wheel >"$WORK/wheel.line" 2>&1; then
+    pass "wheel: $(tail -n1 "$WORK/wheel.line")"
+else
+    fail "wheel: $(tail -n1 "$WORK/wheel.line")"
+    WHEEL=""
+fi
 check "uvx" check_uvx
 check "mcpb" check_mcpb
 check "server.json" check_server_json

@@ -5,6 +5,7 @@ Standard library only, so that it runs on a fresh machine and on every CI runner
 
   npm-platform   write the per-platform npm package (package.json + the binary)
   mcpb-stage     lay out the .mcpb folder (manifest, icon, one binary per OS)
+  mcpb-unpack    unpack a .mcpb as Claude Desktop does, keeping the files' modes
   mcpb-command   print the command Claude Desktop would start from an unpacked bundle
   handshake      run an MCP initialize + tools/list against a stdio command
   versions       check that every manifest names the same version as Cargo.toml
@@ -116,6 +117,22 @@ def mcpb_stage(args) -> None:
     shutil.copy2(PACKAGING / "mcpb" / "icon.png", out / "icon.png")
     write_json(out / "manifest.json", manifest)
     print(" ".join(present))
+
+
+def mcpb_unpack(args) -> None:
+    out = Path(args.out)
+    with zipfile.ZipFile(args.bundle) as bundle:
+        bundle.extractall(out)
+        # Python's extractor drops the Unix modes that the archive records; restore them.
+        for info in bundle.infolist():
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                (out / info.filename).chmod(mode)
+        names = bundle.namelist()
+    for name in names:
+        if name.startswith("server/") and not os.access(out / name, os.X_OK):
+            raise CheckFailed(f"{name} is not executable in the bundle (Unix mode lost when packing)")
+    print(f"{len(names)} files")
 
 
 def substitute(text: str, dirname: str, user_config: dict) -> str:
@@ -273,6 +290,12 @@ def versions(args) -> None:
     if args.wheel:
         found["wheel"] = wheel_version(Path(args.wheel))
     found["mcpb manifest.json"] = load_json(PACKAGING / "mcpb" / "manifest.json")["version"]
+    for installer, pattern in (
+        ("install.sh", r"SEEDREAM_MCP_VERSION:-([^}]+)\}"),
+        ("install.ps1", r"else \{ '([^']+)' \}"),
+    ):
+        match = re.search(pattern, (PACKAGING / installer).read_text(encoding="utf-8"))
+        found[installer] = match.group(1) if match else "(no default version found)"
     server = load_json(ROOT / "server.json")
     found["server.json"] = server["version"]
     for package in server.get("packages", []):
@@ -343,6 +366,11 @@ def main() -> int:
     p.add_argument("--darwin")
     p.add_argument("--win32")
     p.set_defaults(run=mcpb_stage)
+
+    p = sub.add_parser("mcpb-unpack")
+    p.add_argument("bundle")
+    p.add_argument("--out", required=True)
+    p.set_defaults(run=mcpb_unpack)
 
     p = sub.add_parser("mcpb-command")
     p.add_argument("bundle")
