@@ -163,6 +163,10 @@ def mcpb_command(args) -> None:
             user_config[key] = given.pop(key)
         elif spec.get("required"):
             raise CheckFailed(f"user_config.{key} is required: pass --set {key}=…")
+        elif "default" not in spec:
+            # Claude Desktop would substitute an empty string, and the server refuses an empty
+            # setting (clap: "a value is required"), so the bundle would not start.
+            raise CheckFailed(f"optional user_config.{key} has no default: the server would get an empty value")
         else:
             user_config[key] = substitute(str(spec.get("default", "")), str(bundle), {})
     if given:
