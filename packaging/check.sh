@@ -8,6 +8,7 @@
 # installed once into a cache outside the checkout, reused by later runs:
 #   SEEDREAM_PACKAGING_CACHE  default ${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/packaging
 #   SEEDREAM_PACKAGING_KEEP=1 keep the work folder (logs, unpacked packages)
+#   SEEDREAM_PACKAGING_GNU=1  package the glibc release binary instead of building for musl
 # The Linux binary is the static x86_64 musl build when rustup can add that target (and musl-gcc
 # is there or apt can install it); otherwise the glibc release build, and the binary line says so.
 # The wheel is always the glibc build, reused from `cargo build --release` (pip does not install
@@ -20,12 +21,14 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 ART=$TARGET_DIR/dist/artifacts
 CACHE=${SEEDREAM_PACKAGING_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/packaging}
 KEEP=${SEEDREAM_PACKAGING_KEEP:-}
+FORCE_GNU=${SEEDREAM_PACKAGING_GNU:-}
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)
 TOOLS_LIST=$(python3 -c 'import json,sys; print(",".join(t["name"] for t in json.load(open(sys.argv[1]))["tools"]))' \
     "$HERE/mcpb/manifest.json")
 MUSL=x86_64-unknown-linux-musl
 
-# What the caller's shell has set for the server must not leak into the checks.
+# What the caller's shell has set for the server must not leak into the checks (this script's own
+# settings are read above).
 for var in $(compgen -e | grep -E '^(SEEDREAM_|COMETAPI_KEY$)'); do unset "$var"; done
 export NO_PROXY=127.0.0.1,localhost,::1 no_proxy=127.0.0.1,localhost,::1
 export PYTHONDONTWRITEBYTECODE=1
@@ -116,7 +119,9 @@ build_linux() {
     LINUX_TARGET=x86_64-unknown-linux-gnu
     LINUX_BIN=$GNU_BIN
     local why=""
-    if ! timeout 300 rustup target add "$MUSL" >"$WORK/rustup.log" 2>&1; then
+    if [[ $FORCE_GNU == 1 ]]; then
+        why="SEEDREAM_PACKAGING_GNU=1"
+    elif ! timeout 300 rustup target add "$MUSL" >"$WORK/rustup.log" 2>&1; then
         why="rustup could not add $MUSL: $(tail -n1 "$WORK/rustup.log")"
     elif ! command -v musl-gcc >/dev/null &&
         ! { DEBIAN_FRONTEND=noninteractive apt-get install -y -q musl-tools >/dev/null 2>&1 ||
@@ -327,12 +332,13 @@ fi
 pass "tools: $(tail -n1 <<<"$out")"
 install_tools >/dev/null 2>&1 # sets PY_TOOLS, NPM_TOOLS, MCPB in this shell (the cache is warm)
 
-if ! out=$(build_gnu 2>&1); then
-    fail "binary: $out"
+# build_gnu and build_linux set GNU_BIN, LINUX_TARGET and LINUX_BIN, so they run in this shell,
+# their output captured by file.
+if ! build_gnu >"$WORK/gnu.line" 2>&1; then
+    fail "binary: $(tail -n 3 "$WORK/gnu.line" | tr '\n' ' ')"
     echo "packaging: $PASSED passed, $FAILED failed, $SKIPPED skipped"
     exit 1
 fi
-# build_linux sets LINUX_TARGET and LINUX_BIN, so it runs in this shell, output captured by file.
 if build_linux >"$WORK/binary.line" 2>&1; then
     pass "binary: $(tail -n1 "$WORK/binary.line")"
 else
