@@ -157,7 +157,7 @@ check_archive() {
     (cd "$ART" && sha256sum "$name.tar.gz" >"$name.tar.gz.sha256") || return 1
     [[ $LINUX_TARGET == "$MUSL" ]] || { echo "archived $name.tar.gz (install.sh expects the musl archive: not run)"; return 0; }
     SEEDREAM_MCP_DOWNLOAD_URL="file://$ART" SEEDREAM_MCP_INSTALL_DIR="$WORK/installed" sh "$HERE/install.sh" || return 1
-    server_env stage handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- "$WORK/installed/seedream-mcp" stdio
+    server_env python3 "$HERE/stage.py" handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- "$WORK/installed/seedream-mcp" stdio
 }
 
 # --- npm --------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ check_wheel() {
         echo "pip install of $(basename "$WHEEL") into a fresh venv failed"
         return 1
     fi
-    out=$(server_env stage handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- "$venv/bin/seedream-mcp") ||
+    out=$(server_env python3 "$HERE/stage.py" handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- "$venv/bin/seedream-mcp") ||
         { echo "venv: $out"; return 1; }
     echo "$(basename "$WHEEL") in a fresh venv: $out"
 }
@@ -231,7 +231,7 @@ check_uvx() {
     local out
     [[ -n ${WHEEL:-} ]] || { echo "no wheel (see the wheel check)"; return 1; }
     out=$(UV_CACHE_DIR="$WORK/uv-cache" UV_TOOL_DIR="$WORK/uv-tools" UV_PYTHON_DOWNLOADS=never \
-        server_env stage handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- \
+        server_env python3 "$HERE/stage.py" handshake --expect-tools "$TOOLS_LIST" --expect-version "$VERSION" -- \
         "$PY_TOOLS/bin/uvx" --offline --from "$WHEEL" seedream-mcp) || { echo "$out"; return 1; }
     echo "uvx --offline --from $(basename "$WHEEL") seedream-mcp: $out"
 }
