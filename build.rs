@@ -4,11 +4,15 @@
 //! (550 KB of `.rela.dyn`) that the loader reads and applies at every start, dirtying ~390 KB
 //! of `.data.rel.ro`; together about a tenth of the idle server's resident memory. Linked at
 //! a fixed address they are resolved by the linker instead. Only the `seedream-mcp` binary is
-//! affected (not tests, examples or the library), and only on Linux, where `-no-pie` is
-//! understood by both GCC and Clang drivers.
+//! affected (not tests, examples or the library), and only on Linux with glibc, where `-no-pie`
+//! is understood by both GCC and Clang drivers.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") {
+    // Not on musl: Rust links its static binaries as static PIEs that relocate themselves with
+    // their own start files, and `-no-pie` on top gives a binary that crashes at start.
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
+    let musl = std::env::var("CARGO_CFG_TARGET_ENV").is_ok_and(|env| env == "musl");
+    if linux && !musl {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
 }
