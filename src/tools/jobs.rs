@@ -336,7 +336,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_job_still_delivers_an_internal_error_to_its_waiter() {
         let jobs = Arc::new(Jobs::new(Duration::from_secs(60), None));
-        let mut h = jobs.spawn("generate_image", |_| async {
+        let mut h = jobs.spawn("generate_image", Tenant::local(), |_, _| async {
             if std::hint::black_box(true) {
                 panic!("index out of bounds");
             }

@@ -418,6 +418,7 @@ mod tests {
             path: path.map(PathBuf::from),
             problem: problem.map(str::to_owned),
             embedded: None,
+            kept: None,
         }
     }
 
