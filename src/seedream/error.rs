@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::redact::Redactor;
 use super::types::ItemError;
 use super::validate::ValidationError;
 
 /// Largest part of an upstream body kept in an error: enough to read, never megabytes.
 const SNIPPET_CHARS: usize = 300;
+
+/// Why a gateway timeout is reported rather than resent: the upstream had the request.
+const GATEWAY_TIMEOUT_BILLED: &str = "the images may have been generated and billed anyway, so the request \
+     was not sent again: check the account's usage before retrying";
 
 /// Everything that can go wrong between a request and its images.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +67,14 @@ pub enum Error {
     )]
     Decode { reason: String, snippet: String },
 
+    /// The answer was larger than the request can justify; reading stopped at the limit.
+    #[error(
+        "the image API's answer exceeded {limit} bytes, more than {images} image(s) of the requested size and \
+         format can take, so reading stopped there; the images may have been generated and billed, so check \
+         usage before retrying"
+    )]
+    TooLarge { limit: u64, images: u32 },
+
     /// A 200 without a single image: every position failed.
     #[error("the image API produced no image{}", failures_text(.failures))]
     NoImages { failures: Vec<ItemError> },
@@ -97,8 +110,11 @@ fn api_text(
 fn gateway_text(status: &u16, snippet: &str) -> String {
     match status {
         524 => format!(
-            "the gateway gave up waiting for the image API (HTTP 524, about 100 s); the images may have been \
-             generated and billed anyway. Ask for fewer images per call or a smaller size. Body: {snippet}"
+            "the gateway gave up waiting for the image API (HTTP 524, about 100 s); {GATEWAY_TIMEOUT_BILLED} \
+             Ask for fewer images per call or a smaller size. Body: {snippet}"
+        ),
+        504 => format!(
+            "the gateway timed out waiting for the image API (HTTP 504); {GATEWAY_TIMEOUT_BILLED} Body: {snippet}"
         ),
         300..=399 => format!(
             "the image API answered with a redirect (HTTP {status}); SEEDREAM_BASE_URL is probably wrong (it must \
@@ -233,8 +249,53 @@ pub fn kind_of(code: &str, param: Option<&str>, message: &str) -> Kind {
 }
 
 impl Error {
+    /// The same error with every upstream text passed through `redactor`.
+    pub(super) fn redacted(mut self, redactor: &Redactor<'_>) -> Error {
+        match &mut self {
+            Error::Api {
+                code,
+                message,
+                param,
+                request_id,
+                ..
+            } => {
+                redactor.in_place(message);
+                for field in [code, param, request_id].into_iter().flatten() {
+                    redactor.in_place(field);
+                }
+            }
+            Error::Gateway { snippet, .. } => redactor.in_place(snippet),
+            Error::Decode { reason, snippet } => {
+                redactor.in_place(reason);
+                redactor.in_place(snippet);
+            }
+            Error::Connect { reason, .. } | Error::Interrupted { reason } => {
+                redactor.in_place(reason)
+            }
+            Error::NoImages { failures } => {
+                for f in failures {
+                    redactor.in_place(&mut f.code);
+                    redactor.in_place(&mut f.message);
+                }
+            }
+            Error::Invalid(_) | Error::MissingApiKey | Error::Timeout { .. } | Error::TooLarge { .. } => {}
+        }
+        self
+    }
+
     /// What the caller should change, in words a model can act on.
     pub fn advice(&self) -> Option<&'static str> {
+        if let Error::Api {
+            status: 504 | 524,
+            ..
+        } = self
+        {
+            return Some(
+                "The gateway timed out after the image API had the request, so it was not sent again: the images \
+                 may have been generated and billed. Check the account's usage before retrying, and ask for fewer \
+                 images per call or a smaller size.",
+            );
+        }
         let kind = match self {
             Error::Api {
                 status,
