@@ -11,6 +11,10 @@ use super::validate::ValidationError;
 /// Largest part of an upstream body kept in an error: enough to read, never megabytes.
 const SNIPPET_CHARS: usize = 300;
 
+/// A 404 that is not about a model means the URL is wrong, typically the full path given.
+const WRONG_BASE_URL: &str = "check SEEDREAM_BASE_URL: it must end with the version prefix, e.g. \
+     https://api.cometapi.com/v1, not the full path …/v1/images/generations";
+
 /// Why a gateway timeout is reported rather than resent: the upstream had the request.
 const GATEWAY_TIMEOUT_BILLED: &str = "the images may have been generated and billed anyway, so the request \
      was not sent again: check the account's usage before retrying";
@@ -120,8 +124,11 @@ fn gateway_text(status: &u16, snippet: &str) -> String {
             "the image API answered with a redirect (HTTP {status}); SEEDREAM_BASE_URL is probably wrong (it must \
              end with the version prefix, e.g. https://api.cometapi.com/v1). Body: {snippet}"
         ),
-        // A gateway's web page with 200 or 404: the URL does not reach the API (seedream-api.md §8).
-        200..=299 | 404 => format!(
+        404 => format!(
+            "the image API's endpoint was not found (HTTP 404, not the API's JSON: {snippet}); {WRONG_BASE_URL}"
+        ),
+        // A gateway's web page with 200: the URL does not reach the API (seedream-api.md §8).
+        200..=299 => format!(
             "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}; \
              SEEDREAM_BASE_URL probably points at a web page rather than the API (it must end with the \
              version prefix, e.g. https://api.cometapi.com/v1)"
@@ -164,6 +171,8 @@ pub enum Kind {
     Auth,
     Forbidden,
     ModelUnavailable,
+    /// A 404 that names no model: the base URL is wrong.
+    EndpointNotFound,
     RateLimited,
     Quota,
     Server,
@@ -308,7 +317,12 @@ impl Error {
                 match (k, status) {
                     (Kind::Other, 401) => Kind::Auth,
                     (Kind::Other, 403) => Kind::Forbidden,
-                    (Kind::Other, 404) => Kind::ModelUnavailable,
+                    // Only a 404 about a model means the model; a generic "not found" or
+                    // "Invalid URL" means the path is wrong.
+                    (Kind::Other, 404) if message.to_ascii_lowercase().contains("model") => {
+                        Kind::ModelUnavailable
+                    }
+                    (Kind::Other, 404) => Kind::EndpointNotFound,
                     (Kind::Other, 429) => Kind::RateLimited,
                     (Kind::Other, 500..) => Kind::Server,
                     (k, _) => k,
@@ -348,6 +362,10 @@ impl Error {
             }
             Kind::ModelUnavailable => {
                 "The model is not available to this account or does not exist: use `5.0`, `4.5` or `4.0`, or enable the model in the provider's console."
+            }
+            Kind::EndpointNotFound => {
+                "The image API's endpoint was not found: check SEEDREAM_BASE_URL. It must end with the version \
+                 prefix, e.g. https://api.cometapi.com/v1, not the full path …/v1/images/generations."
             }
             Kind::RateLimited => {
                 "The provider is rate limiting: wait a minute before trying again, and ask for fewer images at a time."
@@ -598,5 +616,44 @@ mod tests {
             Some("2026x")
         );
         assert_eq!(request_id_in("bad"), None);
+    }
+
+    #[test]
+    fn a_404_that_names_no_model_points_at_the_base_url() {
+        for (content_type, body) in [
+            ("text/html", &b"<html><body><h1>404 Not Found</h1></body></html>"[..]),
+            ("text/plain", b""),
+            ("application/json", br#"{"error":{"code":"","message":"Invalid URL (POST /v1/images/generations/images/generations)","type":"invalid_request_error"}}"#),
+            ("application/json", br#"{"error":{"message":"Not Found"}}"#),
+            ("application/json", br#"{"detail":"Not Found"}"#),
+        ] {
+            let e = decode_error_body(404, content_type, body, None);
+            let text = format!("{e} {}", e.advice().unwrap_or(""));
+            assert!(text.contains("SEEDREAM_BASE_URL") && text.contains("/v1"), "{text}");
+            assert!(!text.contains("not available"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_404_about_a_model_still_says_the_model_is_unavailable() {
+        for body in [
+            &br#"{"error":{"code":"ModelNotOpen","message":"x"}}"#[..],
+            br#"{"error":{"code":"","message":"model doubao-x does not exist"}}"#,
+        ] {
+            let e = decode_error_body(404, "application/json", body, None);
+            assert!(e.advice().unwrap().contains("not available"), "{e}");
+        }
+    }
+
+    #[test]
+    fn gateway_timeouts_say_they_were_not_resent_and_to_check_usage() {
+        for e in [
+            decode_error_body(504, "text/html", b"<html>504 Gateway Time-out</html>", None),
+            decode_error_body(504, "application/json", br#"{"error":{"message":"upstream timed out"}}"#, None),
+            decode_error_body(524, "text/html", b"<html>Error 524</html>", None),
+        ] {
+            let text = format!("{e} {}", e.advice().unwrap_or(""));
+            assert!(text.contains("not sent again") && text.contains("usage"), "{text}");
+        }
     }
 }

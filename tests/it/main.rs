@@ -22,3 +22,4 @@ mod stdio;
 mod stdio_fuzz;
 mod support;
 mod tools;
+mod upstream;
