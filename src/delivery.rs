@@ -201,7 +201,10 @@ pub async fn deliver(
                 for (pos, why) in choice.unreadable {
                     if let Some((image, _)) = fetched.get_mut(pos) {
                         let kept = match (&image.path, &image.url) {
-                            (Some(path), _) => format!("the file saved to {} and the link are kept as received", path.display()),
+                            (Some(path), _) => format!(
+                                "the file saved to {} and the link are kept as received",
+                                path.display()
+                            ),
                             (None, Some(_)) => "the link is kept as received".to_owned(),
                             (None, None) => "nothing else of it could be kept".to_owned(),
                         };

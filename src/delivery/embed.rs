@@ -104,7 +104,11 @@ pub fn choose(
     }
 }
 
-fn previews(sources: &[(usize, Vec<u8>)], max_edge: u32, budget: usize) -> Option<Vec<(usize, Embedded)>> {
+fn previews(
+    sources: &[(usize, Vec<u8>)],
+    max_edge: u32,
+    budget: usize,
+) -> Option<Vec<(usize, Embedded)>> {
     let bytes: Vec<&[u8]> = sources.iter().map(|(_, b)| b.as_slice()).collect();
     let previews = imaging::previews_within_budget(&bytes, max_edge, budget)?;
     Some(

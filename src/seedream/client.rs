@@ -127,10 +127,7 @@ async fn read_capped(
     response: &mut reqwest::Response,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|n| n > limit as u64)
-    {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
     let mut bytes = Vec::with_capacity(
@@ -438,7 +435,10 @@ impl Client {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if let Err(overrun) = assembler.push(&chunk, observe) {
-                        tracing::warn!(?overrun, "the stream outgrew what the request allows; reading stopped");
+                        tracing::warn!(
+                            ?overrun,
+                            "the stream outgrew what the request allows; reading stopped"
+                        );
                         if assembler.has_images() {
                             break;
                         }
@@ -490,7 +490,11 @@ fn keep_allowed(response: &mut ImagesResponse, allowed: u32) -> Vec<String> {
     if extra == 0 {
         return Vec::new();
     }
-    tracing::warn!(extra, allowed, "the answer held more images than the request allows");
+    tracing::warn!(
+        extra,
+        allowed,
+        "the answer held more images than the request allows"
+    );
     vec![format!(
         "the image API sent {extra} more image position(s) than the {allowed} this request allows; \
          they were ignored and not downloaded"

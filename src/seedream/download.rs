@@ -168,18 +168,25 @@ impl Resolve for PublicOnly {
 }
 
 fn proxy_hosts() -> Vec<String> {
-    ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-        .iter()
-        .filter_map(|var| std::env::var(var).ok())
-        .filter_map(|value| {
-            let value = if value.contains("://") {
-                value
-            } else {
-                format!("http://{value}")
-            };
-            Url::parse(&value).ok()?.host_str().map(str::to_owned)
-        })
-        .collect()
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .filter_map(|var| std::env::var(var).ok())
+    .filter_map(|value| {
+        let value = if value.contains("://") {
+            value
+        } else {
+            format!("http://{value}")
+        };
+        Url::parse(&value).ok()?.host_str().map(str::to_owned)
+    })
+    .collect()
 }
 
 /// The HTTP client for downloads from anywhere but the upstream's own origin.
@@ -296,9 +303,14 @@ impl Client {
     /// The client to fetch `url` with: the plain one for the upstream's own origin (the
     /// stand-in on loopback, a gateway serving its own images) or when the operator allows
     /// private addresses; otherwise the one that refuses them.
-    fn http_for(&self, url: &str, policy: &DownloadPolicy) -> Result<&reqwest::Client, DownloadError> {
+    fn http_for(
+        &self,
+        url: &str,
+        policy: &DownloadPolicy,
+    ) -> Result<&reqwest::Client, DownloadError> {
         let setup = |e: SetupError| DownloadError::Network(e.to_string());
-        let parsed = Url::parse(url).map_err(|e| DownloadError::Network(format!("the link is not a valid URL ({e})")))?;
+        let parsed = Url::parse(url)
+            .map_err(|e| DownloadError::Network(format!("the link is not a valid URL ({e})")))?;
         let same_origin = Url::parse(self.base_url())
             .ok()
             .and_then(|base| origin(&base))
@@ -325,7 +337,9 @@ impl Client {
 }
 
 /// The first error of type `T` in `e`'s chain.
-fn find_source<'e, T: std::error::Error + 'static>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e T> {
+fn find_source<'e, T: std::error::Error + 'static>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(found) = err.downcast_ref::<T>() {
@@ -343,18 +357,44 @@ mod tests {
     #[test]
     fn non_public_addresses_are_recognised_in_every_spelling() {
         for ip in [
-            "127.0.0.1", "127.9.9.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "0.0.0.0", "0.1.2.3", "100.64.0.1", "100.127.255.254",
-            "255.255.255.255", "224.0.0.1", "198.18.0.1", "::1", "::", "fc00::1", "fd12:3456::1",
-            "fe80::1", "fec0::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-            "64:ff9b::a9fe:a9fe", "::127.0.0.1",
+            "127.0.0.1",
+            "127.9.9.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "100.64.0.1",
+            "100.127.255.254",
+            "255.255.255.255",
+            "224.0.0.1",
+            "198.18.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::127.0.0.1",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(!is_public(ip), "{ip} must not count as public");
         }
         for ip in [
-            "8.8.8.8", "1.1.1.1", "100.63.255.255", "100.128.0.1", "172.32.0.1", "2606:4700::1111",
-            "::ffff:8.8.8.8", "64:ff9b::808:808",
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(is_public(ip), "{ip} is public");

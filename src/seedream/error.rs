@@ -287,7 +287,10 @@ impl Error {
                     redactor.in_place(&mut f.message);
                 }
             }
-            Error::Invalid(_) | Error::MissingApiKey | Error::Timeout { .. } | Error::TooLarge { .. } => {}
+            Error::Invalid(_)
+            | Error::MissingApiKey
+            | Error::Timeout { .. }
+            | Error::TooLarge { .. } => {}
         }
         self
     }
@@ -295,8 +298,7 @@ impl Error {
     /// What the caller should change, in words a model can act on.
     pub fn advice(&self) -> Option<&'static str> {
         if let Error::Api {
-            status: 504 | 524,
-            ..
+            status: 504 | 524, ..
         } = self
         {
             return Some(
@@ -649,11 +651,19 @@ mod tests {
     fn gateway_timeouts_say_they_were_not_resent_and_to_check_usage() {
         for e in [
             decode_error_body(504, "text/html", b"<html>504 Gateway Time-out</html>", None),
-            decode_error_body(504, "application/json", br#"{"error":{"message":"upstream timed out"}}"#, None),
+            decode_error_body(
+                504,
+                "application/json",
+                br#"{"error":{"message":"upstream timed out"}}"#,
+                None,
+            ),
             decode_error_body(524, "text/html", b"<html>Error 524</html>", None),
         ] {
             let text = format!("{e} {}", e.advice().unwrap_or(""));
-            assert!(text.contains("not sent again") && text.contains("usage"), "{text}");
+            assert!(
+                text.contains("not sent again") && text.contains("usage"),
+                "{text}"
+            );
         }
     }
 }

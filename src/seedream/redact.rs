@@ -54,7 +54,11 @@ impl<'a> Redactor<'a> {
 
 /// Ends a token: whitespace and the punctuation that surrounds one in JSON, HTML or prose.
 fn ends_token(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '`')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '"' | '\'' | ',' | ';' | '<' | '>' | '(' | ')' | '[' | ']' | '{' | '}' | '`'
+        )
 }
 
 /// Replaces the word after each "Bearer" (any case) and every long `sk-` word.

@@ -20,7 +20,11 @@ pub type Observer<'a> = &'a (dyn Fn(Event) + Send + Sync);
 /// announces a paid image must not be dropped because a neighbouring field has an odd type.
 #[derive(Debug, Deserialize)]
 struct Frame {
-    #[serde(default, rename = "type", deserialize_with = "lenient::string_or_empty")]
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "lenient::string_or_empty"
+    )]
     kind: String,
     /// Wide, so that a huge or negative index is seen as out of range rather than as absent.
     #[serde(default, deserialize_with = "lenient::int")]
@@ -206,11 +210,15 @@ impl Assembler {
             .any(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
     }
 
-    /// The images so far; a fatal error becomes a failure item after them.
+    /// The images so far; a fatal error becomes a failure item after them, unless every
+    /// position the request allows is already filled (then nothing more was to come).
     pub fn finish(mut self) -> ImagesResponse {
         self.response
             .data
             .retain(|i| !matches!(i, ImageItem::Unknown(serde_json::Value::Null)));
+        if self.response.data.len() >= self.limits.images {
+            return self.response;
+        }
         if let Some(error) = self.fatal.take() {
             self.response.data.push(ImageItem::Failed { error });
         } else if !self.done {
@@ -304,8 +312,10 @@ data: [DONE]\n\n";
             let frame = format!(
                 "data: {{\"type\":\"image_generation.partial_succeeded\",\"image_index\":{index},\"url\":\"https://x/i\"}}\n\n"
             );
-            a.push(frame.as_bytes(), &|_| panic!("no event for a dropped frame"))
-                .unwrap();
+            a.push(frame.as_bytes(), &|_| {
+                panic!("no event for a dropped frame")
+            })
+            .unwrap();
         }
         assert_eq!(a.dropped, 4);
         assert!(a.response.data.is_empty());
@@ -371,6 +381,10 @@ data: [DONE]\n\n";
         }
         a.push(b"\n", &|_| {}).unwrap();
         assert!(a.buffer.is_empty());
-        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

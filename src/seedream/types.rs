@@ -341,7 +341,8 @@ mod tests {
             r#"{"created":1700000000.5,"model":7,"data":[{"url":"https://x/1.jpeg","size":null}],"usage":"n/a"}"#,
             r#"{"created":{"t":1},"data":{"url":"https://x/1.jpeg","size":[2048,2048]},"usage":{"generated_images":1.0,"total_tokens":"lots"}}"#,
         ] {
-            let r: ImagesResponse = serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            let r: ImagesResponse =
+                serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
             assert!(
                 matches!(&r.data[..], [ImageItem::Url { url, .. }] if url == "https://x/1.jpeg"),
                 "{body}: {:?}",
@@ -363,7 +364,9 @@ mod tests {
             r#"{"data":[{"b64_json":"/9j/","size":false},{"error":{"code":429,"message":["x"]}},{"error":"gone"}],"created":null}"#,
         )
         .unwrap();
-        assert!(matches!(&r.data[0], ImageItem::B64 { b64_json, size: None } if b64_json == "/9j/"));
+        assert!(
+            matches!(&r.data[0], ImageItem::B64 { b64_json, size: None } if b64_json == "/9j/")
+        );
         assert!(matches!(&r.data[1], ImageItem::Failed { error } if error.code == "429"));
         assert!(matches!(&r.data[2], ImageItem::Failed { error } if error.message == "gone"));
     }

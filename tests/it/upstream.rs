@@ -187,7 +187,10 @@ async fn a_url_beside_oddly_typed_fields_is_still_delivered() {
     let result = run(&client, "generate_image", json!({"prompt": "a fox"})).await;
     let body = text(&result);
     assert!(!is_error(&result), "{body}");
-    assert!(body.contains(&format!("{}/img/0", upstream.origin)), "{body}");
+    assert!(
+        body.contains(&format!("{}/img/0", upstream.origin)),
+        "{body}"
+    );
     assert_eq!(upstream.seen.downloads.load(Ordering::SeqCst), 1);
 }
 
@@ -198,7 +201,10 @@ async fn a_504_is_not_resent_and_says_to_check_usage_first() {
     for json_body in [false, true] {
         let upstream = start(move |_, _, _| {
             if json_body {
-                json_reply(504, json!({"error": {"message": "upstream request timeout"}}))
+                json_reply(
+                    504,
+                    json!({"error": {"message": "upstream request timeout"}}),
+                )
             } else {
                 (
                     StatusCode::GATEWAY_TIMEOUT,
@@ -210,7 +216,12 @@ async fn a_504_is_not_resent_and_says_to_check_usage_first() {
         })
         .await;
         let client = client_for(&upstream, &[]).await;
-        let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+        let result = run(
+            &client,
+            "generate_image",
+            json!({"prompt": "a fox", "embed": "none"}),
+        )
+        .await;
         let body = text(&result);
         assert!(is_error(&result), "{body}");
         assert_eq!(generations(&upstream), 1, "{body}");
@@ -232,7 +243,12 @@ async fn a_200_with_an_error_object_shows_the_upstreams_message() {
     })
     .await;
     let client = client_for(&upstream, &[]).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+    let result = run(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "embed": "none"}),
+    )
+    .await;
     let body = text(&result);
     assert!(is_error(&result), "{body}");
     assert!(body.contains("the renderer crashed on node 7"), "{body}");
@@ -249,14 +265,29 @@ const BUFFER_SLACK: u64 = 24 << 20;
 #[tokio::test]
 async fn a_200_body_larger_than_the_request_allows_is_cut_at_its_cap() {
     let upstream = start(|_, _, seen| {
-        endless(200, "application/json", br#"{"data":[{"url":""#, b'a', HUGE, seen)
+        endless(
+            200,
+            "application/json",
+            br#"{"data":[{"url":""#,
+            b'a',
+            HUGE,
+            seen,
+        )
     })
     .await;
     let client = client_for(&upstream, &[]).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+    let result = run(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "embed": "none"}),
+    )
+    .await;
     let body = text(&result);
     assert!(is_error(&result), "{body}");
-    assert!(body.contains("exceeded") && body.contains("billed"), "{body}");
+    assert!(
+        body.contains("exceeded") && body.contains("billed"),
+        "{body}"
+    );
     assert_eq!(generations(&upstream), 1, "not resent: {body}");
     let sent = upstream.seen.bytes_sent.load(Ordering::SeqCst);
     assert!(sent < BUFFER_SLACK, "the server got to send {sent} bytes");
@@ -264,15 +295,24 @@ async fn a_200_body_larger_than_the_request_allows_is_cut_at_its_cap() {
 
 #[tokio::test]
 async fn a_huge_error_page_is_read_only_up_to_its_cap_on_each_attempt() {
-    let upstream = start(|_, _, seen| endless(502, "text/html", b"<html><body>", b'x', HUGE, seen)).await;
+    let upstream =
+        start(|_, _, seen| endless(502, "text/html", b"<html><body>", b'x', HUGE, seen)).await;
     let client = client_for(&upstream, &[]).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+    let result = run(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "embed": "none"}),
+    )
+    .await;
     let body = text(&result);
     assert!(is_error(&result), "{body}");
     assert!(body.contains("502"), "{body}");
     assert_eq!(generations(&upstream), 3);
     let sent = upstream.seen.bytes_sent.load(Ordering::SeqCst);
-    assert!(sent < 3 * BUFFER_SLACK, "the server got to send {sent} bytes");
+    assert!(
+        sent < 3 * BUFFER_SLACK,
+        "the server got to send {sent} bytes"
+    );
 }
 
 #[tokio::test]
@@ -289,7 +329,10 @@ async fn an_answer_with_a_thousand_urls_downloads_only_the_one_asked_for() {
     let body = text(&result);
     assert!(!is_error(&result), "{body}");
     assert!(body.contains("Generated 1 image"), "{body}");
-    assert!(body.contains("999 more image position(s)") && body.contains("not downloaded"), "{body}");
+    assert!(
+        body.contains("999 more image position(s)") && body.contains("not downloaded"),
+        "{body}"
+    );
     assert_eq!(upstream.seen.downloads.load(Ordering::SeqCst), 1);
 }
 
@@ -351,9 +394,15 @@ async fn a_streamed_image_index_far_past_the_request_is_dropped_with_a_note() {
 #[tokio::test]
 async fn an_event_stream_without_newlines_is_cut_at_one_frames_allowance() {
     let upstream =
-        start(|_, _, seen| endless(200, "text/event-stream", b"data: ", b'x', 256 << 20, seen)).await;
+        start(|_, _, seen| endless(200, "text/event-stream", b"data: ", b'x', 256 << 20, seen))
+            .await;
     let client = client_for(&upstream, &[]).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+    let result = run(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "embed": "none"}),
+    )
+    .await;
     let body = text(&result);
     assert!(is_error(&result), "{body}");
     assert!(body.contains("exceeded"), "{body}");
@@ -397,11 +446,19 @@ async fn an_echoed_api_key_is_absent_from_the_result_and_the_logs() {
     })
     .await;
     let client = connect(config(&upstream.base_url(), secret, &["--save", "false"])).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
+    let result = run(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "embed": "none"}),
+    )
+    .await;
     let body = text(&result);
     assert!(is_error(&result), "{body}");
     assert_eq!(generations(&upstream), 3);
-    assert!(body.contains("invalid token") && body.contains("[redacted]"), "{body}");
+    assert!(
+        body.contains("invalid token") && body.contains("[redacted]"),
+        "{body}"
+    );
     assert!(!body.contains("0123456789abcdef"), "{body}");
     let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(logged.contains("retrying generation"), "{logged}");
@@ -495,7 +552,11 @@ async fn an_image_url_on_a_private_address_is_returned_but_not_fetched() {
         assert!(body.contains(&url), "the caller still gets its URL: {body}");
         assert!(body.contains("SEEDREAM_DOWNLOAD_ALLOW_PRIVATE"), "{body}");
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing reached the internal service");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "nothing reached the internal service"
+    );
 }
 
 #[tokio::test]
@@ -509,31 +570,56 @@ async fn an_operator_may_allow_private_addresses_and_bodies_are_still_never_echo
         assert!(!is_error(&result), "{body}");
         assert!(hits.load(Ordering::SeqCst) >= 1, "allowed, so fetched");
         assert!(!body.contains("TOPSECRET"), "{body}");
-        assert!(body.contains(content_type) && body.contains(&status.to_string()), "{body}");
+        assert!(
+            body.contains(content_type) && body.contains(&status.to_string()),
+            "{body}"
+        );
     }
 }
 
 // Item 23: misleading texts.
 
 #[tokio::test]
-async fn a_404_page_from_a_wrong_base_url_names_the_setting_not_the_model() {
-    let upstream = start(|_, _, _| {
-        (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], "<html><h1>404 Not Found</h1></html>")
-            .into_response()
-    })
-    .await;
-    let client = client_for(&upstream, &[]).await;
-    let result = run(&client, "generate_image", json!({"prompt": "a fox", "embed": "none"})).await;
-    let body = text(&result);
-    assert!(is_error(&result), "{body}");
-    assert!(body.contains("SEEDREAM_BASE_URL") && body.contains("/v1"), "{body}");
-    assert!(!body.contains("model is not available"), "{body}");
+async fn a_404_from_a_wrong_base_url_names_the_setting_not_the_model() {
+    for json_body in [true, false] {
+        let upstream = start(move |_, _, _| {
+            if json_body {
+                // What an OpenAI-style gateway says to `…/v1/images/generations/images/generations`.
+                json_reply(
+                    404,
+                    json!({"error": {"code": "", "type": "invalid_request_error",
+                           "message": "Invalid URL (POST /v1/images/generations/images/generations)"}}),
+                )
+            } else {
+                (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], "<html><h1>404 Not Found</h1></html>")
+                    .into_response()
+            }
+        })
+        .await;
+        let client = client_for(&upstream, &[]).await;
+        let result = run(
+            &client,
+            "generate_image",
+            json!({"prompt": "a fox", "embed": "none"}),
+        )
+        .await;
+        let body = text(&result);
+        assert!(is_error(&result), "{body}");
+        assert!(
+            body.contains("SEEDREAM_BASE_URL") && body.contains("/v1"),
+            "{body}"
+        );
+        assert!(!body.contains("model is not available"), "{body}");
+    }
 }
 
 #[tokio::test]
 async fn an_undecodable_download_says_it_is_not_an_image_and_keeps_the_url() {
     let upstream = start(|origin, _, _| {
-        json_reply(200, json!({"data": [{"url": format!("{origin}/img/broken")}]}))
+        json_reply(
+            200,
+            json!({"data": [{"url": format!("{origin}/img/broken")}]}),
+        )
     })
     .await;
     let client = client_for(&upstream, &[]).await;
