@@ -15,7 +15,7 @@ use crate::support::{KEY, call, config, connect, fake, is_error, text};
 
 /// The read timeout the server under test uses: long enough for a loaded machine, short
 /// enough that the timeout cases stay quick.
-const READ_TIMEOUT: Duration = Duration::from_millis(1500);
+const READ_TIMEOUT: Duration = Duration::from_millis(4000);
 /// The download timeout the server under test uses.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_millis(250);
 /// A hung call fails the test instead of stalling it.
