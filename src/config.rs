@@ -163,6 +163,12 @@ pub struct ServerArgs {
     )]
     pub download_max_mb: u32,
 
+    /// Download generated images from loopback, private and link-local addresses too (refused by
+    /// default unless they are the image API's own origin, so a hostile answer cannot reach the
+    /// operator's network).
+    #[arg(long, env = "SEEDREAM_DOWNLOAD_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub download_allow_private: bool,
+
     /// Seconds a tool call waits for its images before answering with a job id for get_job
     /// (most clients give up after 60 s).
     #[arg(
@@ -485,6 +491,7 @@ impl ServerArgs {
             budget_b64_bytes: self.result_budget_kb as usize * 1000,
             download: DownloadPolicy {
                 max_bytes: u64::from(self.download_max_mb.max(1)) * 1024 * 1024,
+                allow_private: self.download_allow_private,
                 ..DownloadPolicy::default()
             },
         })

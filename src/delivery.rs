@@ -10,12 +10,16 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
 
 pub use embed::{EmbedMode, Embedded};
 pub use target::{CallTarget, DeliveryConfig};
 
 use crate::files::{naming, save};
 use crate::seedream::{Client, DownloadError, ImageFormat, ImageItem};
+
+/// Downloads of one call in flight at once.
+pub const MAX_CONCURRENT_DOWNLOADS: usize = 4;
 
 /// One generated image after delivery.
 #[derive(Debug, Clone)]
@@ -89,7 +93,7 @@ pub async fn deliver(
     let needs_bytes = target.dir.is_some() || target.embed != EmbedMode::None;
     let now = SystemTime::now();
 
-    let fetches = items.iter().enumerate().filter_map(|(i, item)| {
+    let fetches: Vec<_> = items.iter().enumerate().filter_map(|(i, item)| {
         let (url, size, b64) = match item {
             ImageItem::Url { url, size } => (Some(url.clone()), size.clone(), None),
             ImageItem::B64 { b64_json, size } => (None, size.clone(), Some(b64_json.as_str())),
@@ -126,7 +130,11 @@ pub async fn deliver(
                     image.format = ImageFormat::sniff(&bytes);
                     image.bytes = Some(bytes.len());
                     if image.format.is_none() {
-                        image.problem = Some("the downloaded data is not an image".to_owned());
+                        image.problem = Some(
+                            "the downloaded file is not in an image format this server recognises; the link is \
+                             returned as received"
+                                .to_owned(),
+                        );
                         return (image, None);
                     }
                     (image, Some(bytes))
@@ -137,9 +145,13 @@ pub async fn deliver(
                 }
             }
         })
-    });
-    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> =
-        futures_util::future::join_all(fetches).await;
+    }).collect();
+    // A few at a time, in order: enough to overlap latency, and an answer with many images
+    // never opens many connections or holds many images in memory at once.
+    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> = futures_util::stream::iter(fetches)
+        .buffered(MAX_CONCURRENT_DOWNLOADS)
+        .collect()
+        .await;
 
     // The image bytes move into the blocking tasks and back: never copied, so a call's peak
     // memory stays near the size of its images.
@@ -217,17 +229,29 @@ pub async fn deliver(
         })
         .await;
         match chosen {
-            Ok((chosen, sources)) => {
-                match chosen {
-                    Ok(embeds) => {
-                        for (pos, e) in embeds {
-                            if let Some((image, _)) = fetched.get_mut(pos) {
-                                image.embedded = Some(e);
-                            }
-                        }
+            Ok((choice, sources)) => {
+                for (pos, e) in choice.embeds {
+                    if let Some((image, _)) = fetched.get_mut(pos) {
+                        image.embedded = Some(e);
                     }
-                    Err(note) => notes.push(note),
                 }
+                for (pos, why) in choice.unreadable {
+                    if let Some((image, _)) = fetched.get_mut(pos) {
+                        let kept = match (&image.path, &image.url) {
+                            (Some(path), _) => format!(
+                                "the file saved to {} and the link are kept as received",
+                                path.display()
+                            ),
+                            (None, Some(_)) => "the link is kept as received".to_owned(),
+                            (None, None) => "nothing else of it could be kept".to_owned(),
+                        };
+                        notes.push(format!(
+                            "Image {} could not be shown: the downloaded file could not be read as an image ({why}); {kept}",
+                            image.index
+                        ));
+                    }
+                }
+                notes.extend(choice.note);
                 for (pos, bytes) in sources {
                     if let Some((_, slot)) = fetched.get_mut(pos) {
                         *slot = Some(bytes);

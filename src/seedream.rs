@@ -7,6 +7,7 @@ mod image_format;
 mod model;
 #[cfg(test)]
 mod proptests;
+mod redact;
 mod reference;
 mod retry;
 mod size;

@@ -34,26 +34,85 @@ pub struct Embedded {
     pub preview: bool,
 }
 
-/// Picks embeds for `sources` (position, full bytes). `Err` carries a note for the caller when
-/// nothing could be embedded within `budget`.
+/// What [`choose`] picked.
+#[derive(Debug, Default)]
+pub struct Choice {
+    /// (position, embed)
+    pub embeds: Vec<(usize, Embedded)>,
+    /// (position, why): files that could not be decoded, told apart from a tight budget.
+    pub unreadable: Vec<(usize, String)>,
+    /// For the caller when the readable images could not be embedded within `budget`.
+    pub note: Option<String>,
+}
+
+/// Picks embeds for `sources` (position, full bytes) within `budget`.
 pub fn choose(
     sources: &[(usize, Vec<u8>)],
     mode: EmbedMode,
     max_edge: u32,
     full_edge: u32,
     budget: usize,
-) -> Result<Vec<(usize, Embedded)>, String> {
+) -> Choice {
     if sources.is_empty() || mode == EmbedMode::None {
-        return Ok(Vec::new());
+        return Choice::default();
     }
     if mode == EmbedMode::Full
         && let Some(full) = originals(sources, full_edge, budget)
     {
-        return Ok(full);
+        return Choice {
+            embeds: full,
+            ..Choice::default()
+        };
     }
+    if let Some(embeds) = previews(sources, max_edge, budget) {
+        return Choice {
+            embeds,
+            ..Choice::default()
+        };
+    }
+    // Something failed: tell an unreadable file from a budget too small, at the cost of a
+    // small decode per image on this rare path only.
+    let mut unreadable = Vec::new();
+    let readable: Vec<(usize, Vec<u8>)> = sources
+        .iter()
+        .filter(|(pos, bytes)| match imaging::preview(bytes, 64, 50) {
+            Ok(_) => true,
+            Err(e) => {
+                unreadable.push((*pos, e.to_string()));
+                false
+            }
+        })
+        .cloned()
+        .collect();
+    let embeds = if unreadable.is_empty() || readable.is_empty() {
+        None
+    } else {
+        previews(&readable, max_edge, budget)
+    };
+    let note = match (&embeds, readable.is_empty()) {
+        (None, false) => Some(format!(
+            "{} images are too many to preview within the {} KB result limit: open the saved files or the URLs",
+            readable.len(),
+            budget / 1000
+        )),
+        _ => None,
+    };
+    Choice {
+        embeds: embeds.unwrap_or_default(),
+        unreadable,
+        note,
+    }
+}
+
+fn previews(
+    sources: &[(usize, Vec<u8>)],
+    max_edge: u32,
+    budget: usize,
+) -> Option<Vec<(usize, Embedded)>> {
     let bytes: Vec<&[u8]> = sources.iter().map(|(_, b)| b.as_slice()).collect();
-    match imaging::previews_within_budget(&bytes, max_edge, budget) {
-        Some(previews) => Ok(sources
+    let previews = imaging::previews_within_budget(&bytes, max_edge, budget)?;
+    Some(
+        sources
             .iter()
             .zip(previews)
             .map(|((pos, _), p)| {
@@ -66,13 +125,8 @@ pub fn choose(
                 };
                 (*pos, embedded)
             })
-            .collect()),
-        None => Err(format!(
-            "{} images are too many to preview within the {} KB result limit: open the saved files or the URLs",
-            sources.len(),
-            budget / 1000
-        )),
-    }
+            .collect(),
+    )
 }
 
 /// The images themselves, if every one is small enough and of a type clients display.

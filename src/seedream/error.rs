@@ -4,11 +4,20 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::redact::Redactor;
 use super::types::ItemError;
 use super::validate::ValidationError;
 
 /// Largest part of an upstream body kept in an error: enough to read, never megabytes.
 const SNIPPET_CHARS: usize = 300;
+
+/// A 404 that is not about a model means the URL is wrong, typically the full path given.
+const WRONG_BASE_URL: &str = "check SEEDREAM_BASE_URL: it must end with the version prefix, e.g. \
+     https://api.cometapi.com/v1, not the full path …/v1/images/generations";
+
+/// Why a gateway timeout is reported rather than resent: the upstream had the request.
+const GATEWAY_TIMEOUT_BILLED: &str = "the images may have been generated and billed anyway, so the request \
+     was not sent again: check the account's usage before retrying";
 
 /// Everything that can go wrong between a request and its images.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +71,14 @@ pub enum Error {
     )]
     Decode { reason: String, snippet: String },
 
+    /// The answer was larger than the request can justify; reading stopped at the limit.
+    #[error(
+        "the image API's answer exceeded {limit} bytes, more than {images} image(s) of the requested size and \
+         format can take, so reading stopped there; the images may have been generated and billed, so check \
+         usage before retrying"
+    )]
+    TooLarge { limit: u64, images: u32 },
+
     /// A 200 without a single image: every position failed.
     #[error("the image API produced no image{}", failures_text(.failures))]
     NoImages { failures: Vec<ItemError> },
@@ -97,15 +114,21 @@ fn api_text(
 fn gateway_text(status: &u16, snippet: &str) -> String {
     match status {
         524 => format!(
-            "the gateway gave up waiting for the image API (HTTP 524, about 100 s); the images may have been \
-             generated and billed anyway. Ask for fewer images per call or a smaller size. Body: {snippet}"
+            "the gateway gave up waiting for the image API (HTTP 524, about 100 s); {GATEWAY_TIMEOUT_BILLED} \
+             Ask for fewer images per call or a smaller size. Body: {snippet}"
+        ),
+        504 => format!(
+            "the gateway timed out waiting for the image API (HTTP 504); {GATEWAY_TIMEOUT_BILLED} Body: {snippet}"
         ),
         300..=399 => format!(
             "the image API answered with a redirect (HTTP {status}); SEEDREAM_BASE_URL is probably wrong (it must \
              end with the version prefix, e.g. https://api.cometapi.com/v1). Body: {snippet}"
         ),
-        // A gateway's web page with 200 or 404: the URL does not reach the API (seedream-api.md §8).
-        200..=299 | 404 => format!(
+        404 => format!(
+            "the image API's endpoint was not found (HTTP 404, not the API's JSON: {snippet}); {WRONG_BASE_URL}"
+        ),
+        // A gateway's web page with 200: the URL does not reach the API (seedream-api.md §8).
+        200..=299 => format!(
             "the image API answered HTTP {status} with a body that is not the API's JSON: {snippet}; \
              SEEDREAM_BASE_URL probably points at a web page rather than the API (it must end with the \
              version prefix, e.g. https://api.cometapi.com/v1)"
@@ -148,6 +171,8 @@ pub enum Kind {
     Auth,
     Forbidden,
     ModelUnavailable,
+    /// A 404 that names no model: the base URL is wrong.
+    EndpointNotFound,
     RateLimited,
     Quota,
     Server,
@@ -233,8 +258,55 @@ pub fn kind_of(code: &str, param: Option<&str>, message: &str) -> Kind {
 }
 
 impl Error {
+    /// The same error with every upstream text passed through `redactor`.
+    pub(super) fn redacted(mut self, redactor: &Redactor<'_>) -> Error {
+        match &mut self {
+            Error::Api {
+                code,
+                message,
+                param,
+                request_id,
+                ..
+            } => {
+                redactor.in_place(message);
+                for field in [code, param, request_id].into_iter().flatten() {
+                    redactor.in_place(field);
+                }
+            }
+            Error::Gateway { snippet, .. } => redactor.in_place(snippet),
+            Error::Decode { reason, snippet } => {
+                redactor.in_place(reason);
+                redactor.in_place(snippet);
+            }
+            Error::Connect { reason, .. } | Error::Interrupted { reason } => {
+                redactor.in_place(reason)
+            }
+            Error::NoImages { failures } => {
+                for f in failures {
+                    redactor.in_place(&mut f.code);
+                    redactor.in_place(&mut f.message);
+                }
+            }
+            Error::Invalid(_)
+            | Error::MissingApiKey
+            | Error::Timeout { .. }
+            | Error::TooLarge { .. } => {}
+        }
+        self
+    }
+
     /// What the caller should change, in words a model can act on.
     pub fn advice(&self) -> Option<&'static str> {
+        if let Error::Api {
+            status: 504 | 524, ..
+        } = self
+        {
+            return Some(
+                "The gateway timed out after the image API had the request, so it was not sent again: the images \
+                 may have been generated and billed. Check the account's usage before retrying, and ask for fewer \
+                 images per call or a smaller size.",
+            );
+        }
         let kind = match self {
             Error::Api {
                 status,
@@ -247,7 +319,12 @@ impl Error {
                 match (k, status) {
                     (Kind::Other, 401) => Kind::Auth,
                     (Kind::Other, 403) => Kind::Forbidden,
-                    (Kind::Other, 404) => Kind::ModelUnavailable,
+                    // Only a 404 about a model means the model; a generic "not found" or
+                    // "Invalid URL" means the path is wrong.
+                    (Kind::Other, 404) if message.to_ascii_lowercase().contains("model") => {
+                        Kind::ModelUnavailable
+                    }
+                    (Kind::Other, 404) => Kind::EndpointNotFound,
                     (Kind::Other, 429) => Kind::RateLimited,
                     (Kind::Other, 500..) => Kind::Server,
                     (k, _) => k,
@@ -287,6 +364,10 @@ impl Error {
             }
             Kind::ModelUnavailable => {
                 "The model is not available to this account or does not exist: use `5.0`, `4.5` or `4.0`, or enable the model in the provider's console."
+            }
+            Kind::EndpointNotFound => {
+                "The image API's endpoint was not found: check SEEDREAM_BASE_URL. It must end with the version \
+                 prefix, e.g. https://api.cometapi.com/v1, not the full path …/v1/images/generations."
             }
             Kind::RateLimited => {
                 "The provider is rate limiting: wait a minute before trying again, and ask for fewer images at a time."
@@ -537,5 +618,52 @@ mod tests {
             Some("2026x")
         );
         assert_eq!(request_id_in("bad"), None);
+    }
+
+    #[test]
+    fn a_404_that_names_no_model_points_at_the_base_url() {
+        for (content_type, body) in [
+            ("text/html", &b"<html><body><h1>404 Not Found</h1></body></html>"[..]),
+            ("text/plain", b""),
+            ("application/json", br#"{"error":{"code":"","message":"Invalid URL (POST /v1/images/generations/images/generations)","type":"invalid_request_error"}}"#),
+            ("application/json", br#"{"error":{"message":"Not Found"}}"#),
+            ("application/json", br#"{"detail":"Not Found"}"#),
+        ] {
+            let e = decode_error_body(404, content_type, body, None);
+            let text = format!("{e} {}", e.advice().unwrap_or(""));
+            assert!(text.contains("SEEDREAM_BASE_URL") && text.contains("/v1"), "{text}");
+            assert!(!text.contains("not available"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_404_about_a_model_still_says_the_model_is_unavailable() {
+        for body in [
+            &br#"{"error":{"code":"ModelNotOpen","message":"x"}}"#[..],
+            br#"{"error":{"code":"","message":"model doubao-x does not exist"}}"#,
+        ] {
+            let e = decode_error_body(404, "application/json", body, None);
+            assert!(e.advice().unwrap().contains("not available"), "{e}");
+        }
+    }
+
+    #[test]
+    fn gateway_timeouts_say_they_were_not_resent_and_to_check_usage() {
+        for e in [
+            decode_error_body(504, "text/html", b"<html>504 Gateway Time-out</html>", None),
+            decode_error_body(
+                504,
+                "application/json",
+                br#"{"error":{"message":"upstream timed out"}}"#,
+                None,
+            ),
+            decode_error_body(524, "text/html", b"<html>Error 524</html>", None),
+        ] {
+            let text = format!("{e} {}", e.advice().unwrap_or(""));
+            assert!(
+                text.contains("not sent again") && text.contains("usage"),
+                "{text}"
+            );
+        }
     }
 }

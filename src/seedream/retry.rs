@@ -72,15 +72,16 @@ impl RetryPolicy {
                     (429, "QuotaExceeded") => Some(1),
                     // Ark's table: an internal error earns "≤ 2 attempts" (seedream-api.md §8).
                     (500, "InternalServiceError") => Some(1),
-                    (429 | 500 | 502 | 503 | 504, _) => Some(u32::MAX),
-                    (524, _) => Some(1),
+                    (429 | 500 | 502 | 503, _) => Some(u32::MAX),
+                    // 504 and 524 are gateway timeouts: the upstream got the request and may
+                    // have generated and billed it, so a resend could bill twice.
                     _ => None,
                 }
             }
-            // A gateway page instead of JSON: transient for 5xx; a 524 may already be billed.
-            Error::Gateway { status: 524, .. } => Some(1),
+            // A gateway page instead of JSON: transient for 5xx, except the gateway timeouts
+            // (504, 524), which come after the upstream started and may already be billed.
             Error::Gateway {
-                status: 429 | 500 | 502 | 503 | 504,
+                status: 429 | 500 | 502 | 503,
                 ..
             } => Some(u32::MAX),
             // Nothing was sent, so nothing was billed.
@@ -208,20 +209,32 @@ mod tests {
     }
 
     #[test]
-    fn quota_and_524_get_one_retry_at_most() {
+    fn quota_gets_one_retry_at_most() {
         let p = RetryPolicy {
             max_attempts: 5,
             ..RetryPolicy::default()
         };
-        for e in [
-            api(429, "QuotaExceeded"),
-            Error::Gateway {
-                status: 524,
-                snippet: String::new(),
-            },
-        ] {
-            assert!(delay(&p, &e, 0, None).is_some(), "{e:?}");
-            assert_eq!(delay(&p, &e, 1, None), None, "{e:?}");
+        let e = api(429, "QuotaExceeded");
+        assert!(delay(&p, &e, 0, None).is_some(), "{e:?}");
+        assert_eq!(delay(&p, &e, 1, None), None, "{e:?}");
+    }
+
+    #[test]
+    fn gateway_timeouts_are_never_resent_as_they_may_be_billed() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            ..RetryPolicy::default()
+        };
+        for status in [504, 524] {
+            for e in [
+                api(status, ""),
+                Error::Gateway {
+                    status,
+                    snippet: String::new(),
+                },
+            ] {
+                assert_eq!(delay(&p, &e, 0, None), None, "{e:?}");
+            }
         }
     }
 

@@ -79,32 +79,38 @@ impl ImageRequest {
     }
 }
 
-/// A 200 response. Every field is optional or defaulted and unknown fields are ignored,
-/// because gateways add and drop fields.
+/// A 200 response. Every field is optional or defaulted, unknown fields are ignored, and a
+/// field of an unexpected type is read leniently or dropped, because gateways add, drop and
+/// retype fields: a paid image must never be lost to a neighbouring `"created": "1700000000"`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ImagesResponse {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::int")]
     pub created: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::items")]
     pub data: Vec<ImageItem>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::usage")]
     pub usage: Option<Usage>,
+    /// An error envelope sent with status 200 (some gateways do): its message is the only
+    /// explanation the caller gets when no image came back.
+    #[serde(default, deserialize_with = "lenient::item_error")]
+    pub error: Option<ItemError>,
+    /// Streamed images for positions the request cannot have (not kept).
+    #[serde(skip)]
+    pub dropped: usize,
 }
 
 /// One position of `data`: an image (by URL or inline) or the error that took its place.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+/// Read by hand rather than `untagged`, so that an odd `size` never hides the URL beside it.
+#[derive(Debug, Clone, PartialEq)]
 pub enum ImageItem {
     Url {
         url: String,
-        #[serde(default)]
         size: Option<String>,
     },
     B64 {
         b64_json: String,
-        #[serde(default)]
         size: Option<String>,
     },
     Failed {
@@ -114,24 +120,146 @@ pub enum ImageItem {
     Unknown(serde_json::Value),
 }
 
+impl<'de> Deserialize<'de> for ImageItem {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(ImageItem::from_value(serde_json::Value::deserialize(d)?))
+    }
+}
+
+impl ImageItem {
+    /// The image is taken out of the value, not copied: a `b64_json` may be megabytes.
+    fn from_value(value: serde_json::Value) -> ImageItem {
+        let serde_json::Value::Object(mut map) = value else {
+            return ImageItem::Unknown(value);
+        };
+        let size = map.get("size").and_then(lenient::as_string);
+        if let Some(serde_json::Value::String(url)) = map.get("url") {
+            return ImageItem::Url {
+                url: url.clone(),
+                size,
+            };
+        }
+        if let Some(serde_json::Value::String(b64_json)) = map.get_mut("b64_json") {
+            return ImageItem::B64 {
+                b64_json: std::mem::take(b64_json),
+                size,
+            };
+        }
+        if let Some(error) = map.get("error").and_then(lenient::as_item_error) {
+            return ImageItem::Failed { error };
+        }
+        ImageItem::Unknown(serde_json::Value::Object(map))
+    }
+}
+
 /// A per-image failure inside a 200 response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ItemError {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub code: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string_or_empty")]
     pub message: String,
 }
 
 /// `usage`. `generated_images` counts successes only and is the billing unit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub generated_images: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub output_tokens: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::int",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub total_tokens: Option<u64>,
+}
+
+/// Readers that never fail: a value of an unexpected type becomes `None` (or is converted
+/// when the meaning is plain, e.g. a number sent as a string).
+pub(super) mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    use super::{ImageItem, ItemError, Usage};
+
+    pub fn as_string(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    fn as_integer(v: &Value) -> Option<i128> {
+        let float = |f: f64| f.is_finite().then_some(f.trunc() as i128);
+        match v {
+            Value::Number(n) => n
+                .as_i64()
+                .map(i128::from)
+                .or_else(|| n.as_u64().map(i128::from))
+                .or_else(|| n.as_f64().and_then(float)),
+            Value::String(s) => {
+                let t = s.trim();
+                t.parse::<i128>()
+                    .ok()
+                    .or_else(|| t.parse::<f64>().ok().and_then(float))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn as_item_error(v: &Value) -> Option<ItemError> {
+        match v {
+            Value::Object(map) => Some(ItemError {
+                code: map.get("code").and_then(as_string).unwrap_or_default(),
+                message: map.get("message").and_then(as_string).unwrap_or_default(),
+            }),
+            Value::String(message) if !message.is_empty() => Some(ItemError {
+                code: String::new(),
+                message: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(as_string(&Value::deserialize(d)?))
+    }
+
+    pub fn string_or_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        Ok(string(d)?.unwrap_or_default())
+    }
+
+    pub fn int<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<Option<T>, D::Error> {
+        Ok(as_integer(&Value::deserialize(d)?).and_then(|n| T::try_from(n).ok()))
+    }
+
+    pub fn items<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ImageItem>, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Array(values) => values.into_iter().map(ImageItem::from_value).collect(),
+            // A single item where a list belongs.
+            v @ Value::Object(_) => vec![ImageItem::from_value(v)],
+            _ => Vec::new(),
+        })
+    }
+
+    pub fn usage<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Usage>, D::Error> {
+        Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+    }
+
+    pub fn item_error<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ItemError>, D::Error> {
+        Ok(as_item_error(&Value::deserialize(d)?))
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +332,52 @@ mod tests {
         assert!(matches!(&r.data[2], ImageItem::B64 { .. }));
         assert!(matches!(&r.data[3], ImageItem::Unknown(_)));
         assert_eq!(r.usage.unwrap().generated_images, Some(2));
+    }
+
+    #[test]
+    fn a_paid_url_survives_neighbouring_fields_of_unexpected_types() {
+        for body in [
+            r#"{"created":"1700000000","data":[{"url":"https://x/1.jpeg","size":2048}],"usage":{"generated_images":"1"}}"#,
+            r#"{"created":1700000000.5,"model":7,"data":[{"url":"https://x/1.jpeg","size":null}],"usage":"n/a"}"#,
+            r#"{"created":{"t":1},"data":{"url":"https://x/1.jpeg","size":[2048,2048]},"usage":{"generated_images":1.0,"total_tokens":"lots"}}"#,
+        ] {
+            let r: ImagesResponse =
+                serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert!(
+                matches!(&r.data[..], [ImageItem::Url { url, .. }] if url == "https://x/1.jpeg"),
+                "{body}: {:?}",
+                r.data
+            );
+        }
+        let r: ImagesResponse = serde_json::from_str(
+            r#"{"created":"1700000000","data":[{"url":"u","size":2048}],"usage":{"generated_images":"1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.created, Some(1_700_000_000));
+        assert_eq!(r.usage.unwrap().generated_images, Some(1));
+        assert!(matches!(&r.data[0], ImageItem::Url { size: Some(s), .. } if s == "2048"));
+    }
+
+    #[test]
+    fn a_b64_payload_and_a_failure_survive_odd_neighbours() {
+        let r: ImagesResponse = serde_json::from_str(
+            r#"{"data":[{"b64_json":"/9j/","size":false},{"error":{"code":429,"message":["x"]}},{"error":"gone"}],"created":null}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(&r.data[0], ImageItem::B64 { b64_json, size: None } if b64_json == "/9j/")
+        );
+        assert!(matches!(&r.data[1], ImageItem::Failed { error } if error.code == "429"));
+        assert!(matches!(&r.data[2], ImageItem::Failed { error } if error.message == "gone"));
+    }
+
+    #[test]
+    fn a_top_level_error_object_in_a_200_is_kept() {
+        let r: ImagesResponse = serde_json::from_str(
+            r#"{"error":{"code":"InternalServiceError","message":"the model crashed"},"data":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.error.unwrap().message, "the model crashed");
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn success(
             _ => {}
         }
     }
+    notes.extend(generation.notes.iter().cloned());
     notes.extend(delivery.notes.iter().cloned());
 
     let text = summary_text(

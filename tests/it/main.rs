@@ -25,3 +25,4 @@ mod support;
 mod tenants;
 mod tools;
 mod transport;
+mod upstream;
