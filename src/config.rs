@@ -292,6 +292,7 @@ impl Config {
             preview_max_edge: 1024,
             result_budget_kb: 700,
             download_max_mb: 64,
+            download_allow_private: false,
             wait_seconds: 50.0,
             max_concurrency: 1,
             job_keep_seconds: 60,
