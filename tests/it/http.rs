@@ -14,7 +14,7 @@ use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::{HttpArgs, serve_on};
 use serde_json::json;
 
-use crate::long::{Recorder, result_of, send_call, upstream_hangups};
+use crate::long::{Recorder, result_of, send_call};
 use crate::support::{KEY, args, config, fake, is_error, text};
 
 #[derive(Parser)]
