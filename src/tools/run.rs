@@ -151,12 +151,12 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
     let stand_ins = (0..ask.images.len())
         .map(|i| format!("https://reference.invalid/{i}"))
         .collect();
-    let cheap = GenerationSpec {
+    let mut spec = GenerationSpec {
         model: o
             .model
             .clone()
             .unwrap_or_else(|| ctx.defaults.model.clone()),
-        prompt: ask.prompt.clone(),
+        prompt: ask.prompt,
         size: o.size,
         aspect_ratio: o.aspect_ratio,
         images: stand_ins,
@@ -167,6 +167,7 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
         seed: o.seed,
         guidance_scale: o.guidance_scale,
     };
+    let cheap = spec.clone();
     if let Err(e) = seedream::prepare(cheap, ctx.defaults.size, &ctx.profile) {
         tracing::info!(tool, error = %e, "refused request");
         return render::invalid(&format!("Invalid argument `{}`: {}.", e.param, e.message));
@@ -182,19 +183,7 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
             return render::invalid(&message);
         }
     };
-    let spec = GenerationSpec {
-        model: o.model.unwrap_or_else(|| ctx.defaults.model.clone()),
-        prompt: ask.prompt,
-        size: o.size,
-        aspect_ratio: o.aspect_ratio,
-        images: references.images,
-        max_images: ask.max_images,
-        response_format,
-        output_format: o.output_format,
-        watermark: o.watermark.unwrap_or(ctx.defaults.watermark),
-        seed: o.seed,
-        guidance_scale: o.guidance_scale,
-    };
+    spec.images = references.images;
     let mut prepared = match seedream::prepare(spec, ctx.defaults.size, &ctx.profile) {
         Ok(p) => p,
         Err(e) => {
