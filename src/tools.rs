@@ -355,26 +355,35 @@ impl ImageServer {
                 let state = handle.state.borrow().clone();
                 wait::still_running(&handle.id, kind.name(), &state, self.wait)
             }
-            Outcome::Cancelled => {
-                let decision = self.decision(&registration).await;
-                let sent = handle.state.borrow().sent_upstream;
-                // A closed stream with no cancellation is ambiguous (a timeout, a dropped
-                // connection, or a stateless client's abort): before anything was sent it costs
-                // nothing to stop; after, the images may be billed, so they are kept.
-                let keep = match decision {
-                    Some(Decision::KeepGoing) => true,
-                    Some(Decision::Cancel) => false,
-                    None => sent,
-                };
-                if keep {
-                    tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
-                } else {
-                    tracing::info!(job = %handle.id, tool = kind.name(), ?decision, sent_upstream = sent, "cancelled by the caller");
-                    self.jobs.remove(&handle.id);
-                }
-                CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
-            }
+            Outcome::Cancelled => self.cancelled(kind, &handle, &registration).await,
         }
+    }
+
+    /// Settles a call whose request was cancelled or whose stream closed: the job stops, or
+    /// goes on for `get_job` when its images may already be billed.
+    async fn cancelled(
+        &self,
+        kind: ToolKind,
+        handle: &jobs::Handle,
+        registration: &inflight::Registration,
+    ) -> CallToolResult {
+        let decision = self.decision(registration).await;
+        let sent = handle.state.borrow().sent_upstream;
+        // A closed stream with no cancellation is ambiguous (a timeout, a dropped connection, or
+        // a 2026-07-28 client's abort): before anything was sent it costs nothing to stop; after,
+        // the images may be billed, so they are kept.
+        let keep = match decision {
+            Some(Decision::KeepGoing) => true,
+            Some(Decision::Cancel) => false,
+            None => sent,
+        };
+        if keep {
+            tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
+        } else {
+            tracing::info!(job = %handle.id, tool = kind.name(), ?decision, sent_upstream = sent, "cancelled by the caller");
+            self.jobs.remove(&handle.id);
+        }
+        CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
     }
 }
 
