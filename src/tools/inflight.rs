@@ -34,9 +34,11 @@ impl Decision {
 
 type Key = (Scope, String);
 
+/// Stateless HTTP has no sessions, so independent clients of one tenant (the same token, or
+/// loopback without one) may use the same request ids at once: their calls share a key.
 #[derive(Debug, Default)]
 pub struct InFlight {
-    table: Mutex<HashMap<Key, Arc<Slot>>>,
+    table: Mutex<HashMap<Key, Vec<Arc<Slot>>>>,
 }
 
 #[derive(Debug)]
@@ -74,10 +76,13 @@ impl InFlight {
             decision: Mutex::new(None),
         });
         let mut table = self.lock();
-        if table.contains_key(&key) {
+        let calls = table.entry(key.clone()).or_default();
+        // Within a session or a stdio connection ids are unique by protocol; a reused one is
+        // the client's mistake and must not take over the running call.
+        if !calls.is_empty() && !matches!(key.0, Scope::Tenant(_)) {
             return Err(IdInUse(key.1));
         }
-        table.insert(key.clone(), Arc::clone(&slot));
+        calls.push(Arc::clone(&slot));
         Ok(Registration {
             key,
             slot,
@@ -86,11 +91,21 @@ impl InFlight {
     }
 
     /// Applies a cancellation to the call it names in `scope`; `false` if there is none (it
-    /// finished, or the id belongs to someone else's scope).
+    /// finished, or the id belongs to someone else's scope) or, over stateless HTTP, if several
+    /// clients of the tenant use that id at once: which one meant it cannot be known, and
+    /// cancelling the wrong one would drop a paid generation.
     pub fn cancel(&self, scope: &Scope, id: &str, reason: Option<&str>) -> bool {
         let key = (scope.clone(), id.to_owned());
-        let Some(slot) = self.lock().get(&key).cloned() else {
-            return false;
+        let slot = match self.lock().get(&key).map(Vec::as_slice) {
+            Some([only]) => Arc::clone(only),
+            Some([]) | None => return false,
+            Some(_) => {
+                tracing::warn!(
+                    id,
+                    "cancellation ignored: several stateless calls of this caller use that request id"
+                );
+                return false;
+            }
         };
         let decision = Decision::from_reason(reason);
         *slot.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(decision);
@@ -98,7 +113,7 @@ impl InFlight {
         true
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Slot>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<Arc<Slot>>>> {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -113,11 +128,11 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut table = self.table.lock();
-        if table
-            .get(&self.key)
-            .is_some_and(|s| Arc::ptr_eq(s, &self.slot))
-        {
-            table.remove(&self.key);
+        if let Some(calls) = table.get_mut(&self.key) {
+            calls.retain(|s| !Arc::ptr_eq(s, &self.slot));
+            if calls.is_empty() {
+                table.remove(&self.key);
+            }
         }
     }
 }
@@ -165,6 +180,25 @@ mod tests {
             Decision::Cancel
         );
         assert_eq!(Decision::from_reason(None), Decision::Cancel);
+    }
+
+    #[test]
+    fn stateless_clients_of_one_tenant_may_share_an_id_and_an_ambiguous_cancel_stops_neither() {
+        let calls = Arc::new(InFlight::default());
+        let s = Scope::Tenant(Tenant::local());
+        let (one, two) = (CancellationToken::new(), CancellationToken::new());
+        let r1 = calls.register(s.clone(), "1".into(), one.clone()).unwrap();
+        let r2 = calls.register(s.clone(), "1".into(), two.clone()).unwrap();
+        assert!(!calls.cancel(&s, "1", Some("abort")));
+        assert!(!one.is_cancelled() && !two.is_cancelled());
+        drop(r1);
+        assert!(
+            calls.cancel(&s, "1", Some("abort")),
+            "once alone, it is unambiguous"
+        );
+        assert!(two.is_cancelled());
+        drop(r2);
+        assert!(calls.lock().is_empty());
     }
 
     #[test]
