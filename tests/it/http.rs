@@ -17,10 +17,11 @@ use serde_json::json;
 use crate::long::{Recorder, result_of, send_call};
 use crate::support::{KEY, args, config, fake, is_error, text};
 
+/// `seedream-mcp http`'s flags, parsed as the binary parses them; shared by the HTTP test modules.
 #[derive(Parser)]
-struct Flags {
+pub(crate) struct Flags {
     #[command(flatten)]
-    http: HttpArgs,
+    pub(crate) http: HttpArgs,
 }
 
 /// Serves the tools over HTTP on 127.0.0.1:0; the server stops when the returned sender drops.

@@ -8,27 +8,19 @@ use std::time::Duration;
 use base64::Engine;
 use clap::Parser;
 use rmcp::RoleClient;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ProtocolVersion, ReadResourceRequestParams,
-    ResourceContents,
-};
+use rmcp::model::{CallToolResult, ProtocolVersion, ReadResourceRequestParams, ResourceContents};
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use seedream_mcp::cli::Cli;
 use seedream_mcp::fake_api::{FakeApi, FakeConfig};
 use seedream_mcp::tools::ImageServer;
-use seedream_mcp::transport::http::{HttpArgs, serve_on};
+use seedream_mcp::transport::http::serve_on;
 use serde_json::json;
 
+use crate::http::Flags;
 use crate::long::{send_call, tool_call, upstream_hangups};
-use crate::support::{KEY, args, fake, is_error, scratch_dir, text};
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    http: HttpArgs,
-}
+use crate::support::{KEY, call, fake, is_error, scratch_dir, text};
 
 /// An HTTP server with the defaults `seedream-mcp http` applies (no saving, no local folders)
 /// unless `server_flags` say otherwise; it stops when the returned sender drops.
@@ -90,17 +82,6 @@ async fn client(
     )
     .await
     .unwrap()
-}
-
-async fn call(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    arguments: serde_json::Value,
-) -> CallToolResult {
-    client
-        .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args(arguments)))
-        .await
-        .unwrap()
 }
 
 async fn read(client: &RunningService<RoleClient, ()>, uri: &str) -> Option<Vec<u8>> {
@@ -225,13 +206,13 @@ async fn without_a_caller_key_a_call_is_refused_unless_the_operator_lets_the_ser
     .await;
 
     let refused = call(
-        &client(strict, false, None).await,
+        &*client(strict, false, None).await,
         "generate_image",
         json!({"prompt": "a fox"}),
     )
     .await;
     let paid = call(
-        &client(lenient, false, None).await,
+        &*client(lenient, false, None).await,
         "generate_image",
         json!({"prompt": "a fox"}),
     )
@@ -256,7 +237,7 @@ async fn a_refused_caller_key_is_reported_as_the_callers_to_fix() {
     let fake = fake().await; // accepts only the server's key
     let (addr, _stop) = serve(&fake, &["--allow-caller-keys", "true"], &[]).await;
     let result = call(
-        &client(addr, false, Some("sk-wrong-key")).await,
+        &*client(addr, false, Some("sk-wrong-key")).await,
         "generate_image",
         json!({"prompt": "a fox"}),
     )

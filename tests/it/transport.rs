@@ -10,8 +10,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
 use seedream_mcp::fake_api::FakeApi;
 use seedream_mcp::tools::ImageServer;
-use seedream_mcp::transport::http::{HttpArgs, serve_on};
+use seedream_mcp::transport::http::serve_on;
 
+use crate::http::Flags;
 use crate::support::{KEY, config, fake};
 
 const PROTOCOL: &str = "2025-11-25";
@@ -229,12 +230,6 @@ async fn closing_stdin_answers_the_running_call_and_starts_no_queued_one() {
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
-
-#[derive(Parser)]
-struct Flags {
-    #[command(flatten)]
-    http: HttpArgs,
-}
 
 /// Serves over HTTP on 127.0.0.1:0 until `stop` is sent; the task ends when the server has.
 async fn serve(
