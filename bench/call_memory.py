@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Peak memory of one tool call that returns four 2K images with previews.
 
-Starts the stand-in API (heavy, realistically sized images) and the release server over
+Starts the fake API (heavy, realistically sized images) and the release server over
 stdio, then compares the server's VmHWM during the call with its resident memory before it.
 Usage: cargo build --release && python3 bench/call_memory.py [--count 4] [--size 2048x2048]
 Loopback only; both processes are stopped at the end.
@@ -10,6 +10,11 @@ import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.reque
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "seedream-mcp")
+
+
+def fake_bin(server_bin):
+    """The fake API binary: $SEEDREAM_FAKE_BIN, else `seedream-fake` beside the server binary."""
+    return os.environ.get("SEEDREAM_FAKE_BIN", os.path.join(os.path.dirname(server_bin), "seedream-fake"))
 
 
 def free_port():
@@ -32,13 +37,13 @@ def main():
     ap.add_argument("--size", default="2048x2048")
     args = ap.parse_args()
     port = free_port()
-    fake = subprocess.Popen([BIN, "fake-api", "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    fake = subprocess.Popen([fake_bin(BIN), "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
     out = tempfile.mkdtemp(prefix="seedream-bench-")
     server = None
     try:
         for _ in range(100):
             try:
-                req = urllib.request.Request(f"http://127.0.0.1:{port}/_mock/config", data=b'{"image_bytes":"heavy"}',
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/_fake/config", data=b'{"image_bytes":"heavy"}',
                                              headers={"Content-Type": "application/json"})
                 urllib.request.urlopen(req, timeout=1).read()
                 break
@@ -66,7 +71,7 @@ def main():
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
         reply(1)
         send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        # Warm up the code paths (and the stand-in's image cache) with one image of the same size.
+        # Warm up the code paths (and the fake API's image cache) with one image of the same size.
         send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "generate_image",
               "arguments": {"prompt": "warm up", "model": "4.5", "size": args.size}}})
         reply(2)
@@ -78,7 +83,7 @@ def main():
                 f.write("5")
         except OSError:
             pass
-        prompt = f"[[mock:n={args.count}]] {args.count} lighthouses"
+        prompt = f"[[fake:n={args.count}]] {args.count} lighthouses"
         started = time.perf_counter()
         send({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "generate_sequence",
               "arguments": {"prompt": prompt, "model": "4.5", "size": args.size, "max_images": args.count}}})

@@ -115,16 +115,16 @@ def wait_until(check, seconds=30):
     return False
 
 
-# ---------------------------------------------------------------- stand-ins
+# ---------------------------------------------------------------- fakes
 
 def start_fake():
     port = free_port()
-    proc = subprocess.Popen([BIN, "fake-api", "--listen", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([os.environ.get("SEEDREAM_FAKE_BIN", os.path.join(RELEASE, "seedream-fake")), "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, RUST_LOG="warn"))
-    ok = wait_until(lambda: post_json(port, "/_mock/config", {"ipm_limit": 10_000_000})[0] == 200)
+    ok = wait_until(lambda: post_json(port, "/_fake/config", {"ipm_limit": 10_000_000})[0] == 200)
     if not ok:
         stop(proc)
-        raise SystemExit("the stand-in API did not start")
+        raise SystemExit("the fake API did not start")
     return proc, port
 
 
@@ -311,12 +311,12 @@ def calls(server, kind, runs, fake_port):
         s.close()
 
 
-# The stand-in decides how many images a sequence makes unless told: ask for exactly four.
-PREFIX = {"generate": "", "sequence": "[[mock:n=4]] "}
+# The fake API decides how many images a sequence makes unless told: ask for exactly four.
+PREFIX = {"generate": "", "sequence": "[[fake:n=4]] "}
 
 
 def direct(fake_port, path, body, runs, prefix=""):
-    """The stand-in's own time for the request a server sends: the floor of any call.
+    """The fake API's own time for the request a server sends: the floor of any call.
     Measured three times as often as the calls, for a steadier median."""
     runs *= 3
     c = http.client.HTTPConnection("127.0.0.1", fake_port, timeout=30)
@@ -388,7 +388,7 @@ def concurrent(server, n, latency_ms):
             return {"errors": n, "note": "did not start"}
         idle = rss_mib(proc.pid)
         reset_hwm(proc.pid)
-        body = http_body(tool, make(f"[[mock:slow={latency_ms}]] a lighthouse at dusk"), stateless)
+        body = http_body(tool, make(f"[[fake:slow={latency_ms}]] a lighthouse at dusk"), stateless)
         r = run_load(port, headers, body, n, n, 60)
         time.sleep(0.2)
         r.update(rss_idle_mib=idle, peak_rss_mib=rss_mib(proc.pid, "VmHWM"), rss_after_mib=rss_mib(proc.pid))
@@ -416,7 +416,7 @@ def soak(server, seconds, concurrency, latency_ms, max_requests):
 
         th = threading.Thread(target=sample)
         th.start()
-        body = http_body(tool, make(f"[[mock:slow={latency_ms}]] a lighthouse at dusk"), True)
+        body = http_body(tool, make(f"[[fake:slow={latency_ms}]] a lighthouse at dusk"), True)
         try:
             r = run_load(port, headers, body, concurrency, max_requests, seconds, interval=10)
         finally:
@@ -559,14 +559,14 @@ def main():
             for kind, label in (("generate", "generate_image, 1 image"), ("sequence", "sequence of 4 images")):
                 r = res[kind]
                 rows.append((f"{label}: wall time", "ms", {n: v["median_ms"] for n, v in r.items() if v}))
-                rows.append((f"{label}: over the stand-in's own time", "ms", {
+                rows.append((f"{label}: over the fake API's own time", "ms", {
                     n: v["median_ms"] - floor[n][kind] for n, v in r.items() if v and n in floor}))
                 rows.append((f"{label}: result message", "B", {n: v["result_bytes"] for n, v in r.items() if v}))
                 rows.append((f"{label}: images linked in the result", "", {n: v["images_linked"] for n, v in r.items() if v}))
                 rows.append((f"{label}: errors", "", {n: v["errors"] for n, v in r.items() if v}))
             table(f"One call over stdio, url mode, no downloads (median of {args.calls}; "
                   f"load average {loadavg()})", rows, names)
-            print("\nThe stand-in's own time (direct POST, keep-alive): " + ", ".join(
+            print("\nThe fake API's own time (direct POST, keep-alive): " + ", ".join(
                 f"{n} {k} {v:.2f} ms" for n, f in floor.items() for k, v in f.items())
                 + ". mcp-image runs against a minimal OpenAI-shape stub (b64 PNG) and writes the file.")
 

@@ -3,14 +3,14 @@
 
 Writes five small images that declare far more work than they carry (a 43-byte GIF with an
 11000x11000 screen, PNG and TIFF bombs of 12000x12000 zeros, a JPEG claiming 16000x16000, a
-progressive JPEG with 2,000 scans), then drives the server over stdio against the stand-in
+progressive JPEG with 2,000 scans), then drives the server over stdio against the fake API
 API: each image alone in a fresh server, then 16 concurrent `edit_image` calls (the five
 kinds in turn) with SEEDREAM_MAX_CONCURRENCY=2. Reports the server's peak resident memory
 (VmHWM) and CPU time (utime+stime). Targets: one reference <= 300 MB and <= 3 s of CPU;
 16 concurrent calls <= 1 GB.
 
 Usage:
-  cargo build --release --bin seedream-mcp && python3 bench/hostile_refs.py
+  cargo build --release --bin seedream-mcp --bin seedream-fake && python3 bench/hostile_refs.py
   python3 bench/hostile_refs.py --bin target/debug/seedream-mcp   # a debug build works too
 Loopback only; every process started is stopped by PID at the end.
 """
@@ -20,6 +20,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 MIME = {".gif": "image/gif", ".png": "image/png", ".tif": "image/tiff", ".jpg": "image/jpeg"}
 CLOCK = os.sysconf("SC_CLK_TCK")
+
+
+def fake_bin(server_bin):
+    """The fake API binary: $SEEDREAM_FAKE_BIN, else `seedream-fake` beside the server binary."""
+    return os.environ.get("SEEDREAM_FAKE_BIN", os.path.join(os.path.dirname(server_bin), "seedream-fake"))
 
 
 def free_port():
@@ -147,7 +152,7 @@ def main():
     ap.add_argument("--images", help="a folder already written by `cargo run --example hostile_refs -- DIR`")
     args = ap.parse_args()
     port = free_port()
-    fake = subprocess.Popen([args.bin, "fake-api", "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    fake = subprocess.Popen([fake_bin(args.bin), "--listen", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="seedream-hostile-")
     servers = []
     failed = False
@@ -156,7 +161,7 @@ def main():
         base_url = f"http://127.0.0.1:{port}/v1"
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_mock/config", timeout=1).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/config", timeout=1).read()
                 break
             except OSError:
                 time.sleep(0.05)

@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 # load and preview helpers only need to be fast, so the quicker `release` profile does for them.
 cargo build --profile dist --locked --quiet --bin seedream-mcp
 cargo build --release --locked --quiet --example http_load --example preview_bench
+cargo build --release --locked --quiet -p seedream-fake
 CACHE=$(bench/peers.sh)
 export SEEDREAM_BENCH_RELEASE_DIR="${CARGO_TARGET_DIR:-$PWD/target}/release"
 export SEEDREAM_BENCH_BIN="${SEEDREAM_BENCH_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/dist/seedream-mcp}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Latency of legitimate calls while an unauthenticated client holds many slow connections.
 
-Starts the stand-in API and the server over HTTP (with a token) on loopback, measures the
+Starts the fake API and the server over HTTP (with a token) on loopback, measures the
 latency of legitimate calls (a new connection each: initialize, then generate_image), then
 opens --conns connections that each send half a request head and never finish it (re-opened
 when the server closes them, as an attacker would), and measures the same calls again.
@@ -12,6 +12,11 @@ import argparse, http.client, json, os, resource, socket, statistics, subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "bench-token"
+
+
+def fake_bin(server_bin):
+    """The fake API binary: $SEEDREAM_FAKE_BIN, else `seedream-fake` beside the server binary."""
+    return os.environ.get("SEEDREAM_FAKE_BIN", os.path.join(os.path.dirname(server_bin), "seedream-fake"))
 
 
 def free_port():
@@ -124,13 +129,13 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.conns * 2 + 256)), hard))
     fake_port, port = free_port(), free_port()
-    fake = subprocess.Popen([args.bin, "fake-api", "--listen", f"127.0.0.1:{fake_port}"], stderr=subprocess.DEVNULL)
+    fake = subprocess.Popen([fake_bin(args.bin), "--listen", f"127.0.0.1:{fake_port}"], stderr=subprocess.DEVNULL)
     env = dict(os.environ, SEEDREAM_API_KEY="test-key", SEEDREAM_BASE_URL=f"http://127.0.0.1:{fake_port}/v1",
                SEEDREAM_HTTP_LISTEN=f"127.0.0.1:{port}", SEEDREAM_HTTP_TOKEN=TOKEN, RUST_LOG="warn")
     server = subprocess.Popen([args.bin, "http"], env=env, stderr=subprocess.DEVNULL)
     stop = threading.Event()
     try:
-        wait_http(f"http://127.0.0.1:{fake_port}/_mock/requests")
+        wait_http(f"http://127.0.0.1:{fake_port}/_fake/requests")
         wait_http(f"http://127.0.0.1:{port}/healthz")
         print(f"binary: {args.bin}")
         summary("no attack", *measure(port, args.calls, args.timeout))

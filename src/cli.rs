@@ -1,14 +1,11 @@
 //! The command line: which mode to run, and its settings.
 
-use std::net::SocketAddr;
-
-use anyhow::Context as _;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::ServerArgs;
 use crate::tools::ImageServer;
-use crate::{fake_api, transport};
+use crate::transport;
 
 /// MCP server for ByteDance Seedream image generation (CometAPI, Volcengine Ark, BytePlus ModelArk).
 #[derive(Parser)]
@@ -28,12 +25,6 @@ pub enum Command {
     Http(crate::transport::http::HttpArgs),
     /// Generate images once, save them and print their paths (same code path as the tools).
     Generate(crate::oneshot::GenerateArgs),
-    /// Run the local stand-in of the Seedream API, for trying the server without an account.
-    FakeApi {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8790")]
-        listen: SocketAddr,
-    },
 }
 
 /// Runs the chosen mode to completion.
@@ -64,29 +55,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
-        Command::FakeApi { listen } => {
-            let listener =
-                crate::tcp::bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
-            let addr = listener.local_addr()?;
-            let mut config = fake_api::FakeConfig::default();
-            // The stand-in accepts the key the server would send: `--api-key` or
-            // SEEDREAM_API_KEY. A chosen key may be a real one, so only the default is shown.
-            let accepts = match cli.server.api_key.filter(|k| !k.trim().is_empty()) {
-                Some(key) => {
-                    config.api_key = Some(key);
-                    "the key given with --api-key or SEEDREAM_API_KEY".to_owned()
-                }
-                None => format!(
-                    "the API key {:?} (choose another with --api-key)",
-                    config.api_key.as_deref().unwrap_or_default()
-                ),
-            };
-            tracing::info!(
-                "stand-in API on http://{addr}/v1 (CometAPI) and http://{addr}/api/v3 (Ark); it accepts {accepts}"
-            );
-            fake_api::serve(listener, config, shutdown_signal()).await?;
-            Ok(())
-        }
     }
 }
 

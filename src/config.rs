@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use secrecy::SecretString;
 
-use crate::seedream::{
+use seedream::{
     ClientConfig, DownloadPolicy, Model, Profile, ResponseFormat, RetryPolicy, Size, Timeouts,
 };
 
@@ -323,9 +323,7 @@ impl ServerArgs {
         let size: Size = self
             .size
             .parse()
-            .map_err(|e: crate::seedream::SizeParseError| {
-                bad("--size", "SEEDREAM_SIZE", e.to_string())
-            })?;
+            .map_err(|e: seedream::SizeParseError| bad("--size", "SEEDREAM_SIZE", e.to_string()))?;
         let response_format = match self.response_format.trim().to_ascii_lowercase().as_str() {
             "url" => ResponseFormat::Url,
             "b64_json" => ResponseFormat::B64Json,

@@ -16,7 +16,7 @@ pub use embed::{EmbedMode, Embedded};
 pub use target::{CallTarget, DeliveryConfig};
 
 use crate::files::{naming, save};
-use crate::seedream::{Client, DownloadError, ImageFormat, ImageItem};
+use seedream::{Client, DownloadError, ImageFormat, ImageItem};
 
 /// Downloads of one call in flight at once.
 pub const MAX_CONCURRENT_DOWNLOADS: usize = 4;

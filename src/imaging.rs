@@ -29,7 +29,7 @@ mod transcode;
 
 pub use error::ImagingError;
 
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// A JPEG preview and its size.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,25 +2,21 @@
 //! Volcengine Ark or BytePlus ModelArk.
 //!
 //! # Layout
-//! - [`cli`]: the command line (`stdio`, `generate`, `fake-api`); [`oneshot`]: the `generate` command.
+//! - [`cli`]: the command line (`stdio`, `http`, `generate`); [`oneshot`]: the `generate` command.
 //! - [`config`]: flags and environment variables, validated into a [`config::Config`].
-//! - [`seedream`]: the upstream API client; knows nothing about MCP.
 //! - [`files`]: allowed folders, file names, atomic writes, local reference images.
 //! - [`imaging`]: previews within size budgets; fitting reference images to upstream limits.
 //! - [`delivery`]: download, save and choose embeds for generated images.
 //! - [`tools`]: the MCP tools, their schemas and how results are rendered; saved images as resources.
 //! - [`transport`]: stdio wiring.
-//! - [`fake_api`]: a faithful local stand-in of the upstream, for tests and offline trials.
 //! - [`telemetry`]: logging to stderr.
 
 pub mod cli;
 pub mod config;
 pub mod delivery;
-pub mod fake_api;
 pub mod files;
 pub mod imaging;
 pub mod oneshot;
-pub mod seedream;
 pub mod tcp;
 pub mod telemetry;
 pub mod tools;

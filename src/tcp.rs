@@ -1,6 +1,5 @@
-//! TCP shared by the HTTP server and the stand-in API: listeners with a deep accept queue, and a
-//! connection that carries a value for as long as it lives (a connection-limit slot in the HTTP
-//! server, a handle to cut the connection in the stand-in API).
+//! TCP for the HTTP server: listeners with a deep accept queue, and a connection that carries a
+//! value for as long as it lives (a connection-limit slot).
 
 use std::io;
 use std::net::SocketAddr;

@@ -36,7 +36,6 @@ use secrecy::SecretString;
 
 use crate::config::Config;
 use crate::delivery::DeliveryConfig;
-use crate::seedream;
 pub use caller::CALLER_KEY_HEADER;
 use caller::Caller;
 use inflight::{Decision, InFlight};

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::imaging;
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// How images appear inside a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::embed::EmbedMode;
 use crate::config::DeliverySettings;
 use crate::files::{AllowedRoots, OutputDir, naming};
-use crate::seedream::DownloadPolicy;
+use seedream::DownloadPolicy;
 
 /// Server-wide delivery settings.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::roots::{AllowedRoots, PathError};
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// Largest local file read; bigger files cannot be made to fit the upstream limits anyway.
 pub const MAX_LOCAL_BYTES: u64 = 100 * 1024 * 1024;

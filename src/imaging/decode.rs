@@ -10,7 +10,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use super::ImagingError;
 use super::pixels::Pixels;
 use super::resize;
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// The most memory the `image` crate may allocate for one image, whatever it is asked: a
 /// backstop under [`MAX_WORK_BYTES`], which is what is checked first.

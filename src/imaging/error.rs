@@ -1,7 +1,7 @@
 //! What can go wrong when reading, shrinking or re-encoding an image, worded for the person who
 //! supplied it.
 
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// Why an image could not be previewed or made acceptable upstream.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -4,7 +4,7 @@
 use super::decode::Cancelled;
 use super::pixels::Pixels;
 use super::{Fitted, ImagingError, ReferenceLimits, decode, encode, resize};
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// High enough that a re-encoded reference shows no artefacts the model could copy.
 const QUALITY: u8 = 90;
@@ -85,7 +85,7 @@ fn assess(bytes: &[u8], limits: &ReferenceLimits) -> Result<Assessed, ImagingErr
     let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
     if target_w < limits.min_side || target_h < limits.min_side {
         return Err(cannot_fit(
-            format!("{} pixels", crate::seedream::group(limits.max_pixels)),
+            format!("{} pixels", seedream::group(limits.max_pixels)),
             limits,
         ));
     }
@@ -116,15 +116,12 @@ fn note(
 ) -> String {
     let mut reasons = Vec::new();
     if over_pixels {
-        reasons.push(format!(
-            "{} pixels",
-            crate::seedream::group(limits.max_pixels)
-        ));
+        reasons.push(format!("{} pixels", seedream::group(limits.max_pixels)));
     }
     if over_bytes || encoded.shrunk {
         reasons.push(format!(
             "{} bytes",
-            crate::seedream::group(limits.max_bytes as u64)
+            seedream::group(limits.max_bytes as u64)
         ));
     }
     let (from, to) = (dims(loaded.source), dims(encoded.size));
@@ -218,7 +215,7 @@ fn encode_within_bytes(
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
     Err(cannot_fit(
-        format!("{} bytes", crate::seedream::group(limits.max_bytes as u64)),
+        format!("{} bytes", seedream::group(limits.max_bytes as u64)),
         limits,
     ))
 }
@@ -412,8 +409,8 @@ mod tests {
 
     #[test]
     fn limits_are_written_with_thousands_separators() {
-        assert_eq!(crate::seedream::group(36_000_000), "36,000,000");
-        assert_eq!(crate::seedream::group(999), "999");
-        assert_eq!(crate::seedream::group(1_000), "1,000");
+        assert_eq!(seedream::group(36_000_000), "36,000,000");
+        assert_eq!(seedream::group(999), "999");
+        assert_eq!(seedream::group(1_000), "1,000");
     }
 }

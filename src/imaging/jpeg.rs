@@ -18,7 +18,7 @@ use super::decode::{
     work_bytes,
 };
 use super::pixels::Pixels;
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// The most scans a JPEG may have. Each scan of a progressive JPEG is a pass over the whole
 /// image (2,000 scans of one image took 38 s of CPU); encoders write about 10.

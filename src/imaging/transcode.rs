@@ -14,7 +14,7 @@ use mozjpeg::{ColorSpace, Decompress, Marker};
 use super::decode::{MAX_WORK_BYTES, check_declared};
 use super::jpeg::{MAX_SCANS, exif_orientation, frame, guarded, scaled, scan_count};
 use super::{ImagingError, Preview, resize};
-use crate::seedream::ImageFormat;
+use seedream::ImageFormat;
 
 /// How far under the wanted edge a DCT scale may land and still be used as is. M/8 steps are
 /// finer than this from 4/8 up, so the common cases (1024 px from 2K or 4K, 1568 from either)

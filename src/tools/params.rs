@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::delivery::EmbedMode;
-use crate::seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
+use seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

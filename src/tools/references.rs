@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::files::{AllowedRoots, local_ref};
 use crate::imaging::{self, Fitted, ImagingError, ReferenceLimits};
-use crate::seedream::Profile;
+use seedream::Profile;
 
 /// Decoding of reference images across all calls, bounded apart from the upstream concurrency:
 /// decoding happens before a call waits for an upstream slot, so without this 16 calls could

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::delivery::{DeliveredImage, Delivery};
 use crate::files::naming;
-use crate::seedream::{self, Generation, ImageItem, ImageRequest, ItemError, parse_dimensions};
+use seedream::{self, Generation, ImageItem, ImageRequest, ItemError, parse_dimensions};
 
 /// Characters escaped in `file://` URIs.
 const PATH_ESCAPES: &AsciiSet = &CONTROLS
@@ -407,7 +407,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::seedream::ImageFormat;
+    use seedream::ImageFormat;
 
     fn image(index: usize, path: Option<&str>, problem: Option<&str>) -> DeliveredImage {
         DeliveredImage {

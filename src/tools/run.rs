@@ -16,7 +16,7 @@ use super::saved::{Access, SavedFiles};
 use super::{args, edit, generate, references, render, sequence};
 use crate::config::Defaults;
 use crate::delivery::{self, DeliveryConfig, EmbedMode};
-use crate::seedream::{self, GenerationSpec, Profile, ResponseFormat};
+use seedream::{self, GenerationSpec, Profile, ResponseFormat};
 
 /// What every tool needs; shared by all clones of the server.
 #[derive(Debug)]
@@ -146,9 +146,9 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
         }
     };
     // Everything that needs no reference read or decoded is checked first (prompt, size, model
-    // rules, how many references), with stand-ins for the references, so a call that will be
+    // rules, how many references), with placeholder URLs for the references, so a call that will be
     // refused anyway costs no decoding.
-    let stand_ins = (0..ask.images.len())
+    let placeholders = (0..ask.images.len())
         .map(|i| format!("https://reference.invalid/{i}"))
         .collect();
     let mut spec = GenerationSpec {
@@ -159,7 +159,7 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
         prompt: ask.prompt,
         size: o.size,
         aspect_ratio: o.aspect_ratio,
-        images: stand_ins,
+        images: placeholders,
         max_images: ask.max_images,
         response_format,
         output_format: o.output_format,

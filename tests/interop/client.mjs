@@ -8,7 +8,7 @@
 // `--modern` uses the SDK's 2.x client (@modelcontextprotocol/client, pinned too) pinned to the
 // stateless 2026-07-28 revision: @modelcontextprotocol/sdk 1.32.2 speaks up to 2025-11-25 only.
 //
-// The server talks to the stand-in API with a short SEEDREAM_WAIT_SECONDS (run.sh sets both).
+// The server talks to the fake API with a short SEEDREAM_WAIT_SECONDS (run.sh sets both).
 // `--log` names the server's log (stderr), where a job that outlives its caller is recorded.
 // Prints `ok <label> <check>` or `FAIL <label> <check>: <why>`; exits 1 if any failed.
 import { readFileSync } from "node:fs";
@@ -210,7 +210,7 @@ async function main() {
 
   await check("get_job (a call slower than the wait answers with a job)", async () => {
     const slow = Math.round((WAIT_S + 1) * 1000);
-    const r = await client.callTool({ name: "generate_image", arguments: { prompt: `[[mock:slow=${slow}]] an owl` } });
+    const r = await client.callTool({ name: "generate_image", arguments: { prompt: `[[fake:slow=${slow}]] an owl` } });
     const job = r.structuredContent;
     assert(job?.status === "running" && job?.job_id, `no job handle: ${textOf(r).slice(0, 200)}`);
     expectImages(await finished(client, r), 1);
@@ -252,7 +252,7 @@ async function main() {
     const slow = Math.round(Math.min(WAIT_S - 1, 3) * 1000);
     let timedOut = false;
     try {
-      await call(client, { name: "generate_image", arguments: { prompt: `[[mock:slow=${slow}]] a slow heron` } }, { timeout: 800 });
+      await call(client, { name: "generate_image", arguments: { prompt: `[[fake:slow=${slow}]] a slow heron` } }, { timeout: 800 });
     } catch (e) {
       timedOut = /timed out/i.test(String(e?.message));
     }
@@ -279,7 +279,7 @@ async function main() {
       const controller = new AbortController();
       const pending = call(
         client,
-        { name: "generate_image", arguments: { prompt: "[[mock:slow=4000]] a slow crane" } },
+        { name: "generate_image", arguments: { prompt: "[[fake:slow=4000]] a slow crane" } },
         { signal: controller.signal },
       );
       await sleep(500);
@@ -303,7 +303,7 @@ async function main() {
       const before = []; // [progressToken, progress] of every progress message, as received
       const request = {
         method: "tools/call",
-        params: { name: "generate_sequence", arguments: { prompt: "[[mock:n=3,slow=700]] three panels", max_images: 3 } },
+        params: { name: "generate_sequence", arguments: { prompt: "[[fake:n=3,slow=700]] three panels", max_images: 3 } },
       };
       const sessionId = t.sessionId;
       const tap = (transport, into) => {

@@ -5,7 +5,7 @@ what comes back, the way an MCP host would see it.
     client.py http  --mode auto|legacy [--header 'Name: value'] http://127.0.0.1:PORT/mcp
     client.py sse   --mode legacy [--header 'Name: value'] http://127.0.0.1:PORT/sse
 
-The server is expected to talk to the project's stand-in API (SEEDREAM_BASE_URL and
+The server is expected to talk to the project's fake API (SEEDREAM_BASE_URL and
 SEEDREAM_API_KEY in the environment; a stdio command gets the SEEDREAM_* variables and
 AUTH_HEADER passed on) with SEEDREAM_WAIT_SECONDS short enough for the job check below.
 `--bridge` says the stdio command is a bridge to seedream-mcp over HTTP (such as mcp-remote).
@@ -206,7 +206,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
 
     async with c.check("generate_sequence"):
         r = await client.call_tool(
-            "generate_sequence", {"prompt": "[[mock:n=3]] three panels of a cat's day", "max_images": 3}
+            "generate_sequence", {"prompt": "[[fake:n=3]] three panels of a cat's day", "max_images": 3}
         )
         r = await finished(client, r)
         assert "Generated 3 of up to 3 images" in expect_success(r)
@@ -220,7 +220,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
 
         r = await client.call_tool(
             "generate_sequence",
-            {"prompt": "[[mock:n=2,slow=400]] two panels", "max_images": 2},
+            {"prompt": "[[fake:n=2,slow=400]] two panels", "max_images": 2},
             progress_callback=on_progress,
         )
         expect_success(await finished(client, r))
@@ -235,7 +235,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
         expect_tool_error(r, "prompt", "Nothing was sent")
 
     async with c.check("tool error (upstream refusal)"):
-        r = await client.call_tool("generate_image", {"prompt": "[[mock:input_text_sensitive]] something"})
+        r = await client.call_tool("generate_image", {"prompt": "[[fake:input_text_sensitive]] something"})
         expect_tool_error(r, "rephrase")
 
     async with c.check("unknown tool"):
@@ -249,7 +249,7 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
     async with c.check("get_job"):
         # Slower than SEEDREAM_WAIT_SECONDS: the call answers with a job handle instead of timing out.
         slow_ms = int((wait_s + 1.0) * 1000)
-        r = await client.call_tool("generate_image", {"prompt": f"[[mock:slow={slow_ms}]] a slow owl"})
+        r = await client.call_tool("generate_image", {"prompt": f"[[fake:slow={slow_ms}]] a slow owl"})
         text = expect_success(r)
         job = r.structured_content or {}
         assert job.get("status") == "running" and job.get("job_id"), f"no job handle: {job} {text[:200]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Interop suite: drives the release binary with MCP clients this project did not write (the
 # official Python and TypeScript SDKs, the MCP Inspector CLI, the MCP conformance suite, and the
-# schema conversions of the OpenAI Agents SDK and google-genai) against the project's stand-in
+# schema conversions of the OpenAI Agents SDK and google-genai) against the project's fake API
 # API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
 #
 # The pinned clients (requirements.txt, package.json + package-lock.json) are installed once
@@ -10,6 +10,7 @@
 #   SEEDREAM_INTEROP_KEEP=1  keep the work folder (logs, images, conformance results)
 #   SEEDREAM_INTEROP_NO_BUILD=1  use the release binary as it is, without `cargo build`
 #   SEEDREAM_INTEROP_BIN=PATH    test this binary instead (e.g. a debug build); implies NO_BUILD
+#   SEEDREAM_INTEROP_FAKE=PATH   the fake API binary (default: seedream-fake beside the server)
 set -uo pipefail # not -e: every check runs and is counted
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,8 @@ CACHE=${SEEDREAM_INTEROP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/seedream-mcp/int
 KEEP=${SEEDREAM_INTEROP_KEEP:-}
 NO_BUILD=${SEEDREAM_INTEROP_NO_BUILD:-}
 BIN=${SEEDREAM_INTEROP_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/seedream-mcp}
+# The fake Seedream API: its own binary, beside the server unless told.
+FAKE=${SEEDREAM_INTEROP_FAKE:-$(dirname "$BIN")/seedream-fake}
 [[ -n ${SEEDREAM_INTEROP_BIN:-} ]] && NO_BUILD=1
 # The scenarios of the conformance suite that mean something for a server without its fixtures.
 MEANINGFUL_SCENARIOS=(server-initialize ping tools-list dns-rebinding-protection server-sse-multiple-streams)
@@ -120,14 +123,14 @@ wait_for_log() {
     return 1
 }
 
-# The stand-in API and two HTTP servers; the stdio servers are started by the clients.
+# The fake API and two HTTP servers; the stdio servers are started by the clients.
 start_servers() {
     mkdir -p "$WORK/images" "$WORK/home"
-    "$BIN" fake-api --listen 127.0.0.1:0 >"$WORK/fake-api.log" 2>&1 &
+    "$FAKE" --listen 127.0.0.1:0 >"$WORK/fake-api.log" 2>&1 &
     PIDS+=($!)
     local api
     api=$(wait_for_log "$WORK/fake-api.log" 'http://127\.0\.0\.1:[0-9]+/v1') ||
-        { cat "$WORK/fake-api.log"; die "the stand-in API did not start"; }
+        { cat "$WORK/fake-api.log"; die "the fake API did not start"; }
 
     export SEEDREAM_BASE_URL=$api SEEDREAM_API_KEY=test-key SEEDREAM_OUTPUT_DIR=$WORK/images
     # Calls slower than this answer with a job handle (the get_job checks make one on purpose;
@@ -146,7 +149,7 @@ start_servers() {
     start_http http-ts-sse TS_SSE_URL
     SEEDREAM_HTTP_STATELESS=true start_http stateless STATELESS_URL
     SEEDREAM_HTTP_STATELESS=true start_http stateless-modern MODERN_URL
-    say "stand-in API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
+    say "fake API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
 }
 
 # start_http NAME VAR: starts `seedream-mcp http` on a free port; sets VAR to its /mcp URL once
@@ -329,7 +332,7 @@ start_inspector() {
     local call=(--method tools/call --tool-name)
     # First, as it takes longest: a call slower than SEEDREAM_WAIT_SECONDS answers with a job.
     inspect "http generate_image (answers with a job)" 0 job "${http[@]}" "${call[@]}" generate_image \
-        --tool-args-json "{\"prompt\":\"[[mock:slow=$((SEEDREAM_WAIT_SECONDS * 1000 + 1500))]] a slow owl\"}"
+        --tool-args-json "{\"prompt\":\"[[fake:slow=$((SEEDREAM_WAIT_SECONDS * 1000 + 1500))]] a slow owl\"}"
     inspect "stdio tools/list --strict" 0 tools "${stdio[@]}" --method tools/list --strict
     inspect "http tools/list --strict" 0 tools "${http[@]}" --method tools/list --strict
     inspect "http (modern era) tools/list --strict" 0 tools "${modern[@]}" --method tools/list --strict
@@ -340,7 +343,7 @@ start_inspector() {
     inspect "stdio edit_image" 0 image "${stdio[@]}" "${call[@]}" edit_image \
         --tool-args-json "{\"prompt\":\"make it snow\",\"images\":[\"$("$PY" "$HERE/expect.py" png)\"]}"
     inspect "stdio generate_sequence" 0 sequence "${stdio[@]}" "${call[@]}" generate_sequence \
-        --tool-args-json '{"prompt":"[[mock:n=2]] two panels","max_images":2}'
+        --tool-args-json '{"prompt":"[[fake:n=2]] two panels","max_images":2}'
     inspect "stdio get_job (unknown id: exit 5)" 5 "error:Unknown or expired job_id" \
         "${stdio[@]}" "${call[@]}" get_job --tool-args-json '{"job_id":"0123456789abcdef0123456789abcdef"}'
     inspect "stdio generate_image (empty prompt: exit 5)" 5 "error:Nothing was sent" \
@@ -410,7 +413,7 @@ report_conformance() {
 install_clients
 say "clients ready: $("$PY" -c 'import importlib.metadata as m; print(*(f"{p} {m.version(p)}" for p in ("mcp", "openai-agents", "google-genai")), sep=", ")'), node $("$NODE" --version)"
 if [[ $NO_BUILD != 1 ]]; then
-    (cd "$ROOT" && timeout 1800 cargo build --release --locked --quiet) || die "cargo build --release failed"
+    (cd "$ROOT" && timeout 1800 cargo build --release --locked --quiet --bin seedream-mcp --bin seedream-fake) || die "cargo build --release failed"
 fi
 [[ -x $BIN ]] || die "no release binary at $BIN"
 start_servers

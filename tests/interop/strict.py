@@ -1,7 +1,7 @@
 """Strict-schema hosts: runs the conversions the OpenAI Agents SDK and google-genai apply to an
 MCP server's tools on the real `tools/list`, then calls every tool with the arguments a strict
 model sends (every property present, the unwanted ones null, or "" and 0 where a host forced a
-value), against the stand-in. Pinned in requirements.txt; run by run.sh.
+value), against the fake API. Pinned in requirements.txt; run by run.sh.
 
     strict.py -- COMMAND [ARG...]      (a stdio server, e.g. seedream-mcp stdio)
 
@@ -137,7 +137,7 @@ async def call_each(client: Client, tools: dict[str, Any]) -> None:
             slow = int((wait_s + 1.0) * 1000)
             r = await client.call_tool(
                 "generate_image",
-                strict_arguments(tools["generate_image"], {"prompt": f"[[mock:slow={slow}]] an owl"}, blank),
+                strict_arguments(tools["generate_image"], {"prompt": f"[[fake:slow={slow}]] an owl"}, blank),
             )
             job = (r.structured_content or {}).get("job_id")
             assert job, f"no job handle: {r.structured_content}"

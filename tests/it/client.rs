@@ -1,13 +1,13 @@
-//! The Seedream client against the stand-in: every fault class, retries, the signed-URL round trip.
+//! The Seedream client against the fake API: every fault class, retries, the signed-URL round trip.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
-use seedream_mcp::fake_api::FakeApi;
-use seedream_mcp::seedream::{
+use seedream::{
     Client, ClientConfig, Error, GenerationSpec, ImageItem, ImageRequest, Model, Preset, Profile,
     ResponseFormat, RetryPolicy, Size, Timeouts, prepare,
 };
+use seedream_fake::FakeApi;
 
 use crate::support::{KEY, fake};
 
@@ -46,7 +46,7 @@ fn request(prompt: &str, max_images: Option<u32>) -> ImageRequest {
         .request
 }
 
-async fn run(fake: &FakeApi, prompt: &str) -> Result<seedream_mcp::seedream::Generation, Error> {
+async fn run(fake: &FakeApi, prompt: &str) -> Result<seedream::Generation, Error> {
     client(&fake.base_url(), Duration::from_secs(30))
         .generate(&request(prompt, None))
         .await
@@ -80,7 +80,7 @@ async fn a_downloaded_image_decodes_to_the_reported_size_and_an_altered_url_is_r
 #[tokio::test]
 async fn a_429_with_retry_after_is_retried_then_succeeds() {
     let fake = fake().await;
-    let generation = run(&fake, "[[mock:ipm,retry_after=0,fail_n=1]] a fox")
+    let generation = run(&fake, "[[fake:ipm,retry_after=0,fail_n=1]] a fox")
         .await
         .unwrap();
     assert_eq!(generation.attempts, 2);
@@ -97,7 +97,7 @@ async fn transient_failures_are_retried_a_bounded_number_of_times() {
         ("html_502", 3),
     ] {
         let fake = fake().await;
-        let err = run(&fake, &format!("[[mock:{scenario}]] a fox"))
+        let err = run(&fake, &format!("[[fake:{scenario}]] a fox"))
             .await
             .unwrap_err();
         assert_eq!(fake.requests().len(), attempts, "{scenario}: {err}");
@@ -115,7 +115,7 @@ async fn permanent_failures_are_sent_once() {
         ("html_200", "not the API's JSON"),
     ] {
         let fake = fake().await;
-        let err = run(&fake, &format!("[[mock:{scenario}]] a fox"))
+        let err = run(&fake, &format!("[[fake:{scenario}]] a fox"))
             .await
             .unwrap_err();
         assert!(err.to_string().contains(expected), "{scenario}: {err}");
@@ -126,7 +126,7 @@ async fn permanent_failures_are_sent_once() {
 #[tokio::test]
 async fn a_524_is_not_resent_and_reported_as_maybe_billed() {
     let fake = fake().await;
-    let err = run(&fake, "[[mock:cf_524]] a fox").await.unwrap_err();
+    let err = run(&fake, "[[fake:cf_524]] a fox").await.unwrap_err();
     assert!(matches!(err, Error::Gateway { status: 524, .. }), "{err:?}");
     assert!(err.to_string().contains("billed"));
     assert_eq!(fake.requests().len(), 1);
@@ -137,7 +137,7 @@ async fn a_read_timeout_is_never_retried_because_it_may_be_billed() {
     let fake = fake().await;
     let started = std::time::Instant::now();
     let err = client(&fake.base_url(), Duration::from_millis(300))
-        .generate(&request("[[mock:slow=3000]] a fox", None))
+        .generate(&request("[[fake:slow=3000]] a fox", None))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
@@ -149,7 +149,7 @@ async fn a_read_timeout_is_never_retried_because_it_may_be_billed() {
 #[tokio::test]
 async fn a_slow_trickle_within_the_timeout_still_succeeds() {
     let fake = fake().await;
-    let generation = run(&fake, "[[mock:trickle=5]] a fox").await.unwrap();
+    let generation = run(&fake, "[[fake:trickle=5]] a fox").await.unwrap();
     assert_eq!(generation.response.data.len(), 1);
 }
 
@@ -170,7 +170,7 @@ async fn a_refused_connection_is_reported_with_the_base_url() {
 async fn an_internal_error_mid_sequence_keeps_the_images_before_it() {
     let fake = fake().await;
     let generation = client(&fake.base_url(), Duration::from_secs(30))
-        .generate(&request("[[mock:n=4,internal_at=2]] four panels", Some(4)))
+        .generate(&request("[[fake:n=4,internal_at=2]] four panels", Some(4)))
         .await
         .unwrap();
     let data = &generation.response.data;
@@ -188,7 +188,7 @@ async fn an_internal_error_mid_sequence_keeps_the_images_before_it() {
 async fn a_sequence_with_no_success_is_an_error_naming_the_code() {
     let fake = fake().await;
     let err = client(&fake.base_url(), Duration::from_secs(30))
-        .generate(&request("[[mock:n=2,internal_at=0]] two panels", Some(2)))
+        .generate(&request("[[fake:n=2,internal_at=0]] two panels", Some(2)))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("InternalServiceError"), "{err}");

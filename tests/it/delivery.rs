@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rmcp::model::{CallToolResult, ReadResourceRequestParams};
-use seedream_mcp::fake_api::{FakeApi, FakeConfig, ImageBytes};
+use seedream_fake::{FakeApi, FakeConfig, ImageBytes};
 use serde_json::{Value, json};
 
 use crate::support::{call, client_for, config, connect, fake, is_error, scratch_dir, text};
@@ -100,7 +100,7 @@ async fn results_stay_under_a_mebibyte_with_small_embeds_for_any_count_size_and_
     for count in [1u32, 4, 15] {
         for size in ["2048x2048", "4096x4096"] {
             for format in ["url", "b64_json"] {
-                let prompt = format!("[[mock:n={count}]] {count} images of a lighthouse");
+                let prompt = format!("[[fake:n={count}]] {count} images of a lighthouse");
                 let args = if count == 1 {
                     json!({"prompt": prompt, "model": "5.0", "size": size, "response_format": format})
                 } else {

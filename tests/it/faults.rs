@@ -1,5 +1,5 @@
 //! The fault matrix: every upstream fault class of `seedream-api.md` §8 and M12 played by the
-//! stand-in, seen through the MCP tools. Each case checks the result a caller gets (an error
+//! fake API, seen through the MCP tools. Each case checks the result a caller gets (an error
 //! naming the cause and the fix, or images with notes), how many generation requests it cost
 //! (bounded retries, never a second generation after a timeout), and that the same client
 //! gets a normal answer right afterwards.
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use seedream_mcp::fake_api::{FakeApi, FakeConfig, LiteProfile};
+use seedream_fake::{FakeApi, FakeConfig, LiteProfile};
 
 use crate::support::{KEY, call, config, connect, fake, is_error, text};
 
@@ -37,7 +37,7 @@ struct Case {
     arguments: Value,
     setup: fn(&mut FakeConfig),
     outcome: Outcome,
-    /// Generation requests the stand-in receives.
+    /// Generation requests the fake API receives.
     requests: usize,
     /// Downloads of generated images, when the case is about them.
     downloads: Option<usize>,
@@ -119,25 +119,25 @@ fn cases() -> Vec<Case> {
         .with(|c| c.lite_profile = LiteProfile::Feb2026),
         image(
             "a prompt that is empty once the gateway strips it names the missing parameter",
-            "[[mock:n=1]]",
+            "[[fake:n=1]]",
             1,
             Error(&["MissingParameter", "`prompt`", "Fix the parameter"]),
         ),
         image(
             "a prompt flagged by moderation asks for a rephrase",
-            "[[mock:input_text_sensitive]] p",
+            "[[fake:input_text_sensitive]] p",
             1,
             Error(&["InputTextSensitiveContentDetected", "rephrase"]),
         ),
         image(
             "a reference image flagged by moderation asks for another image",
-            "[[mock:input_image_sensitive]] p",
+            "[[fake:input_image_sensitive]] p",
             1,
             Error(&["InputImageSensitiveContentDetected", "different image"]),
         ),
         image(
             "an output flagged by moderation asks for a rephrase and says it was not billed",
-            "[[mock:partial_sensitive=0]] p",
+            "[[fake:partial_sensitive=0]] p",
             1,
             Error(&[
                 "OutputImageSensitiveContentDetected",
@@ -147,13 +147,13 @@ fn cases() -> Vec<Case> {
         ),
         image(
             "an empty image URL upstream explains what a reference must look like",
-            "[[mock:empty_url]] p",
+            "[[fake:empty_url]] p",
             1,
             Error(&["InvalidImageURL.EmptyURL", "data:image/"]),
         ),
         image(
             "an Ark error wrapped in a gateway message is recognised by its code",
-            "[[mock:wrapped_upstream]] p",
+            "[[fake:wrapped_upstream]] p",
             1,
             Error(&["OutputImageSensitiveContentDetected", "rephrase"]),
         ),
@@ -167,13 +167,13 @@ fn cases() -> Vec<Case> {
         .with(|c| c.api_key = Some("another-key".into())),
         image(
             "access denied says to check the account",
-            "[[mock:access_denied]] p",
+            "[[fake:access_denied]] p",
             1,
             Error(&["403", "AccessDenied", "check the account"]),
         ),
         image(
             "an overdue account says to check the account",
-            "[[mock:overdue]] p",
+            "[[fake:overdue]] p",
             1,
             Error(&["403", "AccountOverdueError", "check the account"]),
         ),
@@ -193,169 +193,169 @@ fn cases() -> Vec<Case> {
         .arg("model", json!("doubao-seedream-9-9-990101")),
         image(
             "an unsupported model names the models to use",
-            "[[mock:unsupported_model]] p",
+            "[[fake:unsupported_model]] p",
             1,
             Error(&["404", "UnsupportedModel", "`4.5`"]),
         ),
         // 429s: retried within the budget (three attempts), except the permanent ones.
         image(
             "the images-per-minute limit without Retry-After is retried, then reported",
-            "[[mock:ipm]] p",
+            "[[fake:ipm]] p",
             3,
             Error(rate),
         ),
         image(
             "the images-per-minute limit with Retry-After: 0 is retried, then reported",
-            "[[mock:ipm,retry_after=0]] p",
+            "[[fake:ipm,retry_after=0]] p",
             3,
             Error(rate),
         ),
         image(
             "a Retry-After of one second is waited out, and the retry succeeds",
-            "[[mock:ipm,retry_after=1,fail_n=1]] p",
+            "[[fake:ipm,retry_after=1,fail_n=1]] p",
             2,
             Images(&["Generated 1 image"]),
         )
         .at_least(1000),
         image(
             "an overloaded service is retried, then reported",
-            "[[mock:overloaded]] p",
+            "[[fake:overloaded]] p",
             3,
             Error(&["ServerOverloaded", "rate limiting"]),
         ),
         image(
             "the requests-per-minute limit is retried, then reported",
-            "[[mock:rpm]] p",
+            "[[fake:rpm]] p",
             3,
             Error(&["ModelAccountRpmRateLimitExceeded", "rate limiting"]),
         ),
         image(
             "a burst that ramps up too fast is retried, then reported",
-            "[[mock:burst]] p",
+            "[[fake:burst]] p",
             3,
             Error(&["RequestBurstTooFast", "rate limiting"]),
         ),
         image(
             "too many requests in flight is retried, then reported",
-            "[[mock:inflight]] p",
+            "[[fake:inflight]] p",
             3,
             Error(&["InflightBatchsizeExceeded", "rate limiting"]),
         ),
         image(
             "an exhausted quota gets one retry at most",
-            "[[mock:quota]] p",
+            "[[fake:quota]] p",
             2,
             Error(&["QuotaExceeded", "quota", "console"]),
         ),
         image(
             "a Safe Experience Mode cap is not retried",
-            "[[mock:setlimit]] p",
+            "[[fake:setlimit]] p",
             1,
             Error(&["SetLimitExceeded", "console"]),
         ),
         // 5xx.
         image(
             "an internal error gets two attempts in all",
-            "[[mock:internal]] p",
+            "[[fake:internal]] p",
             2,
             Error(&["500", "InternalServiceError", "try again"]),
         ),
         image(
             "an internal error that clears is retried into a success",
-            "[[mock:internal,fail_n=1]] p",
+            "[[fake:internal,fail_n=1]] p",
             2,
             Images(&["Generated 1 image"]),
         ),
         image(
             "a 500 invalid_request from the gateway is not retried",
-            "[[mock:comet_invalid_request_500]] p",
+            "[[fake:comet_invalid_request_500]] p",
             1,
             Error(&["invalid_request", "Fix the parameter"]),
         ),
         image(
             "a 503 from the gateway is retried, then reported",
-            "[[mock:comet_503]] p",
+            "[[fake:comet_503]] p",
             3,
             Error(&["503", "try again"]),
         ),
         image(
             "an nginx 502 page is retried, then reported without its markup",
-            "[[mock:html_502]] p",
+            "[[fake:html_502]] p",
             3,
             Error(&["502 Bad Gateway", "try again"]),
         ),
         image(
             "a Cloudflare 524 page is not resent, as it may be billed",
-            "[[mock:cf_524]] p",
+            "[[fake:cf_524]] p",
             1,
             Error(&["524", "billed", "not sent again", "usage", "fewer images"]),
         ),
         image(
             "a 524 after a delay is not resent",
-            "[[mock:cf_524,slow=300]] p",
+            "[[fake:cf_524,slow=300]] p",
             1,
             Error(&["524", "billed", "not sent again", "fewer images"]),
         )
         .at_least(300),
         image(
             "a 524 as problem+json is not resent",
-            "[[mock:cf_524_json]] p",
+            "[[fake:cf_524_json]] p",
             1,
             Error(&["524", "billed", "not sent again"]),
         ),
         image(
             "a 524 slower than the read timeout is a timeout, never repeated",
-            "[[mock:cf_524,slow=5000]] p",
+            "[[fake:cf_524,slow=5000]] p",
             1,
             Error(&["no response", "billed", "check usage"]),
         ),
         // Broken transport: the images may exist and be billed, so nothing is repeated.
         image(
             "a connection reset before any answer is not repeated",
-            "[[mock:reset]] p",
+            "[[fake:reset]] p",
             1,
             Error(&["connection", "broke", "check usage"]),
         ),
         image(
             "a connection reset halfway through the body is not repeated",
-            "[[mock:reset_mid_body]] p",
+            "[[fake:reset_mid_body]] p",
             1,
             Error(&["broke", "check usage"]),
         ),
         image(
             "a truncated body is not repeated",
-            "[[mock:truncated]] p",
+            "[[fake:truncated]] p",
             1,
             Error(&["cut off", "billed", "check usage"]),
         ),
         image(
             "a gateway's HTML page with status 200 points at the base URL",
-            "[[mock:html_200]] p",
+            "[[fake:html_200]] p",
             1,
             Error(&["not the API's JSON", "SEEDREAM_BASE_URL"]),
         ),
         image(
             "an answer slower than the read timeout is a timeout, never repeated",
-            "[[mock:slow=5000]] p",
+            "[[fake:slow=5000]] p",
             1,
             Error(&["no response", "billed", "check usage"]),
         ),
         image(
             "a slow trickle within the read timeout still succeeds",
-            "[[mock:trickle=2]] p",
+            "[[fake:trickle=2]] p",
             1,
             Images(&["Generated 1 image"]),
         ),
         image(
             "a trickle that outlasts the read timeout is a timeout, never repeated",
-            "[[mock:trickle=100]] p",
+            "[[fake:trickle=100]] p",
             1,
             Error(&["no response", "billed", "check usage"]),
         ),
         // Partial sequences: the images made are billed, so they are returned with notes.
         sequence(
             "a sequence with one moderated image returns the others and names the failure",
-            "[[mock:n=4,partial_sensitive=1]] four panels",
+            "[[fake:n=4,partial_sensitive=1]] four panels",
             1,
             Images(&[
                 "Generated 3 of up to 4",
@@ -365,7 +365,7 @@ fn cases() -> Vec<Case> {
         ),
         sequence(
             "a sequence cut by an internal error returns the images before it and says why it stopped",
-            "[[mock:n=4,internal_at=2]] four panels",
+            "[[fake:n=4,internal_at=2]] four panels",
             1,
             Images(&[
                 "Generated 2 of up to 4",
@@ -375,20 +375,20 @@ fn cases() -> Vec<Case> {
         ),
         sequence(
             "a stream broken by a fatal error keeps the images already received",
-            "[[mock:n=3,stream_error_after=2]] three panels",
+            "[[fake:n=3,stream_error_after=2]] three panels",
             1,
             Images(&["Generated 2 of up to 4", "InternalServiceError", "stopped"]),
         )
         .with(|c| c.stream_passthrough = true),
         sequence(
             "a sequence whose every image is moderated is an error",
-            "[[mock:n=2,partial_sensitive=0,partial_sensitive=1]] two panels",
+            "[[fake:n=2,partial_sensitive=0,partial_sensitive=1]] two panels",
             1,
             Error(&["OutputImageSensitiveContentDetected", "rephrase"]),
         ),
         sequence(
             "a sequence failing internally at its first image gets two attempts",
-            "[[mock:n=2,internal_at=0]] two panels",
+            "[[fake:n=2,internal_at=0]] two panels",
             2,
             Error(&["InternalServiceError", "try again"]),
         ),
@@ -420,7 +420,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-/// Runs one case on a stand-in and server of its own, then a normal call on the same client.
+/// Runs one case on a fake API and server of its own, then a normal call on the same client.
 async fn run(case: Case) -> Result<Duration, String> {
     let fake = fake().await;
     fake.update_config(case.setup);
@@ -504,7 +504,7 @@ async fn every_upstream_fault_gives_an_actionable_result_with_bounded_requests_a
  {
     let cases = cases();
     let count = cases.len();
-    // The cases are independent (one stand-in each), so they run together: the slowest
+    // The cases are independent (one fake API each), so they run together: the slowest
     // (a timeout, a one-second Retry-After) sets the wall time.
     let outcomes = join_all(cases.into_iter().map(run)).await;
     let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();

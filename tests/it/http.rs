@@ -9,7 +9,7 @@ use rmcp::model::{CallToolRequestParams, ProtocolVersion};
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use seedream_mcp::fake_api::FakeApi;
+use seedream_fake::FakeApi;
 use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::{HttpArgs, serve_on};
 use serde_json::json;
@@ -105,7 +105,7 @@ pub(crate) async fn call_every_tool(client: &rmcp::Peer<rmcp::RoleClient>, fake:
     let sequence = call_over(
         client,
         "generate_sequence",
-        json!({"prompt": "[[mock:n=3]] three panels of a fox's day", "max_images": 3}),
+        json!({"prompt": "[[fake:n=3]] three panels of a fox's day", "max_images": 3}),
     )
     .await;
     assert!(!is_error(&sequence), "{}", text(&sequence));
@@ -115,7 +115,7 @@ pub(crate) async fn call_every_tool(client: &rmcp::Peer<rmcp::RoleClient>, fake:
     let slow = call_over(
         client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=3000]] a patient fox"}),
+        json!({"prompt": "[[fake:slow=3000]] a patient fox"}),
     )
     .await;
     let job_id = slow.structured_content.as_ref().unwrap()["job_id"]
@@ -327,7 +327,7 @@ async fn shutdown_lets_a_running_call_finish_within_the_grace_period() {
         client
             .call_tool(
                 CallToolRequestParams::new("generate_image").with_arguments(args(
-                    json!({"prompt": "[[mock:slow=800]] a fox at closing time"}),
+                    json!({"prompt": "[[fake:slow=800]] a fox at closing time"}),
                 )),
             )
             .await
@@ -364,7 +364,7 @@ async fn call_with_tenant_key(addr: SocketAddr) -> rmcp::model::CallToolResult {
 
 #[tokio::test]
 async fn a_caller_key_is_used_for_its_call_only_when_the_option_is_on() {
-    let fake = FakeApi::start(seedream_mcp::fake_api::FakeConfig {
+    let fake = FakeApi::start(seedream_fake::FakeConfig {
         api_key: Some("tenant-key".into()),
         ..Default::default()
     })
@@ -429,7 +429,7 @@ async fn progress_reaches_streamable_http_clients_of_both_eras() {
         let handle = send_call(
             &client,
             "generate_image",
-            json!({"prompt": "[[mock:slow=2500]] a slow fox"}),
+            json!({"prompt": "[[fake:slow=2500]] a slow fox"}),
         )
         .await;
         let result = result_of(handle.await_response().await.unwrap());

@@ -181,7 +181,7 @@ async fn progress_reaches_a_legacy_sse_client() {
         .await
         .unwrap();
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-        "name": "generate_image", "arguments": {"prompt": "[[mock:slow=300]] a fox"},
+        "name": "generate_image", "arguments": {"prompt": "[[fake:slow=300]] a fox"},
         "_meta": {"progressToken": "p1"}}});
     assert_eq!(post(call).await.unwrap().status(), 202);
 

@@ -10,8 +10,8 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, PeerRequestOptions, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use seedream_fake::{FakeApi, FakeConfig};
 use seedream_mcp::config::Config;
-use seedream_mcp::fake_api::{FakeApi, FakeConfig};
 use seedream_mcp::tools::ImageServer;
 use serde_json::json;
 
@@ -68,7 +68,7 @@ pub(crate) async fn send_call<H: rmcp::ClientHandler>(
         .unwrap()
 }
 
-/// Waits up to 3 s for the stand-in to see a generation request abandoned, and returns how many.
+/// Waits up to 3 s for the fake API to see a generation request abandoned, and returns how many.
 pub(crate) async fn upstream_hangups(fake: &FakeApi) -> usize {
     let deadline = Instant::now() + Duration::from_secs(3);
     while fake.connections_closed_early() == 0 && Instant::now() < deadline {
@@ -86,7 +86,7 @@ async fn progress_arrives_at_once_and_then_regularly_and_always_increases() {
     let handle = send_call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=4500]] a slow fox"}),
+        json!({"prompt": "[[fake:slow=4500]] a slow fox"}),
     )
     .await;
     let result = result_of(handle.await_response().await.unwrap());
@@ -129,7 +129,7 @@ async fn a_call_past_the_wait_limit_answers_with_a_job_that_get_job_completes() 
     let first = call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=1200]] a patient fox"}),
+        json!({"prompt": "[[fake:slow=1200]] a patient fox"}),
     )
     .await;
 
@@ -194,7 +194,7 @@ async fn a_cancelled_call_drops_the_upstream_request_and_the_server_keeps_servin
     let handle = send_call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=5000]] an abandoned fox"}),
+        json!({"prompt": "[[fake:slow=5000]] an abandoned fox"}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -232,7 +232,7 @@ async fn fifty_simultaneous_calls_respect_the_in_flight_limit_and_none_is_lost()
         call(
             &client,
             "generate_image",
-            json!({"prompt": format!("[[mock:slow=60]] fox {i}")}),
+            json!({"prompt": format!("[[fake:slow=60]] fox {i}")}),
         )
     });
     let results = futures_util::future::join_all(calls).await;
@@ -245,7 +245,7 @@ async fn fifty_simultaneous_calls_respect_the_in_flight_limit_and_none_is_lost()
 
 async fn sequence_progress(fake: &FakeApi) -> (CallToolResult, Vec<String>) {
     let (client, recorder) = connect_recording(config(&fake.base_url(), KEY, &[])).await;
-    let handle = send_call(&client, "generate_sequence", json!({"prompt": "[[mock:n=3,slow=700]] 3 panels of a fox", "max_images": 3, "model": "4.5"})).await;
+    let handle = send_call(&client, "generate_sequence", json!({"prompt": "[[fake:n=3,slow=700]] 3 panels of a fox", "max_images": 3, "model": "4.5"})).await;
     let result = result_of(handle.await_response().await.unwrap());
     let messages = recorder
         .0
@@ -320,7 +320,7 @@ async fn a_stream_that_breaks_after_an_image_keeps_the_paid_image() {
     let r = call(
         &client,
         "generate_sequence",
-        json!({"prompt": "[[mock:n=3,stream_error_after=1]] 3 panels", "max_images": 3, "model": "4.5"}),
+        json!({"prompt": "[[fake:n=3,stream_error_after=1]] 3 panels", "max_images": 3, "model": "4.5"}),
     )
     .await;
 
@@ -345,7 +345,7 @@ async fn a_caller_that_times_out_does_not_stop_the_job_and_the_images_are_saved(
         .send_cancellable_request(
             tool_call(
                 "generate_image",
-                json!({"prompt": "[[mock:slow=800]] a fox worth keeping"}),
+                json!({"prompt": "[[fake:slow=800]] a fox worth keeping"}),
             ),
             PeerRequestOptions::with_timeout(Duration::from_millis(200)),
         )

@@ -10,7 +10,6 @@
 
 mod client;
 mod delivery;
-mod fake_api;
 mod faults;
 mod http;
 mod legacy_sse;

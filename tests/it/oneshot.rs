@@ -13,7 +13,7 @@ async fn generate_saves_the_images_and_prints_their_paths() {
         Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
             .args([
                 "generate",
-                "[[mock:n=2]] two foxes",
+                "[[fake:n=2]] two foxes",
                 "--count",
                 "2",
                 "--out",

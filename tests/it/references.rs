@@ -55,7 +55,7 @@ async fn a_symlink_swapped_into_the_output_folder_during_a_generation_writes_not
 
     let arguments = json!({"prompt": "a fox", "output_dir": folder.display().to_string()});
     let swap = async {
-        // The call has passed its checks once the stand-in has its request.
+        // The call has passed its checks once the fake API has its request.
         for _ in 0..500 {
             if !fake.requests().is_empty() {
                 break;

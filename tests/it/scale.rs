@@ -137,7 +137,7 @@ async fn behind_nginx_calls_spread_over_instances_and_get_job_finds_the_owner() 
         call(
             &modern,
             "generate_image",
-            json!({"prompt": "[[mock:slow=2000]] a fox"}),
+            json!({"prompt": "[[fake:slow=2000]] a fox"}),
         )
     };
     let (r1, r2, r3, r4) = tokio::join!(slow(), slow(), slow(), slow());

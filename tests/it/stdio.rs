@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use seedream_mcp::fake_api::{FakeApi, FakeConfig};
+use seedream_fake::{FakeApi, FakeConfig};
 
 const SECRET: &str = "sk-stdio-secret-4242";
 
@@ -117,7 +117,7 @@ async fn the_binary_speaks_only_json_rpc_on_stdout_and_never_logs_the_key() {
 
 #[tokio::test]
 async fn the_binary_reaches_the_upstream_through_http_proxy() {
-    // The base URL's host does not resolve; only a proxy (the stand-in, which routes on the
+    // The base URL's host does not resolve; only a proxy (the fake API, which routes on the
     // path of the absolute-form request) can answer, so success proves the proxy was used.
     let fake = FakeApi::start(FakeConfig {
         api_key: Some(SECRET.into()),

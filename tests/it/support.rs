@@ -1,4 +1,4 @@
-//! Shared test setup: the stand-in API, server configs pointing at it, and an in-process MCP
+//! Shared test setup: the fake API, server configs pointing at it, and an in-process MCP
 //! client joined to the server over `tokio::io::duplex`.
 
 use std::path::PathBuf;
@@ -8,9 +8,9 @@ use clap::Parser;
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
+use seedream_fake::{FakeApi, FakeConfig};
 use seedream_mcp::cli::Cli;
 use seedream_mcp::config::Config;
-use seedream_mcp::fake_api::{FakeApi, FakeConfig};
 use seedream_mcp::tools::ImageServer;
 
 pub const KEY: &str = "test-key";
@@ -18,7 +18,7 @@ pub const KEY: &str = "test-key";
 pub async fn fake() -> FakeApi {
     FakeApi::start(FakeConfig::default())
         .await
-        .expect("start the stand-in API")
+        .expect("start the fake API")
 }
 
 /// A folder of its own under cargo's per-target temp dir (never the user's folders).

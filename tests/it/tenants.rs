@@ -12,8 +12,8 @@ use rmcp::model::{CallToolResult, ProtocolVersion, ReadResourceRequestParams, Re
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, PeerRequestOptions, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use seedream_fake::{FakeApi, FakeConfig};
 use seedream_mcp::cli::Cli;
-use seedream_mcp::fake_api::{FakeApi, FakeConfig};
 use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::serve_on;
 use serde_json::json;
@@ -343,7 +343,7 @@ fn tiny_png() -> Vec<u8> {
     out
 }
 
-/// Whether the stand-in finished answering one generation (it was not abandoned).
+/// Whether the fake API finished answering one generation (it was not abandoned).
 async fn upstream_completed(fake: &FakeApi, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < deadline {
@@ -365,7 +365,7 @@ async fn a_client_timeout_keeps_the_paid_generation_in_every_era() {
             .send_cancellable_request(
                 tool_call(
                     "generate_image",
-                    json!({"prompt": "[[mock:slow=1500]] a slow fox"}),
+                    json!({"prompt": "[[fake:slow=1500]] a slow fox"}),
                 ),
                 PeerRequestOptions::with_timeout(Duration::from_millis(400)),
             )
@@ -390,7 +390,7 @@ async fn a_stateless_client_that_goes_away_after_the_request_went_upstream_keeps
     let handle = send_call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=1500]] a fox"}),
+        json!({"prompt": "[[fake:slow=1500]] a fox"}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -410,7 +410,7 @@ async fn a_stateless_clients_cancellation_notification_stops_the_call_and_its_up
     let handle = send_call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=5000]] a fox"}),
+        json!({"prompt": "[[fake:slow=5000]] a fox"}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -429,7 +429,7 @@ async fn a_2026_client_that_closes_its_stream_before_the_call_went_upstream_canc
     let first = send_call(
         &client,
         "generate_image",
-        json!({"prompt": "[[mock:slow=1200]] a fox"}),
+        json!({"prompt": "[[fake:slow=1200]] a fox"}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -453,7 +453,7 @@ async fn a_cancel_from_one_session_never_reaches_another_sessions_call_with_the_
     let (addr, _stop) = serve(&fake, &[], &[]).await;
     let a = client(addr, false, None).await;
     let b = client(addr, false, None).await;
-    let slow = json!({"prompt": "[[mock:slow=1500]] a fox"});
+    let slow = json!({"prompt": "[[fake:slow=1500]] a fox"});
     let ha = send_call(&a, "generate_image", slow.clone()).await;
     let hb = send_call(&b, "generate_image", slow).await;
     assert_eq!(ha.id, hb.id, "both sessions use the same request id");

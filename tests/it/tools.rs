@@ -1,4 +1,4 @@
-//! The tools through a real MCP client (rmcp's, over an in-memory duplex) against the stand-in.
+//! The tools through a real MCP client (rmcp's, over an in-memory duplex) against the fake API.
 
 use base64::Engine;
 use serde_json::{Value, json};
@@ -130,7 +130,7 @@ async fn a_sequence_returns_successes_and_lists_each_failure_with_its_code() {
     let result = call(
         &client,
         "generate_sequence",
-        json!({"prompt": "[[mock:n=4,partial_sensitive=1]] four panels of a cat's day", "max_images": 4}),
+        json!({"prompt": "[[fake:n=4,partial_sensitive=1]] four panels of a cat's day", "max_images": 4}),
     )
     .await;
 
@@ -257,19 +257,19 @@ async fn upstream_failures_become_tool_errors_with_advice() {
     let client = client_for(&fake).await;
 
     for (prompt, expected) in [
-        ("[[mock:input_text_sensitive]] p", "rephrase"),
-        ("[[mock:partial_sensitive=0]] p", "rephrase"),
-        ("[[mock:ipm]] p", "rate limiting"),
-        ("[[mock:quota]] p", "quota"),
-        ("[[mock:internal]] p", "try again"),
-        ("[[mock:comet_invalid_request_500]] p", "invalid_request"),
-        ("[[mock:cf_524]] p", "billed"),
+        ("[[fake:input_text_sensitive]] p", "rephrase"),
+        ("[[fake:partial_sensitive=0]] p", "rephrase"),
+        ("[[fake:ipm]] p", "rate limiting"),
+        ("[[fake:quota]] p", "quota"),
+        ("[[fake:internal]] p", "try again"),
+        ("[[fake:comet_invalid_request_500]] p", "invalid_request"),
+        ("[[fake:cf_524]] p", "billed"),
         (
-            "[[mock:wrapped_upstream]] p",
+            "[[fake:wrapped_upstream]] p",
             "OutputImageSensitiveContentDetected",
         ),
-        ("[[mock:truncated]] p", "billed"),
-        ("[[mock:html_502]] p", "502"),
+        ("[[fake:truncated]] p", "billed"),
+        ("[[fake:html_502]] p", "502"),
     ] {
         let result = call(&client, "generate_image", json!({"prompt": prompt})).await;
         assert!(is_error(&result), "{prompt}");
@@ -346,7 +346,7 @@ async fn an_unknown_tool_is_a_protocol_error() {
 
 #[tokio::test]
 async fn unknown_model_ids_pass_through_to_the_upstream() {
-    let fake = seedream_mcp::fake_api::FakeApi::start(seedream_mcp::fake_api::FakeConfig {
+    let fake = seedream_fake::FakeApi::start(seedream_fake::FakeConfig {
         extra_models: vec!["doubao-seedream-6-0-270101".into()],
         ..Default::default()
     })

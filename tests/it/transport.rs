@@ -8,7 +8,7 @@ use clap::Parser;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
-use seedream_mcp::fake_api::FakeApi;
+use seedream_fake::FakeApi;
 use seedream_mcp::tools::ImageServer;
 use seedream_mcp::transport::http::serve_on;
 
@@ -165,7 +165,7 @@ async fn a_duplicate_stdio_request_id_is_refused_and_the_first_call_still_answer
     let fake = fake().await;
     let mut io = stdio(&fake, &["--wait-seconds", "30"], 1 << 20);
     io.handshake().await;
-    io.send(&generate(7, "[[mock:slow=800]] a fox")).await;
+    io.send(&generate(7, "[[fake:slow=800]] a fox")).await;
     io.send(&generate(7, "a second fox")).await;
     let refused = io.next_reply().await;
     assert_eq!(refused["id"], 7);
@@ -195,7 +195,7 @@ async fn closing_stdin_answers_the_running_call_and_starts_no_queued_one() {
         1 << 20,
     );
     io.handshake().await;
-    io.send(&generate(10, "[[mock:slow=1000]] first")).await;
+    io.send(&generate(10, "[[fake:slow=1000]] first")).await;
     while generation_requests(&fake) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -367,7 +367,7 @@ async fn a_duplicate_request_id_in_a_session_is_refused_and_the_first_call_still
             &client,
             addr,
             Some(&session),
-            generate(5, "[[mock:slow=800]] a fox").to_string(),
+            generate(5, "[[fake:slow=800]] a fox").to_string(),
         )
         .send(),
     );
@@ -427,7 +427,7 @@ async fn a_resumed_stream_does_not_deliver_the_last_event_id_again() {
     let (addr, _stop, _task) = serve(&fake, &[], &["--wait-seconds", "30"]).await;
     let client = http();
     let session = open_session(&client, addr, true).await;
-    let mut call = generate(9, "[[mock:slow=2500]] a fox");
+    let mut call = generate(9, "[[fake:slow=2500]] a fox");
     call["params"]["_meta"] = json!({"progressToken": "fox"});
     let mut response = post(&client, addr, Some(&session), call.to_string())
         .send()
@@ -586,7 +586,7 @@ async fn on_shutdown_nothing_new_starts_and_every_call_gets_an_answer() {
             &client,
             addr,
             Some(&session),
-            generate(id, "[[mock:slow=5000]] a fox").to_string(),
+            generate(id, "[[fake:slow=5000]] a fox").to_string(),
         );
         calls.push((id, tokio::spawn(request.send())));
         if id == 20 {

@@ -468,7 +468,7 @@ async fn an_echoed_api_key_is_absent_from_the_result_and_the_logs() {
 #[tokio::test]
 async fn an_echoed_caller_key_is_absent_from_the_error() {
     use secrecy::SecretString;
-    use seedream_mcp::seedream::{Client, ClientConfig, RetryPolicy, Timeouts};
+    use seedream::{Client, ClientConfig, RetryPolicy, Timeouts};
 
     let upstream = start(|_, auth, _| {
         json_reply(401, json!({"error": {"code": "AuthenticationError", "message": format!("bad key {}", auth.trim_start_matches("Bearer "))}}))
@@ -482,22 +482,22 @@ async fn an_echoed_caller_key_is_absent_from_the_error() {
     })
     .unwrap();
     let caller = SecretString::from("callers-own-key");
-    let request = seedream_mcp::seedream::prepare(
-        seedream_mcp::seedream::GenerationSpec {
-            model: seedream_mcp::seedream::Model::V45,
+    let request = seedream::prepare(
+        seedream::GenerationSpec {
+            model: seedream::Model::V45,
             prompt: "a fox".into(),
             size: None,
             aspect_ratio: None,
             images: vec![],
             max_images: None,
-            response_format: seedream_mcp::seedream::ResponseFormat::Url,
+            response_format: seedream::ResponseFormat::Url,
             output_format: None,
             watermark: false,
             seed: None,
             guidance_scale: None,
         },
-        seedream_mcp::seedream::Size::Preset(seedream_mcp::seedream::Preset::TwoK),
-        &seedream_mcp::seedream::Profile::default(),
+        seedream::Size::Preset(seedream::Preset::TwoK),
+        &seedream::Profile::default(),
     )
     .unwrap()
     .request;

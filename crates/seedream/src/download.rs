@@ -301,7 +301,7 @@ impl Client {
     }
 
     /// The client to fetch `url` with: the plain one for the upstream's own origin (the
-    /// stand-in on loopback, a gateway serving its own images) or when the operator allows
+    /// fake API on loopback, a gateway serving its own images) or when the operator allows
     /// private addresses; otherwise the one that refuses them.
     fn http_for(
         &self,

@@ -1,4 +1,4 @@
-//! Tests of the stand-in API itself, over loopback HTTP.
+//! Tests of the fake API itself, over loopback HTTP.
 
 // Marks the helpers below as test code too, so the test allowances of clippy.toml apply.
 #![cfg(test)]
@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use seedream_mcp::fake_api::{FakeApi, FakeConfig, UpstreamErrorStyle};
+use seedream_fake::{FakeApi, FakeConfig, UpstreamErrorStyle};
 use serde_json::{Value, json};
 
 const LITE: &str = "doubao-seedream-5-0-260128";
@@ -209,7 +209,7 @@ async fn lite_with_output_format_png_returns_a_png() {
 #[tokio::test]
 async fn requests_are_recorded_verbatim_with_notes_on_defaults() {
     let api = start().await;
-    let raw = r#"{"model":"doubao-seedream-4-5-251128","prompt":"a fox [[mock:n=2]]","seed":7}"#;
+    let raw = r#"{"model":"doubao-seedream-4-5-251128","prompt":"a fox [[fake:n=2]]","seed":7}"#;
     let response = post(&api)
         .header("content-type", "application/json")
         .body(raw)
@@ -239,7 +239,7 @@ async fn requests_are_recorded_verbatim_with_notes_on_defaults() {
             .any(|n| n.starts_with("seed ignored"))
     );
     let over_http: Value = client()
-        .get(format!("http://{}/_mock/requests", api.addr()))
+        .get(format!("http://{}/_fake/requests", api.addr()))
         .send()
         .await
         .unwrap()
@@ -291,7 +291,7 @@ async fn signed_urls_expire_after_a_day_on_the_fake_clock() {
     api.set_clock(Some(1_767_225_600 + 86_400));
     assert_eq!(download(url).await.status(), 200);
     let clock = client()
-        .post(format!("http://{}/_mock/clock", api.addr()))
+        .post(format!("http://{}/_fake/clock", api.addr()))
         .json(&json!({"unix": 1_767_225_600 + 86_401}))
         .send()
         .await
@@ -627,7 +627,7 @@ async fn unknown_paths_redirect_to_v1_or_serve_html() {
         .unwrap();
     assert_eq!(response.status(), 301);
     assert_eq!(response.headers()["location"], "/v1/images/generations");
-    api.update_config(|c| c.unknown_path = seedream_mcp::fake_api::UnknownPath::Html);
+    api.update_config(|c| c.unknown_path = seedream_fake::UnknownPath::Html);
     let response = client()
         .get(format!("http://{}/v2/x", api.addr()))
         .send()
@@ -653,7 +653,7 @@ async fn ark_errors_follow_the_configured_relay_style() {
     assert_eq!(error_code(&err), "InvalidParameter");
     api.update_config(|c| c.upstream_error_style = UpstreamErrorStyle::CometWrapped);
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:ipm]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:ipm]]", json!({}))).await).await;
     assert_eq!(status, 429);
     assert!(error_message(&err).starts_with("all channels failed. Last error: HTTP 429: {"));
     assert!(error_message(&err).contains("ModelAccountIpmRateLimitExceeded"));
@@ -667,7 +667,7 @@ async fn a_429_scenario_carries_retry_after_and_the_header_form_works_too() {
     let (status, err) = json_of(
         generate(
             &api,
-            request(V45, "x [[mock:ipm,retry_after=7]]", json!({})),
+            request(V45, "x [[fake:ipm,retry_after=7]]", json!({})),
         )
         .await,
     )
@@ -676,7 +676,7 @@ async fn a_429_scenario_carries_retry_after_and_the_header_form_works_too() {
     assert_eq!(error_code(&err), "ModelAccountIpmRateLimitExceeded");
     assert_eq!(err["error"]["type"], "TooManyRequests");
     let response = post(&api)
-        .header("x-mock-scenario", "overloaded,retry_after=3")
+        .header("x-fake-scenario", "overloaded,retry_after=3")
         .json(&request(V45, "x", json!({})))
         .send()
         .await
@@ -684,15 +684,15 @@ async fn a_429_scenario_carries_retry_after_and_the_header_form_works_too() {
     assert_eq!(response.headers()["retry-after"], "3");
     assert_eq!(error_code(&json_of(response).await.1), "ServerOverloaded");
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:setlimit]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:setlimit]]", json!({}))).await).await;
     assert_eq!((status, error_code(&err)), (429, "SetLimitExceeded"));
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:internal]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:internal]]", json!({}))).await).await;
     assert_eq!((status, error_code(&err)), (500, "InternalServiceError"));
     let (status, err) = json_of(
         generate(
             &api,
-            request(V45, "x [[mock:input_text_sensitive]]", json!({})),
+            request(V45, "x [[fake:input_text_sensitive]]", json!({})),
         )
         .await,
     )
@@ -702,15 +702,15 @@ async fn a_429_scenario_carries_retry_after_and_the_header_form_works_too() {
         (400, "InputTextSensitiveContentDetected")
     );
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:typo]]", json!({}))).await).await;
-    assert_eq!((status, error_code(&err)), (400, "mock_directive"));
+        json_of(generate(&api, request(V45, "x [[fake:typo]]", json!({}))).await).await;
+    assert_eq!((status, error_code(&err)), (400, "fake_directive"));
 }
 
 #[tokio::test]
 async fn fail_n_fails_only_the_first_requests_with_the_same_prompt() {
     let api = start().await;
-    let prompt = "fail twice [[mock:internal,fail_n=2]]";
-    let other = "another prompt [[mock:internal,fail_n=2]]";
+    let prompt = "fail twice [[fake:internal,fail_n=2]]";
+    let other = "another prompt [[fake:internal,fail_n=2]]";
     assert_eq!(
         generate(&api, request(V45, prompt, json!({})))
             .await
@@ -749,24 +749,24 @@ async fn gateway_failures_are_simulated() {
     let (status, err) = json_of(
         generate(
             &api,
-            request(V45, "x [[mock:comet_invalid_request_500]]", json!({})),
+            request(V45, "x [[fake:comet_invalid_request_500]]", json!({})),
         )
         .await,
     )
     .await;
     assert_eq!((status, error_code(&err)), (500, "invalid_request"));
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:comet_503]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:comet_503]]", json!({}))).await).await;
     assert_eq!(
         (status, err["error"]["type"].as_str().unwrap()),
         (503, "comet_api_error")
     );
     let (status, err) =
-        json_of(generate(&api, request(V45, "x [[mock:wrapped_upstream]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:wrapped_upstream]]", json!({}))).await).await;
     assert_eq!(status, 400);
     assert!(error_message(&err).contains("all channels failed. Last error: HTTP 400: {\"error\":{\"code\":\"OutputImageSensitiveContentDetected\""));
 
-    let cf = generate(&api, request(V45, "x [[mock:cf_524]]", json!({}))).await;
+    let cf = generate(&api, request(V45, "x [[fake:cf_524]]", json!({}))).await;
     assert_eq!(cf.status().as_u16(), 524);
     assert!(
         cf.text()
@@ -774,7 +774,7 @@ async fn gateway_failures_are_simulated() {
             .unwrap()
             .contains("Error 524: A timeout occurred")
     );
-    let cf = generate(&api, request(V45, "x [[mock:cf_524_json]]", json!({}))).await;
+    let cf = generate(&api, request(V45, "x [[fake:cf_524_json]]", json!({}))).await;
     assert_eq!(cf.headers()["content-type"], "application/problem+json");
     let (status, body) = json_of(cf).await;
     assert_eq!(
@@ -782,7 +782,7 @@ async fn gateway_failures_are_simulated() {
         (524, "Error 524: A timeout occurred")
     );
 
-    let html = generate(&api, request(V45, "x [[mock:html_502]]", json!({}))).await;
+    let html = generate(&api, request(V45, "x [[fake:html_502]]", json!({}))).await;
     assert_eq!(html.status(), 502);
     assert!(
         html.text()
@@ -790,7 +790,7 @@ async fn gateway_failures_are_simulated() {
             .unwrap()
             .contains("<center><h1>502 Bad Gateway</h1></center>")
     );
-    let html = generate(&api, request(V45, "x [[mock:html_200]]", json!({}))).await;
+    let html = generate(&api, request(V45, "x [[fake:html_200]]", json!({}))).await;
     assert_eq!(html.status(), 200);
     assert!(
         html.headers()["content-type"]
@@ -803,7 +803,7 @@ async fn gateway_failures_are_simulated() {
 #[tokio::test]
 async fn a_truncated_body_is_not_valid_json() {
     let api = start().await;
-    let response = generate(&api, request(V45, "x [[mock:truncated]]", json!({}))).await;
+    let response = generate(&api, request(V45, "x [[fake:truncated]]", json!({}))).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -818,7 +818,7 @@ async fn a_truncated_body_is_not_valid_json() {
 async fn a_reset_closes_the_connection_without_a_response() {
     let api = start().await;
     let result = post(&api)
-        .json(&request(V45, "x [[mock:reset]]", json!({})))
+        .json(&request(V45, "x [[fake:reset]]", json!({})))
         .send()
         .await;
     let error = result.unwrap_err();
@@ -835,7 +835,7 @@ async fn a_trickled_body_arrives_in_pieces_and_parses() {
     let api = start().await;
     let started = std::time::Instant::now();
     let (status, body) =
-        json_of(generate(&api, request(V45, "x [[mock:trickle=2]]", json!({}))).await).await;
+        json_of(generate(&api, request(V45, "x [[fake:trickle=2]]", json!({}))).await).await;
     assert_eq!(status, 200);
     assert_eq!(body["usage"]["generated_images"], 1);
     assert!(started.elapsed() >= Duration::from_millis(40));
@@ -846,7 +846,7 @@ async fn a_client_that_hangs_up_is_counted() {
     let api = start().await;
     let result = post(&api)
         .timeout(Duration::from_millis(100))
-        .json(&request(V45, "x [[mock:slow=3000]]", json!({})))
+        .json(&request(V45, "x [[fake:slow=3000]]", json!({})))
         .send()
         .await;
     assert!(result.unwrap_err().is_timeout());
@@ -884,8 +884,8 @@ async fn group_counts_follow_the_prompt_the_cap_and_the_references() {
         .map(|i| format!("https://example.com/{i}.png"))
         .collect();
     let with_refs = json!({"sequential_image_generation": "auto", "image": refs});
-    assert_eq!(count_of(&api, "[[mock:n=5]] story", with_refs).await, 2);
-    assert_eq!(count_of(&api, "[[mock:n=40]] story", auto).await, 15);
+    assert_eq!(count_of(&api, "[[fake:n=5]] story", with_refs).await, 2);
+    assert_eq!(count_of(&api, "[[fake:n=40]] story", auto).await, 15);
 }
 
 #[tokio::test]
@@ -895,7 +895,7 @@ async fn partial_failures_keep_their_positions_and_are_not_billed() {
     let (status, body) = json_of(
         generate(
             &api,
-            request(V45, "[[mock:n=3,partial_sensitive=1]] x", auto.clone()),
+            request(V45, "[[fake:n=3,partial_sensitive=1]] x", auto.clone()),
         )
         .await,
     )
@@ -913,7 +913,7 @@ async fn partial_failures_keep_their_positions_and_are_not_billed() {
     let (_, body) = json_of(
         generate(
             &api,
-            request(V45, "[[mock:n=4,internal_at=2]] x", auto.clone()),
+            request(V45, "[[fake:n=4,internal_at=2]] x", auto.clone()),
         )
         .await,
     )
@@ -926,7 +926,7 @@ async fn partial_failures_keep_their_positions_and_are_not_billed() {
     let (status, err) = json_of(
         generate(
             &api,
-            request(V45, "[[mock:partial_sensitive=0]] x", json!({})),
+            request(V45, "[[fake:partial_sensitive=0]] x", json!({})),
         )
         .await,
     )
@@ -936,7 +936,7 @@ async fn partial_failures_keep_their_positions_and_are_not_billed() {
         (400, "OutputImageSensitiveContentDetected")
     );
     let (status, err) =
-        json_of(generate(&api, request(V45, "[[mock:internal_at=0]] x", auto)).await).await;
+        json_of(generate(&api, request(V45, "[[fake:internal_at=0]] x", auto)).await).await;
     assert_eq!((status, error_code(&err)), (500, "InternalServiceError"));
 }
 
@@ -945,7 +945,7 @@ async fn web_search_usage_is_reported_for_lite() {
     let api = start().await;
     let body = request(
         LITE,
-        "today's weather [[mock:search=2]]",
+        "today's weather [[fake:search=2]]",
         json!({"tools": [{"type": "web_search"}]}),
     );
     let (_, body) = json_of(generate(&api, body).await).await;
@@ -959,7 +959,7 @@ async fn the_images_per_minute_limit_counts_generated_images() {
     let api = start_with(|c| c.ipm_limit = 3).await;
     let two = json!({"sequential_image_generation": "auto"});
     assert_eq!(
-        generate(&api, request(V45, "[[mock:n=2]] a", two.clone()))
+        generate(&api, request(V45, "[[fake:n=2]] a", two.clone()))
             .await
             .status(),
         200
@@ -983,7 +983,7 @@ async fn the_images_per_minute_limit_counts_generated_images() {
 #[tokio::test]
 async fn the_inflight_cap_rejects_concurrent_requests() {
     let api = start_with(|c| c.max_inflight = Some(1)).await;
-    let slow = generate(&api, request(V45, "[[mock:slow=300]] a", json!({})));
+    let slow = generate(&api, request(V45, "[[fake:slow=300]] a", json!({})));
     let second = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         json_of(generate(&api, request(V45, "b", json!({}))).await).await
@@ -1014,7 +1014,7 @@ async fn sse_frames(api: &FakeApi, prompt: &str) -> (reqwest::header::HeaderMap,
 #[tokio::test]
 async fn streaming_sends_single_line_frames_then_completed_and_done() {
     let api = start_with(|c| c.stream_passthrough = true).await;
-    let (headers, frames) = sse_frames(&api, "[[mock:n=3,partial_sensitive=1]] x").await;
+    let (headers, frames) = sse_frames(&api, "[[fake:n=3,partial_sensitive=1]] x").await;
     assert_eq!(headers["content-type"], "text/event-stream");
     assert_eq!(headers["cache-control"], "no-cache");
     assert_eq!(frames.len(), 5, "{frames:?}");
@@ -1046,7 +1046,7 @@ async fn streaming_sends_single_line_frames_then_completed_and_done() {
 #[tokio::test]
 async fn a_mid_stream_error_ends_the_stream_without_done() {
     let api = start_with(|c| c.stream_passthrough = true).await;
-    let (_, frames) = sse_frames(&api, "[[mock:n=3,stream_error_after=1]] x").await;
+    let (_, frames) = sse_frames(&api, "[[fake:n=3,stream_error_after=1]] x").await;
     assert_eq!(frames.len(), 2, "{frames:?}");
     let error: Value = serde_json::from_str(frames[1].strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(error["error"]["code"], "InternalServiceError");
@@ -1077,7 +1077,7 @@ async fn streaming_requests_get_plain_json_without_passthrough_and_errors_are_ne
 #[tokio::test]
 async fn the_config_endpoint_merges_given_keys() {
     let api = start().await;
-    let url = format!("http://{}/_mock/config", api.addr());
+    let url = format!("http://{}/_fake/config", api.addr());
     let merged: Value = client()
         .post(&url)
         .json(&json!({"ipm_limit": 1}))
@@ -1111,7 +1111,7 @@ async fn serve_runs_on_a_given_listener_until_shutdown() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(seedream_mcp::fake_api::serve(
+    let server = tokio::spawn(seedream_fake::serve(
         listener,
         FakeConfig::default(),
         async {
@@ -1188,7 +1188,7 @@ async fn latency_follows_time_scale_and_the_524_waits_for_the_scaled_timeout() {
         "{took:?}"
     );
     let started = std::time::Instant::now();
-    let cf = generate(&api, request(V45, "x [[mock:cf_524]]", json!({}))).await;
+    let cf = generate(&api, request(V45, "x [[fake:cf_524]]", json!({}))).await;
     assert_eq!(cf.status().as_u16(), 524);
     assert!(started.elapsed() >= Duration::from_millis(200));
 }
@@ -1203,7 +1203,7 @@ async fn streaming_headers_wait_for_the_first_image_unless_configured_otherwise(
         .await;
         let extra = json!({"stream": true, "sequential_image_generation": "auto"});
         let started = std::time::Instant::now();
-        let response = generate(&api, request(LITE, "[[mock:n=2,slow=150]] x", extra)).await;
+        let response = generate(&api, request(LITE, "[[fake:n=2,slow=150]] x", extra)).await;
         let headers_after = started.elapsed();
         let text = response.text().await.unwrap();
         assert!(text.ends_with("data: [DONE]\n\n"));
@@ -1241,8 +1241,8 @@ async fn hostile_inputs_get_client_errors_and_never_break_the_server() {
         json!({"model": V45, "prompt": "x", "sequential_image_generation_options": 5}),
         json!({"model": V45, "prompt": "x", "size": "99999999999x1"}),
         json!({"model": LITE, "prompt": "x", "tools": "web_search"}),
-        json!({"model": V45, "prompt": "x [[mock:slow=99999999999999999999999]]"}),
-        json!({"model": V45, "prompt": "x [[mock:n=4294967296]]"}),
+        json!({"model": V45, "prompt": "x [[fake:slow=99999999999999999999999]]"}),
+        json!({"model": V45, "prompt": "x [[fake:n=4294967296]]"}),
     ];
     for body in bodies {
         let status = generate(&api, body.clone()).await.status().as_u16();
@@ -1251,17 +1251,17 @@ async fn hostile_inputs_get_client_errors_and_never_break_the_server() {
     let response = post(&api).body(deep).send().await.unwrap();
     assert_eq!(response.status(), 400);
     let max_capped = json!({"sequential_image_generation": "auto", "sequential_image_generation_options": {"max_images": 99}});
-    assert_eq!(count_of(&api, "[[mock:n=20]] x", max_capped).await, 15);
+    assert_eq!(count_of(&api, "[[fake:n=20]] x", max_capped).await, 15);
 }
 
-/// `fake-api --api-key foo` accepts foo (and no longer the default key), and its start-up line
+/// `seedream-fake --api-key foo` accepts foo (and no longer the default key), and its start-up line
 /// says which key it accepts without printing a chosen key.
 #[tokio::test]
-async fn the_fake_api_command_accepts_the_key_it_is_given() {
+async fn the_fake_binary_accepts_the_key_it_is_given() {
     use tokio::io::AsyncBufReadExt as _;
     let chosen = "sk-chosen-key-7";
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
-        .args(["fake-api", "--listen", "127.0.0.1:0", "--api-key", chosen])
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-fake"))
+        .args(["--listen", "127.0.0.1:0", "--api-key", chosen])
         .env_remove("SEEDREAM_API_KEY")
         .env_remove("COMETAPI_KEY")
         .stdin(std::process::Stdio::null())
@@ -1309,10 +1309,10 @@ async fn the_fake_api_command_accepts_the_key_it_is_given() {
 }
 
 #[tokio::test]
-async fn the_fake_api_command_says_it_accepts_test_key_by_default() {
+async fn the_fake_binary_says_it_accepts_test_key_by_default() {
     use tokio::io::AsyncBufReadExt as _;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
-        .args(["fake-api", "--listen", "127.0.0.1:0"])
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_seedream-fake"))
+        .args(["--listen", "127.0.0.1:0"])
         .env_remove("SEEDREAM_API_KEY")
         .env_remove("COMETAPI_KEY")
         .stdin(std::process::Stdio::null())

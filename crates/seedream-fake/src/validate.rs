@@ -13,7 +13,7 @@ use super::sizes::SizeSpec;
 /// The most images a group may hold, references included.
 pub(crate) const GROUP_LIMIT: u32 = 15;
 
-/// Fields the stand-in understands; anything else is "not supported by the current model".
+/// Fields the fake API understands; anything else is "not supported by the current model".
 const KNOWN: [&str; 12] = [
     "model",
     "prompt",
@@ -34,7 +34,7 @@ const KNOWN: [&str; 12] = [
 pub(crate) struct GenRequest {
     pub model: String,
     pub rules: ModelRules,
-    /// The prompt with mock tokens stripped.
+    /// The prompt with `[[fake:…]]` tokens stripped.
     pub prompt: String,
     pub refs: Vec<RefImage>,
     pub size: SizeSpec,

@@ -1,10 +1,10 @@
-//! A faithful local stand-in of the Seedream image API: CometAPI in front of Ark on
+//! A faithful local fake of the Seedream image API: CometAPI in front of Ark on
 //! `/v1`, plain Ark on `/api/v3`, signed downloads on `/tos`, following the behaviour spec
 //! (M1–M15) of `reference/seedream-api.md`, with scenario injection for every failure class.
 //!
 //! # Layout
 //! - `config`: [`FakeConfig`] and its enums.
-//! - `routes`: the router, downloads, `/_mock/*`, unknown paths.
+//! - `routes`: the router, downloads, `/_fake/*`, unknown paths.
 //! - `generate`: the generation pipeline (gateway checks → scenarios → validation → answer).
 //! - `validate`, `refs`, `models`, `sizes`: request rules (fields, reference images, per-model sizes).
 //! - `plan`: image count, size, partial failures, latency.
@@ -12,7 +12,7 @@
 //! - `inject`: scenario failures that replace generation.
 //! - `errors`, `comet`, `reply`: Ark and CometAPI error envelopes, response framing.
 //! - `images`, `signing`: real image bytes and signed URLs.
-//! - `scenario`: `X-Mock-Scenario` / `[[mock:...]]` directives.
+//! - `scenario`: `X-Fake-Scenario` / `[[fake:...]]` directives.
 //! - `state`, `clock`, `conn`: shared state, fake time and ids, the listener.
 
 mod clock;
@@ -34,6 +34,7 @@ mod scenario;
 mod signing;
 mod sizes;
 mod state;
+mod tcp;
 mod validate;
 
 use std::future::Future;
@@ -47,6 +48,7 @@ use tokio::task::JoinHandle;
 
 pub use config::{FakeConfig, ImageBytes, LiteProfile, UnknownPath, UpstreamErrorStyle};
 pub use state::RecordedRequest;
+pub use tcp::bind;
 
 use conn::{ConnHandle, FakeListener};
 use state::{App, Shared};
@@ -54,7 +56,7 @@ use state::{App, Shared};
 /// How long [`FakeApi::shutdown`] waits for in-flight requests before giving up on them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// A running stand-in on `127.0.0.1:<ephemeral port>`. Dropping it (or calling
+/// A running fake API on `127.0.0.1:<ephemeral port>`. Dropping it (or calling
 /// [`shutdown`](Self::shutdown)) stops accepting connections and closes idle ones.
 #[derive(Debug)]
 pub struct FakeApi {
@@ -140,7 +142,7 @@ impl Drop for FakeApi {
     }
 }
 
-/// Serves the stand-in on `listener` until `shutdown` resolves (the `fake-api` subcommand).
+/// Serves the fake API on `listener` until `shutdown` resolves (the `fake-api` subcommand).
 pub async fn serve(
     listener: TcpListener,
     config: FakeConfig,

@@ -36,7 +36,7 @@ pub(crate) enum Gateway {
     InvalidJson(String),
     ModelMissing,
     TooLarge,
-    /// A mock directive the stand-in does not know (a typo in a test).
+    /// A fake-API directive the fake API does not know (a typo in a test).
     BadDirective(String),
     /// `comet_invalid_request_500`.
     InvalidRequest500,
@@ -92,7 +92,7 @@ impl Gateway {
             (Gateway::BadDirective(detail), _) => (
                 StatusCode::BAD_REQUEST,
                 comet_body(
-                    "mock_directive",
+                    "fake_directive",
                     &format!("{detail} (request id: {id})"),
                     true,
                 ),

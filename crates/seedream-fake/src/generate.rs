@@ -126,7 +126,7 @@ impl Ctx<'_> {
         let raw_prompt = body.get("prompt").and_then(Value::as_str).unwrap_or("");
         let (prompt, token_directives) = strip_tokens(raw_prompt);
         let header_directives = headers
-            .get_all("x-mock-scenario")
+            .get_all("x-fake-scenario")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','));
@@ -227,7 +227,7 @@ impl Ctx<'_> {
         let items = match output::items(app, config, &req, &plan, ids).await {
             Ok(items) => items,
             Err(e) => {
-                tracing::error!(error = %e, "the stand-in could not encode an image");
+                tracing::error!(error = %e, "the fake API could not encode an image");
                 return self.error(&ArkError::internal(), scenario);
             }
         };

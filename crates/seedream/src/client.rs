@@ -562,8 +562,8 @@ pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seedream::size::{Preset, Size};
-    use crate::seedream::types::{ResponseFormat, SequentialMode, SequentialOptions};
+    use crate::size::{Preset, Size};
+    use crate::types::{ResponseFormat, SequentialMode, SequentialOptions};
 
     fn request(size: Size, max_images: Option<u8>) -> ImageRequest {
         ImageRequest {

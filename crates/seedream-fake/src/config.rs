@@ -1,9 +1,9 @@
-//! Settings of the stand-in: every toggle of the behaviour spec (M1–M15), hot-swappable.
+//! Settings of the fake API: every toggle of the behaviour spec (M1–M15), hot-swappable.
 
 use serde::{Deserialize, Serialize};
 
-/// Settings of the stand-in. Every field has a default, so a partial JSON object
-/// (as sent to `POST /_mock/config`) deserializes into a full configuration.
+/// Settings of the fake API. Every field has a default, so a partial JSON object
+/// (as sent to `POST /_fake/config`) deserializes into a full configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FakeConfig {

@@ -1,4 +1,4 @@
-//! The router: generation routes for both modes, signed downloads, `/_mock/*` inspection
+//! The router: generation routes for both modes, signed downloads, `/_fake/*` inspection
 //! and control, and what a gateway answers for paths it does not know.
 
 use axum::Json;
@@ -32,18 +32,18 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route("/tos/{*object}", get(download))
         .route(
-            "/_mock/requests",
+            "/_fake/requests",
             get(|State(app): State<App>| async move { Json(app.requests()) }),
         )
         .route(
-            "/_mock/downloads",
+            "/_fake/downloads",
             get(|State(app): State<App>| async move { Json(app.downloads()) }),
         )
         .route(
-            "/_mock/config",
+            "/_fake/config",
             get(|State(app): State<App>| async move { Json(app.config()) }).post(set_config),
         )
-        .route("/_mock/clock", post(set_clock))
+        .route("/_fake/clock", post(set_clock))
         .fallback(unknown)
         .with_state(app)
 }
@@ -99,7 +99,7 @@ async fn download(State(app): State<App>, request: Request) -> Response {
             response
         }
         Err(e) => {
-            tracing::error!(error = %e, "the stand-in could not encode an image");
+            tracing::error!(error = %e, "the fake API could not encode an image");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Json(json!({"Code": "InternalError"})),
@@ -121,7 +121,7 @@ fn scripted_download_failure(status: u16) -> Response {
     (code, Json(body)).into_response()
 }
 
-/// `POST /_mock/config`: merges the given keys into the configuration.
+/// `POST /_fake/config`: merges the given keys into the configuration.
 async fn set_config(State(app): State<App>, Json(patch): Json<Value>) -> Response {
     match app.config().merged(&patch) {
         Ok(config) => {
@@ -142,7 +142,7 @@ struct ClockBody {
     unix: Option<i64>,
 }
 
-/// `POST /_mock/clock`: freezes the fake clock (URL expiry, `created`) or releases it.
+/// `POST /_fake/clock`: freezes the fake clock (URL expiry, `created`) or releases it.
 async fn set_clock(State(app): State<App>, Json(body): Json<ClockBody>) -> Json<Value> {
     app.clock.set(body.unix);
     Json(json!({"unix": app.clock.now_unix()}))

@@ -1,6 +1,6 @@
-//! Scenario injection (M12): directives from the `X-Mock-Scenario: d1,d2=v` header or from
-//! `[[mock:d1,d2=v]]` tokens in the prompt, which are stripped before anything else.
-//! `name:v` is accepted for `name=v`. Unknown directives are a 400 (`code:"mock_directive"`).
+//! Scenario injection (M12): directives from the `X-Fake-Scenario: d1,d2=v` header or from
+//! `[[fake:d1,d2=v]]` tokens in the prompt, which are stripped before anything else.
+//! `name:v` is accepted for `name=v`. Unknown directives are a 400 (`code:"fake_directive"`).
 //!
 //! Failures (the first one given wins): `input_text_sensitive`, `input_image_sensitive`,
 //! `ipm`, `overloaded`, `quota`, `setlimit`, `internal`, `comet_invalid_request_500`,
@@ -83,7 +83,7 @@ impl Scenario {
                 None => (raw.to_ascii_lowercase(), None),
             };
             s.apply(&name, value)
-                .map_err(|why| format!("mock directive `{raw}`: {why}"))?;
+                .map_err(|why| format!("fake directive `{raw}`: {why}"))?;
         }
         Ok(s)
     }
@@ -159,10 +159,10 @@ fn number<T: std::str::FromStr>(value: Option<&str>) -> Result<T, String> {
         .map_err(|_| format!("`{v}` is not a non-negative integer"))
 }
 
-/// Removes every `[[mock:...]]` token from `prompt`; returns the trimmed prompt and the
-/// directives found, in order. An unclosed `[[mock:` is left as text.
+/// Removes every `[[fake:...]]` token from `prompt`; returns the trimmed prompt and the
+/// directives found, in order. An unclosed `[[fake:` is left as text.
 pub(crate) fn strip_tokens(prompt: &str) -> (String, Vec<String>) {
-    const OPEN: &str = "[[mock:";
+    const OPEN: &str = "[[fake:";
     let mut kept = String::with_capacity(prompt.len());
     let mut directives = Vec::new();
     let mut rest = prompt;
@@ -193,7 +193,7 @@ mod tests {
     #[test]
     fn tokens_are_stripped_and_parsed() {
         let (prompt, directives) =
-            strip_tokens("a cat [[mock:ipm,retry_after=7]] at night [[mock:n=3]]");
+            strip_tokens("a cat [[fake:ipm,retry_after=7]] at night [[fake:n=3]]");
         assert_eq!(prompt, "a cat  at night");
         assert_eq!(directives, ["ipm", "retry_after=7", "n=3"]);
         let s = Scenario::parse(directives.iter().map(String::as_str)).unwrap();
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn unclosed_tokens_stay_in_the_prompt() {
-        assert_eq!(strip_tokens("x [[mock:ipm").0, "x [[mock:ipm");
+        assert_eq!(strip_tokens("x [[fake:ipm").0, "x [[fake:ipm");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Real, decodable image files for the sizes the stand-in reports (M8), encoded once per
+//! Real, decodable image files for the sizes the fake API reports (M8), encoded once per
 //! (size, format, weight) per process.
 
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ const MAX_CACHED: usize = 64;
 
 type Cache = Mutex<HashMap<ImageKey, Arc<OnceCell<Bytes>>>>;
 
-/// The cache is process-wide on purpose: every stand-in in a test binary then shares the
+/// The cache is process-wide on purpose: every fake API in a test binary then shares the
 /// cost of encoding a 4K image (seconds in heavy mode). It holds pure function results.
 fn cache() -> &'static Cache {
     static CACHE: OnceLock<Cache> = OnceLock::new();

@@ -265,7 +265,7 @@ pub(super) mod lenient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seedream::size::Preset;
+    use crate::size::Preset;
 
     fn minimal() -> ImageRequest {
         ImageRequest {

@@ -1,4 +1,4 @@
-//! State shared by every request of one stand-in: configuration, clock, recordings,
+//! State shared by every request of one fake API: configuration, clock, recordings,
 //! `fail_n` counters, the rate limiter, in-flight accounting and the served objects.
 
 use std::collections::{HashMap, VecDeque};
@@ -43,7 +43,7 @@ pub struct RecordedRequest {
     pub body: serde_json::Value,
     /// The body as received (lossily decoded as UTF-8).
     pub raw_body: String,
-    /// What the stand-in noticed: defaults applied, fields ignored (e.g. "watermark absent").
+    /// What the fake API noticed: defaults applied, fields ignored (e.g. "watermark absent").
     pub notes: Vec<String>,
 }
 

@@ -33,7 +33,7 @@ const MIN_2K: u64 = 3_686_400;
 const MIN_1K: u64 = 921_600;
 
 impl ModelRules {
-    /// The rules for `model`, or `None` if the stand-in does not serve it.
+    /// The rules for `model`, or `None` if the fake API does not serve it.
     pub(crate) fn lookup(model: &str, config: &FakeConfig) -> Option<ModelRules> {
         let generation = match model {
             LITE => Generation::Lite,

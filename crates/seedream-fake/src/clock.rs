@@ -1,4 +1,4 @@
-//! The stand-in's notion of time (real, or frozen by `POST /_mock/clock`), UTC formatting
+//! The fake API's notion of time (real, or frozen by `POST /_fake/clock`), UTC formatting
 //! for signed URLs, and request ids in the Ark and CometAPI formats.
 
 use std::sync::Mutex;
@@ -50,7 +50,7 @@ impl Utc {
     /// Splits Unix seconds into calendar fields (Howard Hinnant's civil_from_days).
     pub(crate) fn from_unix(unix: i64) -> Utc {
         let secs = unix.rem_euclid(86_400);
-        let (year, month, day) = crate::files::naming::civil_from_days(unix.div_euclid(86_400));
+        let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
         Utc {
             year,
             month,
@@ -166,6 +166,21 @@ impl RequestIds {
             ),
         }
     }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar (Howard
+/// Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 #[cfg(test)]
