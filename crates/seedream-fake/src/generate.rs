@@ -15,12 +15,12 @@ use super::errors::{ArkError, ItemError};
 use super::faults;
 use super::inject::inject;
 use super::models::ModelRules;
-use super::output::{self, StreamParts};
+use super::output::{self, Item, StreamParts};
 use super::plan::{Outcome, Plan};
 use super::reply::{JSON_TYPE, Mode, Reply, bytes_response};
 use super::scenario::{Scenario, strip_tokens};
 use super::state::{App, RecordedRequest, Tracker};
-use super::validate::validate;
+use super::validate::{GenRequest, validate};
 
 /// Largest request body accepted (reference images travel inline as base64).
 pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -184,17 +184,57 @@ impl Ctx<'_> {
         scenario: &Scenario,
         tracker: &mut Option<Tracker>,
     ) -> Response {
+        let (req, plan, sse) = match self.admit(body, model, prompt, scenario, tracker) {
+            Ok(admitted) => admitted,
+            Err(refused) => return *refused,
+        };
+        if plan.successes() == 0 {
+            return self.nothing_made(&plan, scenario).await;
+        }
         let (app, config, ids) = (self.app, self.config, &self.reply.ids);
+        let items = match output::items(app, config, &req, &plan, ids).await {
+            Ok(items) => items,
+            Err(e) => {
+                tracing::error!(error = %e, "the fake API could not encode an image");
+                return self.error(&ArkError::internal(), scenario);
+            }
+        };
+        let usage = output::usage(&req, &plan, scenario.search.unwrap_or(0));
+        if sse {
+            return self
+                .stream(model, items, plan, usage, scenario, tracker)
+                .await;
+        }
+        tokio::time::sleep(plan.delays.iter().sum()).await;
+        let body = output::json_body(model, app.clock.now_unix(), &items, usage)
+            .to_string()
+            .into_bytes();
+        self.whole_body(body, scenario, tracker)
+    }
+
+    /// The gateway's and the model's checks, then the plan: the request, what it will make, and
+    /// whether it streams; or the error response that refuses it.
+    fn admit(
+        &self,
+        body: &Map<String, Value>,
+        model: &str,
+        prompt: &str,
+        scenario: &Scenario,
+        tracker: &mut Option<Tracker>,
+    ) -> Result<(GenRequest, Plan, bool), Box<Response>> {
+        let (app, config) = (self.app, self.config);
         if config.model_not_open.iter().any(|m| m == model) {
-            return self.error(&ArkError::model_not_open(model), scenario);
+            return Err(Box::new(
+                self.error(&ArkError::model_not_open(model), scenario),
+            ));
         }
         let Some(rules) = ModelRules::lookup(model, config) else {
-            return self.error(&ArkError::model_not_found(model), scenario);
+            return Err(Box::new(
+                self.error(&ArkError::model_not_found(model), scenario),
+            ));
         };
-        let req = match validate(body, prompt, model, rules, config) {
-            Ok(r) => r,
-            Err(e) => return self.error(&e, scenario),
-        };
+        let req = validate(body, prompt, model, rules, config)
+            .map_err(|e| Box::new(self.error(&e, scenario)))?;
         app.add_notes(self.record_key, &req.notes);
         let sse = req.stream && config.stream_passthrough;
         // Without a stream there is no "mid-stream": the failure lands in `data[j]` instead.
@@ -207,50 +247,61 @@ impl Ctx<'_> {
         if let Some(t) = tracker.as_mut()
             && !t.enter_inflight(config.max_inflight)
         {
-            return self.error(&ArkError::inflight(), scenario);
+            return Err(Box::new(self.error(&ArkError::inflight(), scenario)));
         }
         if !app.admit_images(model, plan.successes() as u64, u64::from(config.ipm_limit)) {
-            return self.error(&ArkError::ipm(), scenario);
+            return Err(Box::new(self.error(&ArkError::ipm(), scenario)));
         }
-        if plan.successes() == 0 {
-            tokio::time::sleep(plan.delays.iter().sum()).await;
-            let internal = plan
-                .outcomes
-                .contains(&Outcome::Failed(ItemError::Internal));
-            let error = if internal {
-                ArkError::internal()
-            } else {
-                ArkError::output_sensitive()
-            };
-            return self.error(&error, scenario);
-        }
-        let items = match output::items(app, config, &req, &plan, ids).await {
-            Ok(items) => items,
-            Err(e) => {
-                tracing::error!(error = %e, "the fake API could not encode an image");
-                return self.error(&ArkError::internal(), scenario);
-            }
-        };
-        let usage = output::usage(&req, &plan, scenario.search.unwrap_or(0));
-        if sse {
-            let delay_headers = config.delay_headers_until_first_image;
-            if delay_headers {
-                tokio::time::sleep(plan.delays.first().copied().unwrap_or_default()).await;
-            }
-            let parts = StreamParts {
-                model: model.to_owned(),
-                items,
-                delays: plan.delays,
-                usage,
-                error_after: scenario.stream_error_after,
-                ark_id: ids.ark.clone(),
-            };
-            return output::event_stream(app.clone(), parts, delay_headers, tracker.take(), ids);
-        }
+        Ok((req, plan, sse))
+    }
+
+    /// Every image failed: after the time they took, one error for the request.
+    async fn nothing_made(&self, plan: &Plan, scenario: &Scenario) -> Response {
         tokio::time::sleep(plan.delays.iter().sum()).await;
-        let body = output::json_body(model, app.clock.now_unix(), &items, usage)
-            .to_string()
-            .into_bytes();
+        let internal = plan
+            .outcomes
+            .contains(&Outcome::Failed(ItemError::Internal));
+        let error = if internal {
+            ArkError::internal()
+        } else {
+            ArkError::output_sensitive()
+        };
+        self.error(&error, scenario)
+    }
+
+    async fn stream(
+        &self,
+        model: &str,
+        items: Vec<Item>,
+        plan: Plan,
+        usage: Value,
+        scenario: &Scenario,
+        tracker: &mut Option<Tracker>,
+    ) -> Response {
+        let ids = &self.reply.ids;
+        let delay_headers = self.config.delay_headers_until_first_image;
+        if delay_headers {
+            tokio::time::sleep(plan.delays.first().copied().unwrap_or_default()).await;
+        }
+        let parts = StreamParts {
+            model: model.to_owned(),
+            items,
+            delays: plan.delays,
+            usage,
+            error_after: scenario.stream_error_after,
+            ark_id: ids.ark.clone(),
+        };
+        output::event_stream(self.app.clone(), parts, delay_headers, tracker.take(), ids)
+    }
+
+    /// A JSON body, whole or broken as the scenario asks.
+    fn whole_body(
+        &self,
+        body: Vec<u8>,
+        scenario: &Scenario,
+        tracker: &mut Option<Tracker>,
+    ) -> Response {
+        let ids = &self.reply.ids;
         if scenario.truncated {
             return faults::truncated(body, ids);
         }

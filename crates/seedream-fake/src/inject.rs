@@ -21,30 +21,53 @@ pub(crate) async fn inject(
     reply: &Reply,
     conn: Option<&ConnHandle>,
 ) -> Result<Response, ArkError> {
+    match gateway_failure(failure, model, config, reply, conn).await {
+        Some(response) => Ok(response),
+        None => Err(ark_error(failure, model)),
+    }
+}
+
+/// The failures that are not an Ark error body: a cut connection, HTML pages, CometAPI's own
+/// errors, the Cloudflare timeout.
+async fn gateway_failure(
+    failure: Failure,
+    model: &str,
+    config: &FakeConfig,
+    reply: &Reply,
+    conn: Option<&ConnHandle>,
+) -> Option<Response> {
     let ids = &reply.ids;
-    let ark = match failure {
+    let response = match failure {
         Failure::Reset => {
             if conn.is_some_and(ConnHandle::cut) {
                 // The socket is gone; hyper fails to write this and drops the connection.
-                return Ok(bytes_response(StatusCode::OK, JSON_TYPE, Vec::new(), ids));
+                return Some(bytes_response(StatusCode::OK, JSON_TYPE, Vec::new(), ids));
             }
-            return Ok(faults::html_502(ids));
+            faults::html_502(ids)
         }
-        Failure::Html502 => return Ok(faults::html_502(ids)),
-        Failure::Html200 => return Ok(faults::html_200(ids)),
-        Failure::CometInvalidRequest500 => return Ok(Gateway::InvalidRequest500.render(reply)),
-        Failure::Comet503 => return Ok(Gateway::NoChannel(model.to_owned()).render(reply)),
+        Failure::Html502 => faults::html_502(ids),
+        Failure::Html200 => faults::html_200(ids),
+        Failure::CometInvalidRequest500 => Gateway::InvalidRequest500.render(reply),
+        Failure::Comet503 => Gateway::NoChannel(model.to_owned()).render(reply),
         Failure::Cf524 | Failure::Cf524Json => {
             tokio::time::sleep(seconds(config.cf_timeout_s * config.time_scale)).await;
-            return Ok(faults::cf_524(failure == Failure::Cf524Json, ids));
+            faults::cf_524(failure == Failure::Cf524Json, ids)
         }
         Failure::WrappedUpstream => {
             let upstream = ArkError::output_sensitive();
             let message =
                 wrapped_message(upstream.status, &upstream.ark_body(&ids.ark), &ids.comet);
             let body = comet_body("", &message, true);
-            return Ok(json_response(StatusCode::BAD_REQUEST, &body, ids));
+            json_response(StatusCode::BAD_REQUEST, &body, ids)
         }
+        _ => return None,
+    };
+    Some(response)
+}
+
+/// The Ark error body of each remaining failure (a table: one arm per error code).
+fn ark_error(failure: Failure, model: &str) -> ArkError {
+    match failure {
         Failure::InputTextSensitive => ArkError::bad_request(
             "InputTextSensitiveContentDetected",
             "",
@@ -92,6 +115,14 @@ pub(crate) async fn inject(
             "image",
             "The request failed because the image URL is empty".into(),
         ),
-    };
-    Err(ark)
+        // Handled by `gateway_failure`; kept here so the match stays exhaustive.
+        Failure::Reset
+        | Failure::Html502
+        | Failure::Html200
+        | Failure::CometInvalidRequest500
+        | Failure::Comet503
+        | Failure::Cf524
+        | Failure::Cf524Json
+        | Failure::WrappedUpstream => ArkError::internal(),
+    }
 }
