@@ -7,21 +7,24 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::delivery::EmbedMode;
-use seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
+
+mod choices;
+
+pub use choices::{AspectRatioArg, ModelArg, OutputFormatArg, ResponseFormatArg, SizeArg};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
     /// 2K (default), 3K, 4K or WIDTHxHEIGHT.
-    pub size: Option<Size>,
+    pub size: Option<SizeArg>,
     /// Shape at the preset size.
-    pub aspect_ratio: Option<AspectRatio>,
+    pub aspect_ratio: Option<AspectRatioArg>,
     /// 5.0 (default), 4.5, 4.0 or a model id.
-    pub model: Option<Model>,
+    pub model: Option<ModelArg>,
     /// url (default) or b64_json (inline).
-    pub response_format: Option<ResponseFormat>,
+    pub response_format: Option<ResponseFormatArg>,
     /// jpeg (default) or png (5.0 only).
-    pub output_format: Option<OutputFormat>,
+    pub output_format: Option<OutputFormatArg>,
     /// Images in the result (default preview).
     pub embed: Option<EmbedMode>,
     /// Saved file base name, e.g. fox.

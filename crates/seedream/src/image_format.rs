@@ -3,11 +3,17 @@
 /// A reference or output image format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
+    /// JPEG.
     Jpeg,
+    /// PNG.
     Png,
+    /// WebP.
     Webp,
+    /// BMP.
     Bmp,
+    /// TIFF.
     Tiff,
+    /// GIF.
     Gif,
 }
 
@@ -51,6 +57,7 @@ impl ImageFormat {
         }
     }
 
+    /// `image/jpeg`, `image/png`…
     pub fn mime(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "image/jpeg",

@@ -2,24 +2,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::size::Size;
+use crate::error::{Kind, kind};
+use crate::size::Size;
 
 /// `response_format`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseFormat {
     #[default]
+    /// Signed download links, valid for 24 hours.
     Url,
+    /// The image inline, base64-encoded.
     B64Json,
 }
 
 /// `output_format` (honoured by Seedream 5.0 lite only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// JPEG (the default).
     Jpeg,
+    /// PNG.
     Png,
 }
 
@@ -27,13 +30,16 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SequentialMode {
+    /// A sequence of up to `max_images` related images.
     Auto,
+    /// One image.
     Disabled,
 }
 
 /// `sequential_image_generation_options`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SequentialOptions {
+    /// The most images the model may make (1–15).
     pub max_images: u8,
 }
 
@@ -41,27 +47,37 @@ pub struct SequentialOptions {
 /// the upstream rejects fields a model does not support.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageRequest {
+    /// The model id (or an Ark endpoint id).
     pub model: String,
+    /// What to draw.
     pub prompt: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Reference images: URLs or `data:` URIs.
     pub image: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// A preset or exact pixels.
     pub size: Option<Size>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether a sequence is asked for.
     pub sequential_image_generation: Option<SequentialMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The sequence's bounds.
     pub sequential_image_generation_options: Option<SequentialOptions>,
     /// Asks for one SSE event per image; the answer may still be plain JSON (gateways).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Links or inline images.
     pub response_format: ResponseFormat,
     /// Always sent: the upstream default is `true`.
     pub watermark: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// JPEG or PNG (5.0 lite only).
     pub output_format: Option<OutputFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// A seed (no current model honours it).
     pub seed: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Prompt adherence (no current model honours it).
     pub guidance_scale: Option<f64>,
 }
 
@@ -85,12 +101,16 @@ impl ImageRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ImagesResponse {
     #[serde(default, deserialize_with = "lenient::string")]
+    /// The model that answered.
     pub model: Option<String>,
     #[serde(default, deserialize_with = "lenient::int")]
+    /// Unix time of the generation; signed links expire 24 hours later.
     pub created: Option<i64>,
     #[serde(default, deserialize_with = "lenient::items")]
+    /// One item per position: an image or the failure in its place.
     pub data: Vec<ImageItem>,
     #[serde(default, deserialize_with = "lenient::usage")]
+    /// What was billed.
     pub usage: Option<Usage>,
     /// An error envelope sent with status 200 (some gateways do): its message is the only
     /// explanation the caller gets when no image came back.
@@ -105,15 +125,23 @@ pub struct ImagesResponse {
 /// Read by hand rather than `untagged`, so that an odd `size` never hides the URL beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageItem {
+    /// An image by signed link.
     Url {
+        /// The link, to be fetched exactly as written.
         url: String,
+        /// `WIDTHxHEIGHT` as reported.
         size: Option<String>,
     },
+    /// An inline image.
     B64 {
+        /// The image, base64-encoded.
         b64_json: String,
+        /// `WIDTHxHEIGHT` as reported.
         size: Option<String>,
     },
+    /// A position that failed.
     Failed {
+        /// Why.
         error: ItemError,
     },
     /// Anything else, kept so that positions still line up.
@@ -153,12 +181,26 @@ impl ImageItem {
 }
 
 /// A per-image failure inside a 200 response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemError {
-    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    /// The upstream's code, e.g. `OutputImageSensitiveContentDetected` (may be empty).
     pub code: String,
-    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    /// The upstream's message.
     pub message: String,
+    /// The classification of `code`, made when the answer was read.
+    pub kind: Kind,
+}
+
+impl ItemError {
+    /// A failure with its code classified.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ItemError {
+        let (code, message) = (code.into(), message.into());
+        ItemError {
+            kind: kind::of_code(&code, None, &message),
+            code,
+            message,
+        }
+    }
 }
 
 /// `usage`. `generated_images` counts successes only and is the billing unit.
@@ -169,18 +211,21 @@ pub struct Usage {
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Images made (the billing unit).
     pub generated_images: Option<u32>,
     #[serde(
         default,
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Output tokens.
     pub output_tokens: Option<u64>,
     #[serde(
         default,
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// All tokens.
     pub total_tokens: Option<u64>,
 }
 
@@ -220,14 +265,13 @@ pub(super) mod lenient {
 
     pub fn as_item_error(v: &Value) -> Option<ItemError> {
         match v {
-            Value::Object(map) => Some(ItemError {
-                code: map.get("code").and_then(as_string).unwrap_or_default(),
-                message: map.get("message").and_then(as_string).unwrap_or_default(),
-            }),
-            Value::String(message) if !message.is_empty() => Some(ItemError {
-                code: String::new(),
-                message: message.clone(),
-            }),
+            Value::Object(map) => Some(ItemError::new(
+                map.get("code").and_then(as_string).unwrap_or_default(),
+                map.get("message").and_then(as_string).unwrap_or_default(),
+            )),
+            Value::String(message) if !message.is_empty() => {
+                Some(ItemError::new(String::new(), message.clone()))
+            }
             _ => None,
         }
     }
