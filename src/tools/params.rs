@@ -54,7 +54,7 @@ pub struct EditImageParams {
     /// The change, e.g. "make it a watercolor".
     pub prompt: String,
     /// 1-14 reference images: absolute paths, file:// or http(s) URLs, or data: URIs.
-    #[schemars(length(min = 1, max = 14))]
+    #[schemars(length(min = 1, max = seedream::MAX_REFERENCES))]
     pub images: Vec<String>,
     #[serde(flatten)]
     pub options: ImageOptions,
@@ -66,10 +66,10 @@ pub struct GenerateSequenceParams {
     /// The set with its count, e.g. "4 panels of a cat's day".
     pub prompt: String,
     /// 1-15; references + max_images <= 15. The model may make fewer.
-    #[schemars(range(min = 1, max = 15))]
+    #[schemars(range(min = 1, max = seedream::MAX_SEQUENCE_IMAGES))]
     pub max_images: u32,
     /// 0-14 reference images: paths, file:// or http(s) URLs, or data: URIs.
-    #[schemars(length(max = 14))]
+    #[schemars(length(max = seedream::MAX_REFERENCES))]
     pub images: Option<Vec<String>>,
     #[serde(flatten)]
     pub options: ImageOptions,

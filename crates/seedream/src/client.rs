@@ -94,7 +94,7 @@ impl Client {
     }
 
     /// The shared HTTP client, for downloads that need no auth; built on the first call.
-    pub fn http(&self) -> Result<&reqwest::Client, SetupError> {
+    pub(crate) fn http(&self) -> Result<&reqwest::Client, SetupError> {
         self.http
             .get_or_init(|| build_http(self.connect_timeout, |b| b))
             .as_ref()

@@ -90,4 +90,6 @@ pub use types::{
     ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat,
     SequentialMode, SequentialOptions, Usage,
 };
-pub use validate::{GenerationSpec, MAX_TOTAL_IMAGES, Prepared, ValidationError, prepare};
+pub use validate::{
+    GenerationSpec, MAX_SEQUENCE_IMAGES, MAX_TOTAL_IMAGES, Prepared, ValidationError, prepare,
+};

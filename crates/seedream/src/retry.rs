@@ -30,15 +30,20 @@ impl Default for RetryPolicy {
 
 /// A failed attempt as the policy sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct Failure<'a> {
-    pub error: &'a Error,
-    pub retry_after: Option<Duration>,
+pub(crate) struct Failure<'a> {
+    pub(crate) error: &'a Error,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (0 = the first retry) after `failure`, or `None` to
     /// give up. `jitter` is a number in `[0, 1)`, passed in so tests are deterministic.
-    pub fn next_delay(&self, failure: Failure<'_>, retry: u32, jitter: f64) -> Option<Duration> {
+    pub(crate) fn next_delay(
+        &self,
+        failure: Failure<'_>,
+        retry: u32,
+        jitter: f64,
+    ) -> Option<Duration> {
         let allowed = self.allowed_retries(failure.error)?;
         if retry >= allowed || retry + 1 >= self.max_attempts {
             return None;
@@ -118,7 +123,7 @@ where
 }
 
 /// Reads `Retry-After` as seconds (fractions allowed); HTTP dates are ignored.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }

@@ -10,6 +10,8 @@ use super::types::{ImageRequest, OutputFormat, ResponseFormat, SequentialMode, S
 pub const MAX_PROMPT_CHARS: usize = 10_000;
 /// Most images one request may involve, references and outputs together.
 pub const MAX_TOTAL_IMAGES: usize = 15;
+/// Most images one sequence may ask for (`max_images`).
+pub const MAX_SEQUENCE_IMAGES: u8 = 15;
 
 /// A parameter the caller must change. `message` says what is valid, with an example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,10 +280,13 @@ fn check_size(size: Size, spec: &GenerationSpec, rules: &Rules) -> Result<(), Va
 }
 
 fn check_max_images(n: u32, references: usize) -> Result<u8, ValidationError> {
-    let Some(small) = u8::try_from(n).ok().filter(|n| (1..=15).contains(n)) else {
+    let Some(small) = u8::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_SEQUENCE_IMAGES).contains(n))
+    else {
         return Err(ValidationError::new(
             "max_images",
-            format!("{n} is out of range: use 1 to 15, e.g. 4"),
+            format!("{n} is out of range: use 1 to {MAX_SEQUENCE_IMAGES}, e.g. 4"),
         ));
     };
     if references + usize::from(small) > MAX_TOTAL_IMAGES {
