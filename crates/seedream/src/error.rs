@@ -157,7 +157,7 @@ fn page_text(kind: Kind, status: u16, snippet: &str) -> String {
             "the gateway timed out waiting for the image API (HTTP {status}); {GATEWAY_TIMEOUT_BILLED} Body: {snippet}"
         ),
         Kind::Redirect => format!(
-            "the image API answered with a redirect (HTTP {status}); the base URL is probably wrong (it must \
+            "the image API answered with a redirect (HTTP {status}); `ClientConfig::base_url` is probably wrong (it must \
              end with the version prefix, e.g. https://api.cometapi.com/v1). Body: {snippet}"
         ),
         Kind::EndpointNotFound => format!(
