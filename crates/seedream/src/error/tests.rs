@@ -166,3 +166,44 @@ fn gateway_timeouts_are_classified_as_such_whatever_the_body() {
         assert_eq!(e.kind(), Kind::GatewayTimeout, "{e}");
     }
 }
+
+#[test]
+fn no_text_names_a_server_setting_or_a_tool() {
+    let mut texts: Vec<String> = [200, 302, 404, 413, 429, 502, 504, 524]
+        .into_iter()
+        .flat_map(|status| {
+            [
+                decode_error_body(status, "text/html", b"<html>x</html>", None),
+                decode_error_body(
+                    status,
+                    "application/json",
+                    br#"{"error":{"message":"x"}}"#,
+                    None,
+                ),
+            ]
+        })
+        .map(|e| e.to_string())
+        .collect();
+    texts.push(Error::MissingApiKey.to_string());
+    texts.push(
+        Error::Connect {
+            base_url: "http://127.0.0.1:9/v1".into(),
+            reason: "refused".into(),
+        }
+        .to_string(),
+    );
+    texts.push(
+        crate::DownloadError::Private {
+            host: "127.0.0.1".into(),
+        }
+        .to_string(),
+    );
+    texts.push(crate::DownloadError::TooLarge { max: 1 }.to_string());
+    for text in texts {
+        assert!(
+            !text.contains("SEEDREAM_") && !text.contains("COMETAPI_"),
+            "{text}"
+        );
+        assert!(!text.contains("tool") && !text.contains("server"), "{text}");
+    }
+}
