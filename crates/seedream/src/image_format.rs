@@ -1,4 +1,6 @@
 //! Image formats the upstream accepts, recognised by their first bytes rather than by labels.
+//! The client needs it itself (a data URI's label is checked against its bytes and corrected),
+//! so callers that sniff downloaded images use the same table.
 
 /// A reference or output image format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
