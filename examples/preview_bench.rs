@@ -72,7 +72,7 @@ fn main() {
 
     let jpeg_48mp = photo_jpeg(8000, 6000, MEDIUM);
     let mut out = None;
-    let limits = ReferenceLimits::SEEDREAM;
+    let limits = ReferenceLimits::DOCUMENTED;
     let times = time(5, || out = imaging::fit_reference(&jpeg_48mp, &limits).ok());
     let detail = out.map(|f| format!("{} bytes; {}", f.bytes.len(), f.note.unwrap_or_default()));
     let what = format!(

@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 pub use embed::{EmbedMode, Embedded};
 pub use target::{CallTarget, DeliveryConfig};
 
+use crate::advice;
 use crate::files::{naming, save};
 use seedream::{Client, DownloadError, ImageFormat, ImageItem};
 
@@ -122,7 +123,7 @@ pub async fn deliver(
                 (None, Some(u)) => client
                     .download(u, &config.download)
                     .await
-                    .map_err(|e: DownloadError| e.to_string()),
+                    .map_err(|e: DownloadError| advice::download_failed(&e)),
                 (None, None) => Err("no image data".to_owned()),
             };
             match fetched {

@@ -68,29 +68,8 @@ pub fn previews_within_budget(
     budget::previews_within_budget(images, max_edge, budget_b64_bytes)
 }
 
-/// What the upstream accepts as a reference image.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReferenceLimits {
-    /// Largest file size in bytes (before base64).
-    pub max_bytes: usize,
-    /// Largest width × height.
-    pub max_pixels: u64,
-    /// Smallest allowed side, inclusive.
-    pub min_side: u32,
-    /// Largest long-side-to-short-side ratio.
-    pub max_ratio: f64,
-}
-
-impl ReferenceLimits {
-    /// Seedream's documented limits: ≤ 10 MB (read as MiB, as the request validation does),
-    /// each side > 14 px, ≤ 36,000,000 pixels, aspect ratio within [1/16, 16].
-    pub const SEEDREAM: ReferenceLimits = ReferenceLimits {
-        max_bytes: 10 * 1024 * 1024,
-        max_pixels: 36_000_000,
-        min_side: 15,
-        max_ratio: 16.0,
-    };
-}
+/// What the upstream accepts as a reference image: the `seedream` client owns these facts.
+pub use seedream::ReferenceLimits;
 
 /// A reference image the upstream will accept.
 #[derive(Debug, Clone, PartialEq, Eq)]

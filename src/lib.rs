@@ -7,10 +7,12 @@
 //! - [`files`]: allowed folders, file names, atomic writes, local reference images.
 //! - [`imaging`]: previews within size budgets; fitting reference images to upstream limits.
 //! - [`delivery`]: download, save and choose embeds for generated images.
+//! - [`advice`]: what to do about a failed generation or download, in this server's settings.
 //! - [`tools`]: the MCP tools, their schemas and how results are rendered; saved images as resources.
 //! - [`transport`]: stdio wiring.
 //! - [`telemetry`]: logging to stderr.
 
+pub mod advice;
 pub mod cli;
 pub mod config;
 pub mod delivery;

@@ -85,7 +85,7 @@ fn assess(bytes: &[u8], limits: &ReferenceLimits) -> Result<Assessed, ImagingErr
     let (target_w, target_h) = resize::within_pixels(width, height, limits.max_pixels);
     if target_w < limits.min_side || target_h < limits.min_side {
         return Err(cannot_fit(
-            format!("{} pixels", seedream::group(limits.max_pixels)),
+            format!("{} pixels", group(limits.max_pixels)),
             limits,
         ));
     }
@@ -116,13 +116,10 @@ fn note(
 ) -> String {
     let mut reasons = Vec::new();
     if over_pixels {
-        reasons.push(format!("{} pixels", seedream::group(limits.max_pixels)));
+        reasons.push(format!("{} pixels", group(limits.max_pixels)));
     }
     if over_bytes || encoded.shrunk {
-        reasons.push(format!(
-            "{} bytes",
-            seedream::group(limits.max_bytes as u64)
-        ));
+        reasons.push(format!("{} bytes", group(limits.max_bytes as u64)));
     }
     let (from, to) = (dims(loaded.source), dims(encoded.size));
     // A JPEG that was only downscaled needs no word about re-encoding.
@@ -215,7 +212,7 @@ fn encode_within_bytes(
         jpeg = encode::jpeg(&resize::resize(pixels, width, height)?, SMALLER_QUALITY)?;
     }
     Err(cannot_fit(
-        format!("{} bytes", seedream::group(limits.max_bytes as u64)),
+        format!("{} bytes", group(limits.max_bytes as u64)),
         limits,
     ))
 }
@@ -231,6 +228,19 @@ fn dims((width, height): (u32, u32)) -> String {
     format!("{width}x{height}")
 }
 
+/// 36000000 → "36,000,000": limits in messages are read by people.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use image::{DynamicImage, ImageFormat as Codec, RgbImage};
@@ -240,7 +250,7 @@ mod tests {
     };
     use super::*;
 
-    const SEEDREAM: ReferenceLimits = ReferenceLimits::SEEDREAM;
+    const SEEDREAM: ReferenceLimits = ReferenceLimits::DOCUMENTED;
 
     fn fit_reference(bytes: &[u8], limits: &ReferenceLimits) -> Result<Fitted, ImagingError> {
         super::fit_reference(bytes, limits, &decode::running)
@@ -409,8 +419,8 @@ mod tests {
 
     #[test]
     fn limits_are_written_with_thousands_separators() {
-        assert_eq!(seedream::group(36_000_000), "36,000,000");
-        assert_eq!(seedream::group(999), "999");
-        assert_eq!(seedream::group(1_000), "1,000");
+        assert_eq!(group(36_000_000), "36,000,000");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1_000), "1,000");
     }
 }

@@ -12,7 +12,7 @@ use super::{
     reference_work_bytes, resize,
 };
 
-const SEEDREAM: ReferenceLimits = ReferenceLimits::SEEDREAM;
+const SEEDREAM: ReferenceLimits = ReferenceLimits::DOCUMENTED;
 
 fn too_large(result: Result<impl std::fmt::Debug, ImagingError>) -> bool {
     matches!(result, Err(ImagingError::TooLargeToDecode { .. }))

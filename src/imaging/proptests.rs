@@ -114,7 +114,7 @@ fn format() -> impl Strategy<Value = image::ImageFormat> {
 fn decode_both(bytes: &[u8]) -> (Result<(), ImagingError>, Result<(), ImagingError>) {
     (
         preview(bytes, 256, 70).map(drop),
-        fit_reference(bytes, &ReferenceLimits::SEEDREAM).map(drop),
+        fit_reference(bytes, &ReferenceLimits::DOCUMENTED).map(drop),
     )
 }
 

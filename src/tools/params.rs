@@ -7,21 +7,24 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::delivery::EmbedMode;
-use seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
+
+mod choices;
+
+pub use choices::{AspectRatioArg, ModelArg, OutputFormatArg, ResponseFormatArg, SizeArg};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
     /// 2K (default), 3K, 4K or WIDTHxHEIGHT.
-    pub size: Option<Size>,
+    pub size: Option<SizeArg>,
     /// Shape at the preset size.
-    pub aspect_ratio: Option<AspectRatio>,
+    pub aspect_ratio: Option<AspectRatioArg>,
     /// 5.0 (default), 4.5, 4.0 or a model id.
-    pub model: Option<Model>,
+    pub model: Option<ModelArg>,
     /// url (default) or b64_json (inline).
-    pub response_format: Option<ResponseFormat>,
+    pub response_format: Option<ResponseFormatArg>,
     /// jpeg (default) or png (5.0 only).
-    pub output_format: Option<OutputFormat>,
+    pub output_format: Option<OutputFormatArg>,
     /// Images in the result (default preview).
     pub embed: Option<EmbedMode>,
     /// Saved file base name, e.g. fox.
@@ -51,7 +54,7 @@ pub struct EditImageParams {
     /// The change, e.g. "make it a watercolor".
     pub prompt: String,
     /// 1-14 reference images: absolute paths, file:// or http(s) URLs, or data: URIs.
-    #[schemars(length(min = 1, max = 14))]
+    #[schemars(length(min = 1, max = seedream::MAX_REFERENCES))]
     pub images: Vec<String>,
     #[serde(flatten)]
     pub options: ImageOptions,
@@ -63,10 +66,10 @@ pub struct GenerateSequenceParams {
     /// The set with its count, e.g. "4 panels of a cat's day".
     pub prompt: String,
     /// 1-15; references + max_images <= 15. The model may make fewer.
-    #[schemars(range(min = 1, max = 15))]
+    #[schemars(range(min = 1, max = seedream::MAX_SEQUENCE_IMAGES))]
     pub max_images: u32,
     /// 0-14 reference images: paths, file:// or http(s) URLs, or data: URIs.
-    #[schemars(length(max = 14))]
+    #[schemars(length(max = seedream::MAX_REFERENCES))]
     pub images: Option<Vec<String>>,
     #[serde(flatten)]
     pub options: ImageOptions,

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::files::{AllowedRoots, local_ref};
 use crate::imaging::{self, Fitted, ImagingError, ReferenceLimits};
-use seedream::Profile;
+use seedream::{DataUri, Profile};
 
 /// Decoding of reference images across all calls, bounded apart from the upstream concurrency:
 /// decoding happens before a call waits for an upstream slot, so without this 16 calls could
@@ -125,12 +125,7 @@ pub async fn materialize_within(
     profile: &Profile,
     budget: &DecodeBudget,
 ) -> Result<Materialized, String> {
-    let limits = ReferenceLimits {
-        max_bytes: profile.reference_max_bytes,
-        max_pixels: 36_000_000,
-        min_side: 15,
-        max_ratio: 16.0,
-    };
+    let limits = profile.reference_limits();
     let mut out = Materialized {
         images: Vec::with_capacity(images.len()),
         notes: Vec::new(),
@@ -152,11 +147,11 @@ pub async fn materialize_within(
                     ));
                 }
             }
-        } else if let Some(b) = data_uri_bytes(&raw) {
-            match b {
-                Ok(bytes) => bytes,
+        } else if let Some(decoded) = DataUri::parse(&raw) {
+            match decoded {
+                Ok(uri) => uri.bytes,
                 // Let the upstream-rules check phrase the problem.
-                Err(()) => {
+                Err(_) => {
                     out.images.push(raw);
                     continue;
                 }
@@ -188,23 +183,6 @@ pub async fn materialize_within(
     Ok(out)
 }
 
-/// The bytes of a base64 data URI; `Some(Err)` for a data URI that does not decode.
-fn data_uri_bytes(raw: &str) -> Option<Result<Vec<u8>, ()>> {
-    let s = raw.trim();
-    if !s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) {
-        return None;
-    }
-    let (header, payload) = s.split_once(',')?;
-    if !header.to_ascii_lowercase().ends_with(";base64") {
-        return Some(Err(()));
-    }
-    let cleaned: String = payload
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    Some(STANDARD.decode(cleaned.as_bytes()).map_err(|_| ()))
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -227,7 +205,7 @@ mod tests {
     /// Limits under which a 200 px PNG must be decoded and downscaled.
     const SMALL: ReferenceLimits = ReferenceLimits {
         max_pixels: 10_000,
-        ..ReferenceLimits::SEEDREAM
+        ..ReferenceLimits::DOCUMENTED
     };
 
     #[tokio::test(start_paused = true)]
@@ -256,7 +234,7 @@ mod tests {
             tokio::time::timeout(Duration::from_secs(60), budget.fit(png(200), SMALL)).await;
         assert!(waited.is_err(), "decoded without memory");
         let unchanged = budget
-            .fit(png(200), ReferenceLimits::SEEDREAM)
+            .fit(png(200), ReferenceLimits::DOCUMENTED)
             .await
             .unwrap();
         assert_eq!(unchanged.note, None);

@@ -9,9 +9,10 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use rmcp::model::{CallToolResult, ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
+use crate::advice;
 use crate::delivery::{DeliveredImage, Delivery};
 use crate::files::naming;
-use seedream::{self, Generation, ImageItem, ImageRequest, ItemError, parse_dimensions};
+use seedream::{self, Generation, ImageItem, ImageRequest, ItemError, Kind, parse_dimensions};
 
 /// Characters escaped in `file://` URIs.
 const PATH_ESCAPES: &AsciiSet = &CONTROLS
@@ -178,7 +179,7 @@ fn summary_text(
     let stopped_at = failures
         .last()
         .filter(|(index, f)| {
-            f.code.starts_with("InternalServiceError") && *index == generation.response.data.len()
+            f.kind == Kind::InternalError && *index == generation.response.data.len()
         })
         .map(|(index, _)| *index);
     if asked > 1 && n + failures.len() < asked {
@@ -348,12 +349,7 @@ fn image_metadata(i: &DeliveredImage) -> Value {
 
 /// A failed call: what went wrong and what to change.
 pub fn failure(error: &seedream::Error) -> CallToolResult {
-    let mut text = format!("Image generation failed: {error}.");
-    if let Some(advice) = error.advice() {
-        text.push(' ');
-        text.push_str(advice);
-    }
-    CallToolResult::error(vec![ContentBlock::text(text)])
+    CallToolResult::error(vec![ContentBlock::text(advice::generation_failed(error))])
 }
 
 /// The resource a kept image is read from.

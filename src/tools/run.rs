@@ -127,7 +127,9 @@ where
 async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> CallToolResult {
     let Run { reporter, call } = run;
     let o = ask.options;
-    let response_format = o.response_format.unwrap_or(ctx.defaults.response_format);
+    let response_format = o
+        .response_format
+        .map_or(ctx.defaults.response_format, Into::into);
     // Asking for the image data means wanting the image itself, where it fits.
     let embed = o
         .embed
@@ -155,14 +157,14 @@ async fn execute(ctx: &Context, tool: &'static str, ask: Ask, run: Run<'_>) -> C
         model: o
             .model
             .clone()
-            .unwrap_or_else(|| ctx.defaults.model.clone()),
+            .map_or_else(|| ctx.defaults.model.clone(), Into::into),
         prompt: ask.prompt,
-        size: o.size,
-        aspect_ratio: o.aspect_ratio,
+        size: o.size.map(Into::into),
+        aspect_ratio: o.aspect_ratio.map(Into::into),
         images: placeholders,
         max_images: ask.max_images,
         response_format,
-        output_format: o.output_format,
+        output_format: o.output_format.map(Into::into),
         watermark: o.watermark.unwrap_or(ctx.defaults.watermark),
         seed: o.seed,
         guidance_scale: o.guidance_scale,

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use seedream::{
-    Client, ClientConfig, Error, GenerationSpec, ImageItem, ImageRequest, Model, Preset, Profile,
-    ResponseFormat, RetryPolicy, Size, Timeouts, prepare,
+    Client, ClientConfig, Error, GenerationSpec, ImageItem, ImageRequest, Kind, Model, Preset,
+    Profile, ResponseFormat, RetryPolicy, Size, Timeouts, prepare,
 };
 use seedream_fake::FakeApi;
 
@@ -202,5 +202,7 @@ async fn a_redirect_from_a_wrong_path_is_explained() {
         .generate(&request("a fox", None))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("SEEDREAM_BASE_URL"), "{err}");
+    assert_eq!(err.kind(), Kind::Redirect, "{err}");
+    let told = seedream_mcp::advice::generation_failed(&err);
+    assert!(told.contains("SEEDREAM_BASE_URL"), "{told}");
 }

@@ -1,29 +1,36 @@
 //! Fetching generated images from their signed URLs: the URL exactly as received, no auth
 //! header, a size cap, bounded retries (downloads are free and idempotent), and never from a
 //! loopback or private address unless that is where the upstream itself lives: the URL comes
-//! from the upstream, and a hostile one must not turn this server into a proxy into the
-//! operator's network (SSRF).
+//! from the upstream, and a hostile one must not turn the caller into a proxy into its own
+//! network (SSRF).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::client::{Client, SetupError, build_http, root_cause};
+use crate::client::Client;
+use crate::http::{SetupError, find_source, root_cause};
+use crate::retry;
+
+mod public;
+
+pub(crate) use public::build_public_http;
+use public::{PrivateName, is_public, origin};
 
 /// Limits for one download.
 #[derive(Debug, Clone)]
 pub struct DownloadPolicy {
     /// Largest image accepted (a 4K PNG is up to ~30 MB).
     pub max_bytes: u64,
+    /// Attempts in all, the first one included; only transient failures are retried.
     pub attempts: u32,
+    /// For the whole of one attempt.
     pub timeout: Duration,
     /// Delay before the first retry; doubles.
     pub backoff: Duration,
-    /// Fetch from loopback, private, link-local and similar addresses too
-    /// (`SEEDREAM_DOWNLOAD_ALLOW_PRIVATE`): for an upstream whose image host is on the
-    /// operator's own network.
+    /// Fetch from loopback, private, link-local and similar addresses too: for an upstream
+    /// whose image host is on the operator's own network.
     pub allow_private: bool,
 }
 
@@ -39,6 +46,14 @@ impl Default for DownloadPolicy {
     }
 }
 
+impl DownloadPolicy {
+    /// The wait before retry number `retry` (0 = the first), or `None` to give up.
+    fn delay_after(&self, error: &DownloadError, retry: u32) -> Option<Duration> {
+        (error.is_transient() && retry + 1 < self.attempts)
+            .then(|| self.backoff.saturating_mul(1 << retry.min(8)))
+    }
+}
+
 /// What to do about a transient download failure: the generation itself succeeded.
 const LATER: &str = "the link stays valid for 24 hours, so fetch it again later";
 
@@ -46,30 +61,57 @@ const LATER: &str = "the link stays valid for 24 hours, so fetch it again later"
 /// downloads are never quoted: they come from a host the upstream chose.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DownloadError {
+    /// 401, 403 or 404: the link itself is wrong or expired.
     #[error(
         "the image host refused the link (HTTP {status}, {content_type}); signed links break when re-encoded or \
          truncated and expire after 24 hours"
     )]
-    Refused { status: u16, content_type: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's content type.
+        content_type: String,
+    },
+    /// Another non-2xx status.
     #[error("the image host answered HTTP {status} ({content_type}); {LATER}")]
-    Failed { status: u16, content_type: String },
+    Failed {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's content type.
+        content_type: String,
+    },
+    /// A text, JSON or XML answer where an image belongs.
     #[error(
         "the image host answered HTTP {status} with {content_type} instead of an image; the link is returned \
          as received"
     )]
-    NotImage { status: u16, content_type: String },
+    NotImage {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's content type.
+        content_type: String,
+    },
+    /// The host is not on the public internet, and neither the upstream's own origin nor
+    /// allowed by [`DownloadPolicy::allow_private`].
     #[error(
-        "the image was not downloaded: {host} is a loopback, private or link-local address, which this server \
-         does not fetch from unless it is the image API's own address (an operator can allow it with \
-         SEEDREAM_DOWNLOAD_ALLOW_PRIVATE=true); the link is returned as received"
+        "the image was not downloaded: {host} is a loopback, private or link-local address, which is not \
+         fetched from unless it is the image API's own address or `DownloadPolicy::allow_private` is set; \
+         the link is returned as received"
     )]
-    Private { host: String },
-    #[error(
-        "the image is larger than the {max} byte download limit; raise SEEDREAM_DOWNLOAD_MAX_MB or fetch the link directly"
-    )]
-    TooLarge { max: u64 },
+    Private {
+        /// The host as the link names it.
+        host: String,
+    },
+    /// Larger than [`DownloadPolicy::max_bytes`].
+    #[error("the image is larger than the {max} byte download limit")]
+    TooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// [`DownloadPolicy::timeout`] passed.
     #[error("the download did not finish in {0:?}; {LATER}")]
     Timeout(Duration),
+    /// The connection failed or broke.
     #[error("the download failed: {0}; {LATER}")]
     Network(String),
 }
@@ -87,126 +129,6 @@ impl DownloadError {
     }
 }
 
-/// Whether an address is on the public internet: not loopback, private (RFC 1918), link-local,
-/// unspecified, CGNAT (100.64/10), ULA (fc00::/7), multicast or broadcast, including IPv4 ones
-/// written as IPv6 (mapped, compatible, NAT64).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public_v4(v4);
-            }
-            let segments = v6.segments();
-            let [first, second, ..] = segments;
-            // 64:ff9b::/96 (NAT64) and ::/96 (IPv4-compatible) carry an IPv4 address.
-            let embedded = || {
-                let octets = v6.octets();
-                Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15])
-            };
-            if (first == 0x64 && second == 0xff9b && segments[2..6] == [0; 4])
-                || segments[..6] == [0; 6]
-            {
-                return !v6.is_unspecified() && !v6.is_loopback() && is_public_v4(embedded());
-            }
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || (first & 0xffc0) == 0xfec0)
-        }
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (b & 0xc0) == 64)
-        || (a == 198 && (b & 0xfe) == 18))
-}
-
-/// Resolves as the system does and keeps only public addresses, at connect time: a name that
-/// answers with a public address when checked and a private one when connected (DNS
-/// rebinding) cannot slip through, because the addresses checked are the ones connected to.
-#[derive(Debug)]
-struct PublicOnly {
-    /// Proxy hosts from the environment: the proxy may be local, and then it resolves the
-    /// image host itself.
-    proxies: Vec<String>,
-}
-
-/// A name resolved only to non-public addresses.
-#[derive(Debug, thiserror::Error)]
-#[error("{host} resolves only to non-public addresses")]
-struct PrivateName {
-    host: String,
-}
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        let trusted = self.proxies.iter().any(|p| p.eq_ignore_ascii_case(&host));
-        Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|a| trusted || is_public(a.ip()))
-                .collect();
-            if found.is_empty() {
-                return Err(Box::new(PrivateName { host }) as _);
-            }
-            let addrs: Addrs = Box::new(found.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
-fn proxy_hosts() -> Vec<String> {
-    [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ]
-    .iter()
-    .filter_map(|var| std::env::var(var).ok())
-    .filter_map(|value| {
-        let value = if value.contains("://") {
-            value
-        } else {
-            format!("http://{value}")
-        };
-        Url::parse(&value).ok()?.host_str().map(str::to_owned)
-    })
-    .collect()
-}
-
-/// The HTTP client for downloads from anywhere but the upstream's own origin.
-pub(super) fn build_public_http(connect_timeout: Duration) -> Result<reqwest::Client, SetupError> {
-    build_http(connect_timeout, |b| {
-        b.dns_resolver(PublicOnly {
-            proxies: proxy_hosts(),
-        })
-    })
-}
-
-/// `(scheme, host, port)`, the parts that make an origin.
-fn origin(url: &Url) -> Option<(String, String, u16)> {
-    Some((
-        url.scheme().to_owned(),
-        url.host_str()?.to_ascii_lowercase(),
-        url.port_or_known_default()?,
-    ))
-}
-
 impl Client {
     /// Downloads `url` as given. Never sends the API key.
     pub async fn download(
@@ -214,19 +136,10 @@ impl Client {
         url: &str,
         policy: &DownloadPolicy,
     ) -> Result<Vec<u8>, DownloadError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.download_once(url, policy).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(e) if e.is_transient() && attempt < policy.attempts => {
-                    tracing::warn!(error = %e, attempt, "retrying download");
-                    tokio::time::sleep(policy.backoff.saturating_mul(1 << (attempt - 1).min(8)))
-                        .await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        let attempt = || self.download_once(url, policy);
+        let (bytes, _) =
+            retry::run("download", attempt, |e, retry| policy.delay_after(e, retry)).await?;
+        Ok(bytes)
     }
 
     async fn download_once(
@@ -234,17 +147,7 @@ impl Client {
         url: &str,
         policy: &DownloadPolicy,
     ) -> Result<Vec<u8>, DownloadError> {
-        let network = |e: reqwest::Error| {
-            if e.is_timeout() {
-                DownloadError::Timeout(policy.timeout)
-            } else if let Some(private) = find_source::<PrivateName>(&e) {
-                DownloadError::Private {
-                    host: private.host.clone(),
-                }
-            } else {
-                DownloadError::Network(root_cause(&e))
-            }
-        };
+        let network = |e: reqwest::Error| network_error(&e, policy);
         let http = self.http_for(url, policy)?;
         let mut response = http
             .get(url)
@@ -252,33 +155,7 @@ impl Client {
             .send()
             .await
             .map_err(network)?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(100).collect::<String>())
-            .unwrap_or_else(|| "no content type".to_owned());
-        if !(200..300).contains(&status) {
-            return Err(if matches!(status, 401 | 403 | 404) {
-                DownloadError::Refused {
-                    status,
-                    content_type,
-                }
-            } else {
-                DownloadError::Failed {
-                    status,
-                    content_type,
-                }
-            });
-        }
-        let lower = content_type.to_ascii_lowercase();
-        if lower.starts_with("text/") || lower.contains("json") || lower.contains("xml") {
-            return Err(DownloadError::NotImage {
-                status,
-                content_type,
-            });
-        }
+        check_answer(&response)?;
         if response
             .content_length()
             .is_some_and(|n| n > policy.max_bytes)
@@ -336,18 +213,48 @@ impl Client {
     }
 }
 
-/// The first error of type `T` in `e`'s chain.
-fn find_source<'e, T: std::error::Error + 'static>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e T> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if let Some(found) = err.downcast_ref::<T>() {
-            return Some(found);
-        }
-        cur = err.source();
+/// The status and content type of an answer, as a refusal when they are not an image's.
+fn check_answer(response: &reqwest::Response) -> Result<(), DownloadError> {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(100).collect::<String>())
+        .unwrap_or_else(|| "no content type".to_owned());
+    if !(200..300).contains(&status) {
+        return Err(if matches!(status, 401 | 403 | 404) {
+            DownloadError::Refused {
+                status,
+                content_type,
+            }
+        } else {
+            DownloadError::Failed {
+                status,
+                content_type,
+            }
+        });
     }
-    None
+    let lower = content_type.to_ascii_lowercase();
+    if lower.starts_with("text/") || lower.contains("json") || lower.contains("xml") {
+        return Err(DownloadError::NotImage {
+            status,
+            content_type,
+        });
+    }
+    Ok(())
+}
+
+fn network_error(e: &reqwest::Error, policy: &DownloadPolicy) -> DownloadError {
+    if e.is_timeout() {
+        DownloadError::Timeout(policy.timeout)
+    } else if let Some(private) = find_source::<PrivateName>(e) {
+        DownloadError::Private {
+            host: private.host.clone(),
+        }
+    } else {
+        DownloadError::Network(root_cause(e))
+    }
 }
 
 #[cfg(test)]
@@ -355,49 +262,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn non_public_addresses_are_recognised_in_every_spelling() {
-        for ip in [
-            "127.0.0.1",
-            "127.9.9.9",
-            "10.1.2.3",
-            "172.16.0.1",
-            "172.31.255.255",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "0.1.2.3",
-            "100.64.0.1",
-            "100.127.255.254",
-            "255.255.255.255",
-            "224.0.0.1",
-            "198.18.0.1",
-            "::1",
-            "::",
-            "fc00::1",
-            "fd12:3456::1",
-            "fe80::1",
-            "fec0::1",
-            "ff02::1",
-            "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "::127.0.0.1",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert!(!is_public(ip), "{ip} must not count as public");
-        }
-        for ip in [
-            "8.8.8.8",
-            "1.1.1.1",
-            "100.63.255.255",
-            "100.128.0.1",
-            "172.32.0.1",
-            "2606:4700::1111",
-            "::ffff:8.8.8.8",
-            "64:ff9b::808:808",
-        ] {
-            let ip: IpAddr = ip.parse().unwrap();
-            assert!(is_public(ip), "{ip} is public");
-        }
+    fn only_transient_failures_are_retried_and_the_backoff_doubles() {
+        let policy = DownloadPolicy::default();
+        let timeout = DownloadError::Timeout(Duration::from_secs(1));
+        assert_eq!(
+            policy.delay_after(&timeout, 0),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            policy.delay_after(&timeout, 1),
+            Some(Duration::from_millis(1000))
+        );
+        assert_eq!(
+            policy.delay_after(&timeout, 2),
+            None,
+            "three attempts in all"
+        );
+        let refused = DownloadError::Refused {
+            status: 403,
+            content_type: "text/html".into(),
+        };
+        assert_eq!(policy.delay_after(&refused, 0), None);
     }
 }

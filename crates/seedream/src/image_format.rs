@@ -1,13 +1,21 @@
 //! Image formats the upstream accepts, recognised by their first bytes rather than by labels.
+//! The client needs it itself (a data URI's label is checked against its bytes and corrected),
+//! so callers that sniff downloaded images use the same table.
 
 /// A reference or output image format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
+    /// JPEG.
     Jpeg,
+    /// PNG.
     Png,
+    /// WebP.
     Webp,
+    /// BMP.
     Bmp,
+    /// TIFF.
     Tiff,
+    /// GIF.
     Gif,
 }
 
@@ -51,6 +59,7 @@ impl ImageFormat {
         }
     }
 
+    /// `image/jpeg`, `image/png`…
     pub fn mime(self) -> &'static str {
         match self {
             ImageFormat::Jpeg => "image/jpeg",

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::size::Preset;
+use crate::reference::ReferenceLimits;
+use crate::size::Preset;
 
 /// A Seedream model. Unknown ids are kept as given, because new models appear before this
 /// crate knows them; they get [`Rules::permissive`].
@@ -66,6 +67,7 @@ impl Model {
         }
     }
 
+    /// What this model accepts under `profile`.
     pub fn rules(&self, profile: &Profile) -> Rules {
         const MIN_2K: u64 = 3_686_400;
         const MIN_1K: u64 = 921_600;
@@ -107,20 +109,6 @@ impl<'de> serde::Deserialize<'de> for Model {
     }
 }
 
-impl schemars::JsonSchema for Model {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Model".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-}
-
 impl fmt::Display for Model {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.id())
@@ -138,6 +126,16 @@ pub struct Profile {
     pub stream_sequences: bool,
 }
 
+impl Profile {
+    /// The limits one reference image must keep under this profile.
+    pub fn reference_limits(&self) -> ReferenceLimits {
+        ReferenceLimits {
+            max_bytes: self.reference_max_bytes,
+            ..ReferenceLimits::DOCUMENTED
+        }
+    }
+}
+
 impl Default for Profile {
     fn default() -> Self {
         Profile {
@@ -151,6 +149,7 @@ impl Default for Profile {
 /// What one model accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
+    /// The presets it accepts.
     pub presets: &'static [Preset],
     /// Inclusive range of width × height.
     pub pixels: (u64, u64),

@@ -7,14 +7,14 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 
 use super::image_format::ImageFormat;
-use super::reference::{self, MAX_REFERENCES};
+use super::reference::{self, MAX_REFERENCES, ReferenceLimits};
 use super::validate::MAX_PROMPT_CHARS;
 use super::{
     AspectRatio, GenerationSpec, MAX_TOTAL_IMAGES, Model, OutputFormat, Preset, Profile,
     ResponseFormat, Size, parse_dimensions, prepare,
 };
 
-const LIMIT: usize = 10 * 1024 * 1024;
+const LIMIT: &ReferenceLimits = &ReferenceLimits::DOCUMENTED;
 
 /// A 1x1 grey PNG whose header then claims `width` x `height` (only headers are read).
 fn png_claiming(width: u32, height: u32) -> Vec<u8> {

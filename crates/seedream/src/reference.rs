@@ -1,16 +1,42 @@
 //! Reference images (`image`): public URLs pass through verbatim; data URIs are decoded,
 //! sniffed and checked against the upstream limits before anything is sent (V12–V16).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
-use super::image_format::ImageFormat;
-use super::validate::ValidationError;
+use crate::data_uri::{DataUri, DataUriError};
+use crate::image_format::ImageFormat;
+use crate::validate::ValidationError;
 
 /// Most reference images one request may carry.
 pub const MAX_REFERENCES: usize = 14;
-const MIN_SIDE: u32 = 15;
-const MAX_PIXELS: u64 = 36_000_000;
+
+/// What the upstream accepts as one reference image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReferenceLimits {
+    /// Largest file size in bytes (before base64).
+    pub max_bytes: usize,
+    /// Largest width × height.
+    pub max_pixels: u64,
+    /// Smallest allowed side, inclusive.
+    pub min_side: u32,
+    /// Largest long-side-to-short-side ratio.
+    pub max_ratio: f64,
+}
+
+impl ReferenceLimits {
+    /// Seedream's documented limits: ≤ 10 MB (read as MiB), each side > 14 px,
+    /// ≤ 36,000,000 pixels, aspect ratio within [1/16, 16].
+    pub const DOCUMENTED: ReferenceLimits = ReferenceLimits {
+        max_bytes: 10 * 1024 * 1024,
+        max_pixels: 36_000_000,
+        min_side: 15,
+        max_ratio: 16.0,
+    };
+}
+
+impl Default for ReferenceLimits {
+    fn default() -> Self {
+        ReferenceLimits::DOCUMENTED
+    }
+}
 
 /// A reference image ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +48,11 @@ pub struct Reference {
 }
 
 /// Checks one entry of `images`. `index` is only used to name it in messages.
-pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
+pub(crate) fn check(
+    index: usize,
+    raw: &str,
+    limits: &ReferenceLimits,
+) -> Result<Reference, ValidationError> {
     let param = format!("images[{index}]");
     let trimmed = raw.trim();
     let lower_head = trimmed
@@ -33,7 +63,7 @@ pub fn check(index: usize, raw: &str, max_bytes: usize) -> Result<Reference, Val
         return check_url(&param, trimmed);
     }
     if lower_head.starts_with("data:") {
-        return check_data_uri(&param, trimmed, max_bytes);
+        return check_data_uri(&param, trimmed, limits);
     }
     if looks_like_relative_path(trimmed) {
         return Err(ValidationError::new(
@@ -103,54 +133,34 @@ fn check_url(param: &str, url: &str) -> Result<Reference, ValidationError> {
     })
 }
 
-fn check_data_uri(param: &str, uri: &str, max_bytes: usize) -> Result<Reference, ValidationError> {
+fn check_data_uri(
+    param: &str,
+    uri: &str,
+    limits: &ReferenceLimits,
+) -> Result<Reference, ValidationError> {
     let shape = "expected data:image/<png|jpeg|webp|bmp|tiff|gif>;base64,<base64 bytes>";
-    let body = uri.get(5..).unwrap_or("");
-    let (header, payload) = body.split_once(',').ok_or_else(|| {
-        ValidationError::new(
-            param,
-            format!("the data URI has no comma before its data; {shape}"),
-        )
-    })?;
-    let header_lower = header.to_ascii_lowercase();
-    let label = header_lower.strip_suffix(";base64").ok_or_else(|| {
-        ValidationError::new(
-            param,
-            format!("the data URI is not base64-encoded; {shape}"),
-        )
-    })?;
+    let decoded = DataUri::parse_within(uri, limits.max_bytes)
+        .unwrap_or(Err(DataUriError::NoComma))
+        .map_err(|e| match e {
+            DataUriError::TooLarge { bytes, max } => too_big(param, bytes, max),
+            other => ValidationError::new(param, format!("{other}; {shape}")),
+        })?;
+    let label = decoded.media_type.to_ascii_lowercase();
     let labelled = label
         .strip_prefix("image/")
         .and_then(ImageFormat::from_subtype);
-
-    let cleaned: String = payload
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    // Estimate before decoding so a huge payload is refused without allocating for it.
-    let estimate = cleaned.len() / 4 * 3;
-    if estimate > max_bytes + 3 {
-        return Err(too_big(param, estimate, max_bytes));
-    }
-    let bytes = STANDARD.decode(cleaned.as_bytes()).map_err(|e| {
-        ValidationError::new(
-            param,
-            format!("the data URI's base64 is invalid ({e}); {shape}"),
-        )
-    })?;
-    if bytes.len() > max_bytes {
-        return Err(too_big(param, bytes.len(), max_bytes));
-    }
-    let format = ImageFormat::sniff(&bytes).ok_or_else(|| {
+    let format = ImageFormat::sniff(&decoded.bytes).ok_or_else(|| {
         ValidationError::new(
             param,
             "the data URI's bytes are not an image in a supported format (jpeg, png, webp, bmp, tiff, gif)".to_owned(),
         )
     })?;
-    check_dimensions(param, &bytes)?;
+    check_dimensions(param, &decoded.bytes, limits)?;
 
-    let relabelled =
-        labelled != Some(format) || !header.starts_with(&format!("image/{}", format.subtype()));
+    let relabelled = labelled != Some(format)
+        || !decoded
+            .media_type
+            .starts_with(&format!("image/{}", format.subtype()));
     let note = relabelled.then(|| {
         format!(
             "{param}: the data URI was labelled `{label}` but holds {}; sent as {}",
@@ -159,12 +169,16 @@ fn check_data_uri(param: &str, uri: &str, max_bytes: usize) -> Result<Reference,
         )
     });
     Ok(Reference {
-        wire: format!("data:{};base64,{cleaned}", format.mime()),
+        wire: format!("data:{};base64,{}", format.mime(), decoded.base64),
         note,
     })
 }
 
-fn check_dimensions(param: &str, bytes: &[u8]) -> Result<(), ValidationError> {
+fn check_dimensions(
+    param: &str,
+    bytes: &[u8],
+    limits: &ReferenceLimits,
+) -> Result<(), ValidationError> {
     let size = imagesize::blob_size(bytes).map_err(|_| {
         ValidationError::new(
             param,
@@ -172,26 +186,29 @@ fn check_dimensions(param: &str, bytes: &[u8]) -> Result<(), ValidationError> {
         )
     })?;
     let (w, h) = (size.width as u64, size.height as u64);
-    if w < u64::from(MIN_SIDE) || h < u64::from(MIN_SIDE) {
+    let min_side = limits.min_side;
+    if w < u64::from(min_side) || h < u64::from(min_side) {
         return Err(ValidationError::new(
             param,
-            format!("the image is {w}x{h}; each side must be at least {MIN_SIDE} px"),
+            format!("the image is {w}x{h}; each side must be at least {min_side} px"),
         ));
     }
-    if w * h > MAX_PIXELS {
+    let max_pixels = limits.max_pixels;
+    if w * h > max_pixels {
         return Err(ValidationError::new(
             param,
             format!(
-                "the image is {w}x{h} = {} pixels; at most {MAX_PIXELS} are allowed: downscale it, e.g. to 4096 px on its long edge",
+                "the image is {w}x{h} = {} pixels; at most {max_pixels} are allowed: downscale it, e.g. to 4096 px on its long edge",
                 w * h
             ),
         ));
     }
-    if w > 16 * h || h > 16 * w {
+    let ratio = limits.max_ratio;
+    if w as f64 > ratio * h as f64 || h as f64 > ratio * w as f64 {
         return Err(ValidationError::new(
             param,
             format!(
-                "the image is {w}x{h}; its aspect ratio must be between 1:16 and 16:1: crop it"
+                "the image is {w}x{h}; its aspect ratio must be between 1:{ratio} and {ratio}:1: crop it"
             ),
         ));
     }
@@ -223,7 +240,10 @@ fn preview(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const LIMIT: usize = 10 * 1024 * 1024;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    const LIMIT: &ReferenceLimits = &ReferenceLimits::DOCUMENTED;
 
     /// A real 16x16 PNG (all black).
     fn png(w: u32, h: u32) -> Vec<u8> {

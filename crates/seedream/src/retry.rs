@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::error::Error;
+use crate::error::{Error, Kind};
 
 /// Bounded, capped exponential backoff with jitter (CometAPI's guide: `min(30 s, 1 s·2^n) + rand(0..1 s)`).
 #[derive(Debug, Clone)]
@@ -30,15 +30,20 @@ impl Default for RetryPolicy {
 
 /// A failed attempt as the policy sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct Failure<'a> {
-    pub error: &'a Error,
-    pub retry_after: Option<Duration>,
+pub(crate) struct Failure<'a> {
+    pub(crate) error: &'a Error,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl RetryPolicy {
     /// The wait before retry number `retry` (0 = the first retry) after `failure`, or `None` to
     /// give up. `jitter` is a number in `[0, 1)`, passed in so tests are deterministic.
-    pub fn next_delay(&self, failure: Failure<'_>, retry: u32, jitter: f64) -> Option<Duration> {
+    pub(crate) fn next_delay(
+        &self,
+        failure: Failure<'_>,
+        retry: u32,
+        jitter: f64,
+    ) -> Option<Duration> {
         let allowed = self.allowed_retries(failure.error)?;
         if retry >= allowed || retry + 1 >= self.max_attempts {
             return None;
@@ -53,9 +58,10 @@ impl RetryPolicy {
         let jitter = self.base.mul_f64(jitter.clamp(0.0, 1.0));
         let floor = match failure.error {
             // Ark's images-per-minute limit needs a real pause, not a quick second try.
-            Error::Api { code: Some(c), .. } if c == "ModelAccountIpmRateLimitExceeded" => {
-                self.base * 5
-            }
+            Error::Api {
+                kind: Kind::ImagesPerMinute,
+                ..
+            } => self.base * 5,
             _ => Duration::ZERO,
         };
         Some(backoff.max(floor) + jitter)
@@ -64,20 +70,17 @@ impl RetryPolicy {
     /// How many retries a failure class earns; `None` for never.
     fn allowed_retries(&self, error: &Error) -> Option<u32> {
         match error {
-            Error::Api { status, code, .. } => {
-                let code = code.as_deref().unwrap_or("");
-                match (*status, code) {
-                    (_, "SetLimitExceeded" | "invalid_request") => None,
-                    (_, c) if c.contains("SensitiveContentDetected") => None,
-                    (429, "QuotaExceeded") => Some(1),
-                    // Ark's table: an internal error earns "≤ 2 attempts" (seedream-api.md §8).
-                    (500, "InternalServiceError") => Some(1),
-                    (429 | 500 | 502 | 503, _) => Some(u32::MAX),
-                    // 504 and 524 are gateway timeouts: the upstream got the request and may
-                    // have generated and billed it, so a resend could bill twice.
-                    _ => None,
-                }
-            }
+            Error::Api { status, kind, .. } => match (*kind, *status) {
+                (kind, _) if kind.is_caller_fault() => None,
+                // A gateway timeout comes after the upstream got the request and may have
+                // generated and billed it, so a resend could bill twice.
+                (Kind::SpendingLimit | Kind::GatewayTimeout, _) => None,
+                (Kind::Quota, 429) => Some(1),
+                // Ark's table: an internal error earns "≤ 2 attempts" (seedream-api.md §8).
+                (Kind::InternalError, 500) => Some(1),
+                (_, 429 | 500 | 502 | 503) => Some(u32::MAX),
+                _ => None,
+            },
             // A gateway page instead of JSON: transient for 5xx, except the gateway timeouts
             // (504, 524), which come after the upstream started and may already be billed.
             Error::Gateway {
@@ -92,8 +95,35 @@ impl RetryPolicy {
     }
 }
 
+/// The one retry loop of the crate (generations and downloads): runs `attempt` until it
+/// succeeds or `delay_after(error, retry)` says to stop, sleeping the delay in between. `Ok`
+/// carries how many attempts were made.
+pub(crate) async fn run<T, E, Fut>(
+    what: &'static str,
+    mut attempt: impl FnMut() -> Fut,
+    delay_after: impl Fn(&E, u32) -> Option<Duration>,
+) -> Result<(T, u32), E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut retry = 0;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok((value, retry + 1)),
+            Err(error) => error,
+        };
+        let Some(delay) = delay_after(&error, retry) else {
+            return Err(error);
+        };
+        retry += 1;
+        tracing::warn!(%error, retry, delay_ms = delay.as_millis() as u64, "retrying {what}");
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// Reads `Retry-After` as seconds (fractions allowed); HTTP dates are ignored.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let secs: f64 = value.trim().parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
@@ -101,15 +131,14 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::decode::{api_error, page_error};
 
     fn api(status: u16, code: &str) -> Error {
-        Error::Api {
-            status,
-            code: Some(code.into()),
-            message: String::new(),
-            param: None,
-            request_id: None,
-        }
+        api_error(status, Some(code.into()), None, String::new(), None)
+    }
+
+    fn page(status: u16) -> Error {
+        page_error(status, b"")
     }
 
     fn delay(p: &RetryPolicy, e: &Error, retry: u32, after: Option<Duration>) -> Option<Duration> {
@@ -226,13 +255,7 @@ mod tests {
             ..RetryPolicy::default()
         };
         for status in [504, 524] {
-            for e in [
-                api(status, ""),
-                Error::Gateway {
-                    status,
-                    snippet: String::new(),
-                },
-            ] {
+            for e in [api(status, ""), page(status)] {
                 assert_eq!(delay(&p, &e, 0, None), None, "{e:?}");
             }
         }
@@ -253,30 +276,35 @@ mod tests {
             )
             .is_some()
         );
-        assert!(
-            delay(
-                &p,
-                &Error::Gateway {
-                    status: 502,
-                    snippet: String::new()
-                },
-                0,
-                None
-            )
-            .is_some()
-        );
-        assert_eq!(
-            delay(
-                &p,
-                &Error::Gateway {
-                    status: 200,
-                    snippet: String::new()
-                },
-                0,
-                None
-            ),
-            None
-        );
+        assert!(delay(&p, &page(502), 0, None).is_some());
+        assert_eq!(delay(&p, &page(200), 0, None), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_sleeps_the_given_delays_and_counts_the_attempts() {
+        let calls = std::cell::Cell::new(0u32);
+        let started = tokio::time::Instant::now();
+        let result = run(
+            "a test",
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move {
+                    if n < 3 {
+                        Err(format!("failure {n}"))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            |_, retry| Some(Duration::from_secs(u64::from(retry) + 1)),
+        )
+        .await;
+        assert_eq!(result, Ok((3, 3)));
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        let refused: Result<((), u32), String> =
+            run("a test", || async { Err("no".to_owned()) }, |_, _| None).await;
+        assert_eq!(refused, Err("no".to_owned()));
     }
 
     #[test]

@@ -9,15 +9,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A resolution class. The model picks the aspect ratio itself when only a preset is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Preset {
+    /// About 1 megapixel (Seedream 4.0 only).
     OneK,
+    /// About 4 megapixels.
     TwoK,
+    /// About 9 megapixels.
     ThreeK,
+    /// About 16 megapixels.
     FourK,
 }
 
 impl Preset {
+    /// Every preset, smallest first.
     pub const ALL: [Preset; 4] = [Preset::OneK, Preset::TwoK, Preset::ThreeK, Preset::FourK];
 
+    /// `1K`, `2K`, `3K` or `4K`.
     pub fn as_str(self) -> &'static str {
         match self {
             Preset::OneK => "1K",
@@ -31,8 +37,15 @@ impl Preset {
 /// The `size` field: a preset or exact pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Size {
+    /// A resolution class; the model picks the shape.
     Preset(Preset),
-    Pixels { width: u32, height: u32 },
+    /// Exact pixels.
+    Pixels {
+        /// In pixels.
+        width: u32,
+        /// In pixels.
+        height: u32,
+    },
 }
 
 /// Why a size string could not be read; the text tells the caller what to send instead.
@@ -95,20 +108,6 @@ impl<'de> Deserialize<'de> for Size {
     }
 }
 
-impl schemars::JsonSchema for Size {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Size".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string" })
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-}
-
 /// Parses `2048x2048`, `2048×2048` or `2048X2048` as found in a response's `size` field (V23).
 pub fn parse_dimensions(s: &str) -> Option<(u32, u32)> {
     let (w, h) = s.trim().split_once(['x', 'X', '×', '*'])?;
@@ -116,23 +115,31 @@ pub fn parse_dimensions(s: &str) -> Option<(u32, u32)> {
 }
 
 /// The aspect ratios the Seedream docs publish recommended sizes for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AspectRatio {
     #[serde(rename = "1:1")]
+    /// 1:1
     Square,
     #[serde(rename = "4:3")]
+    /// 4:3
     Landscape4x3,
     #[serde(rename = "3:4")]
+    /// 3:4
     Portrait3x4,
     #[serde(rename = "16:9")]
+    /// 16:9
     Wide16x9,
     #[serde(rename = "9:16")]
+    /// 9:16
     Tall9x16,
     #[serde(rename = "3:2")]
+    /// 3:2
     Landscape3x2,
     #[serde(rename = "2:3")]
+    /// 2:3
     Portrait2x3,
     #[serde(rename = "21:9")]
+    /// 21:9
     Ultrawide21x9,
 }
 

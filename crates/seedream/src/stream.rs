@@ -9,8 +9,13 @@ use super::types::{ImageItem, ImagesResponse, ItemError, Usage, lenient};
 /// What a caller hears while a generation runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// Image `index` (0-based, failures counted) finished; `ok` is false for a failed one.
-    Image { index: usize, ok: bool },
+    /// Image `index` finished.
+    Image {
+        /// 0-based, failures counted.
+        index: usize,
+        /// False for a failed image.
+        ok: bool,
+    },
 }
 
 /// Receives [`Event`]s; must not block.
@@ -223,10 +228,10 @@ impl Assembler {
             self.response.data.push(ImageItem::Failed { error });
         } else if !self.done {
             self.response.data.push(ImageItem::Failed {
-                error: ItemError {
-                    code: "StreamInterrupted".to_owned(),
-                    message: "the stream ended before the generation completed; later images may be missing".to_owned(),
-                },
+                error: ItemError::new(
+                    "StreamInterrupted",
+                    "the stream ended before the generation completed; later images may be missing",
+                ),
             });
         }
         self.response

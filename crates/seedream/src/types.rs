@@ -2,24 +2,28 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::size::Size;
+use crate::error::{Kind, kind};
+use crate::size::Size;
+use crate::validate::MAX_SEQUENCE_IMAGES;
 
 /// `response_format`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseFormat {
     #[default]
+    /// Signed download links, valid for 24 hours.
     Url,
+    /// The image inline, base64-encoded.
     B64Json,
 }
 
 /// `output_format` (honoured by Seedream 5.0 lite only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
+    /// JPEG (the default).
     Jpeg,
+    /// PNG.
     Png,
 }
 
@@ -27,13 +31,16 @@ pub enum OutputFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SequentialMode {
+    /// A sequence of up to `max_images` related images.
     Auto,
+    /// One image.
     Disabled,
 }
 
 /// `sequential_image_generation_options`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SequentialOptions {
+    /// The most images the model may make (1–15).
     pub max_images: u8,
 }
 
@@ -41,27 +48,37 @@ pub struct SequentialOptions {
 /// the upstream rejects fields a model does not support.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageRequest {
+    /// The model id (or an Ark endpoint id).
     pub model: String,
+    /// What to draw.
     pub prompt: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Reference images: URLs or `data:` URIs.
     pub image: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// A preset or exact pixels.
     pub size: Option<Size>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether a sequence is asked for.
     pub sequential_image_generation: Option<SequentialMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The sequence's bounds.
     pub sequential_image_generation_options: Option<SequentialOptions>,
     /// Asks for one SSE event per image; the answer may still be plain JSON (gateways).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// Links or inline images.
     pub response_format: ResponseFormat,
     /// Always sent: the upstream default is `true`.
     pub watermark: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// JPEG or PNG (5.0 lite only).
     pub output_format: Option<OutputFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// A seed (no current model honours it).
     pub seed: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Prompt adherence (no current model honours it).
     pub guidance_scale: Option<f64>,
 }
 
@@ -73,7 +90,7 @@ impl ImageRequest {
             &self.sequential_image_generation_options,
         ) {
             (Some(SequentialMode::Auto), Some(o)) => u32::from(o.max_images),
-            (Some(SequentialMode::Auto), None) => 15,
+            (Some(SequentialMode::Auto), None) => u32::from(MAX_SEQUENCE_IMAGES),
             _ => 1,
         }
     }
@@ -85,12 +102,16 @@ impl ImageRequest {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ImagesResponse {
     #[serde(default, deserialize_with = "lenient::string")]
+    /// The model that answered.
     pub model: Option<String>,
     #[serde(default, deserialize_with = "lenient::int")]
+    /// Unix time of the generation; signed links expire 24 hours later.
     pub created: Option<i64>,
     #[serde(default, deserialize_with = "lenient::items")]
+    /// One item per position: an image or the failure in its place.
     pub data: Vec<ImageItem>,
     #[serde(default, deserialize_with = "lenient::usage")]
+    /// What was billed.
     pub usage: Option<Usage>,
     /// An error envelope sent with status 200 (some gateways do): its message is the only
     /// explanation the caller gets when no image came back.
@@ -105,15 +126,23 @@ pub struct ImagesResponse {
 /// Read by hand rather than `untagged`, so that an odd `size` never hides the URL beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageItem {
+    /// An image by signed link.
     Url {
+        /// The link, to be fetched exactly as written.
         url: String,
+        /// `WIDTHxHEIGHT` as reported.
         size: Option<String>,
     },
+    /// An inline image.
     B64 {
+        /// The image, base64-encoded.
         b64_json: String,
+        /// `WIDTHxHEIGHT` as reported.
         size: Option<String>,
     },
+    /// A position that failed.
     Failed {
+        /// Why.
         error: ItemError,
     },
     /// Anything else, kept so that positions still line up.
@@ -153,12 +182,26 @@ impl ImageItem {
 }
 
 /// A per-image failure inside a 200 response.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ItemError {
-    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    /// The upstream's code, e.g. `OutputImageSensitiveContentDetected` (may be empty).
     pub code: String,
-    #[serde(default, deserialize_with = "lenient::string_or_empty")]
+    /// The upstream's message.
     pub message: String,
+    /// The classification of `code`, made when the answer was read.
+    pub kind: Kind,
+}
+
+impl ItemError {
+    /// A failure with its code classified.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ItemError {
+        let (code, message) = (code.into(), message.into());
+        ItemError {
+            kind: kind::of_code(&code, None, &message),
+            code,
+            message,
+        }
+    }
 }
 
 /// `usage`. `generated_images` counts successes only and is the billing unit.
@@ -169,18 +212,21 @@ pub struct Usage {
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Images made (the billing unit).
     pub generated_images: Option<u32>,
     #[serde(
         default,
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// Output tokens.
     pub output_tokens: Option<u64>,
     #[serde(
         default,
         deserialize_with = "lenient::int",
         skip_serializing_if = "Option::is_none"
     )]
+    /// All tokens.
     pub total_tokens: Option<u64>,
 }
 
@@ -220,14 +266,13 @@ pub(super) mod lenient {
 
     pub fn as_item_error(v: &Value) -> Option<ItemError> {
         match v {
-            Value::Object(map) => Some(ItemError {
-                code: map.get("code").and_then(as_string).unwrap_or_default(),
-                message: map.get("message").and_then(as_string).unwrap_or_default(),
-            }),
-            Value::String(message) if !message.is_empty() => Some(ItemError {
-                code: String::new(),
-                message: message.clone(),
-            }),
+            Value::Object(map) => Some(ItemError::new(
+                map.get("code").and_then(as_string).unwrap_or_default(),
+                map.get("message").and_then(as_string).unwrap_or_default(),
+            )),
+            Value::String(message) if !message.is_empty() => {
+                Some(ItemError::new(String::new(), message.clone()))
+            }
             _ => None,
         }
     }
@@ -263,126 +308,4 @@ pub(super) mod lenient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::size::Preset;
-
-    fn minimal() -> ImageRequest {
-        ImageRequest {
-            model: "doubao-seedream-4-5-251128".into(),
-            prompt: "a red fox".into(),
-            image: vec![],
-            size: None,
-            sequential_image_generation: None,
-            sequential_image_generation_options: None,
-            stream: None,
-            response_format: ResponseFormat::Url,
-            watermark: false,
-            output_format: None,
-            seed: None,
-            guidance_scale: None,
-        }
-    }
-
-    #[test]
-    fn a_minimal_request_sends_exactly_the_required_keys_and_no_nulls() {
-        let v = serde_json::to_value(minimal()).unwrap();
-        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["model", "prompt", "response_format", "watermark"]);
-        assert_eq!(v["watermark"], false);
-    }
-
-    #[test]
-    fn a_full_request_uses_the_documented_spellings() {
-        let mut r = minimal();
-        r.image = vec!["https://example.com/a.png".into()];
-        r.size = Some(Size::Preset(Preset::TwoK));
-        r.sequential_image_generation = Some(SequentialMode::Auto);
-        r.sequential_image_generation_options = Some(SequentialOptions { max_images: 4 });
-        r.response_format = ResponseFormat::B64Json;
-        r.output_format = Some(OutputFormat::Png);
-        let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({
-                "model": "doubao-seedream-4-5-251128", "prompt": "a red fox",
-                "image": ["https://example.com/a.png"], "size": "2K",
-                "sequential_image_generation": "auto",
-                "sequential_image_generation_options": {"max_images": 4},
-                "response_format": "b64_json", "watermark": false, "output_format": "png"
-            })
-        );
-        assert_eq!(r.max_outputs(), 4);
-    }
-
-    #[test]
-    fn responses_tolerate_unknown_fields_and_mixed_items() {
-        let body = r#"{"model":"m","created":1,"extra":true,
-            "data":[{"url":"https://x/1.jpeg?a=1&b=%2F","size":"2048x2048","new":1},
-                    {"error":{"code":"OutputImageSensitiveContentDetected","message":"no"}},
-                    {"b64_json":"/9j/","size":"1x1"},{"weird":1}],
-            "usage":{"generated_images":2,"output_tokens":32768,"total_tokens":32768,"tool_usage":{"web_search":0}}}"#;
-        let r: ImagesResponse = serde_json::from_str(body).unwrap();
-        assert!(
-            matches!(&r.data[0], ImageItem::Url { url, .. } if url == "https://x/1.jpeg?a=1&b=%2F")
-        );
-        assert!(
-            matches!(&r.data[1], ImageItem::Failed { error } if error.code == "OutputImageSensitiveContentDetected")
-        );
-        assert!(matches!(&r.data[2], ImageItem::B64 { .. }));
-        assert!(matches!(&r.data[3], ImageItem::Unknown(_)));
-        assert_eq!(r.usage.unwrap().generated_images, Some(2));
-    }
-
-    #[test]
-    fn a_paid_url_survives_neighbouring_fields_of_unexpected_types() {
-        for body in [
-            r#"{"created":"1700000000","data":[{"url":"https://x/1.jpeg","size":2048}],"usage":{"generated_images":"1"}}"#,
-            r#"{"created":1700000000.5,"model":7,"data":[{"url":"https://x/1.jpeg","size":null}],"usage":"n/a"}"#,
-            r#"{"created":{"t":1},"data":{"url":"https://x/1.jpeg","size":[2048,2048]},"usage":{"generated_images":1.0,"total_tokens":"lots"}}"#,
-        ] {
-            let r: ImagesResponse =
-                serde_json::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
-            assert!(
-                matches!(&r.data[..], [ImageItem::Url { url, .. }] if url == "https://x/1.jpeg"),
-                "{body}: {:?}",
-                r.data
-            );
-        }
-        let r: ImagesResponse = serde_json::from_str(
-            r#"{"created":"1700000000","data":[{"url":"u","size":2048}],"usage":{"generated_images":"1"}}"#,
-        )
-        .unwrap();
-        assert_eq!(r.created, Some(1_700_000_000));
-        assert_eq!(r.usage.unwrap().generated_images, Some(1));
-        assert!(matches!(&r.data[0], ImageItem::Url { size: Some(s), .. } if s == "2048"));
-    }
-
-    #[test]
-    fn a_b64_payload_and_a_failure_survive_odd_neighbours() {
-        let r: ImagesResponse = serde_json::from_str(
-            r#"{"data":[{"b64_json":"/9j/","size":false},{"error":{"code":429,"message":["x"]}},{"error":"gone"}],"created":null}"#,
-        )
-        .unwrap();
-        assert!(
-            matches!(&r.data[0], ImageItem::B64 { b64_json, size: None } if b64_json == "/9j/")
-        );
-        assert!(matches!(&r.data[1], ImageItem::Failed { error } if error.code == "429"));
-        assert!(matches!(&r.data[2], ImageItem::Failed { error } if error.message == "gone"));
-    }
-
-    #[test]
-    fn a_top_level_error_object_in_a_200_is_kept() {
-        let r: ImagesResponse = serde_json::from_str(
-            r#"{"error":{"code":"InternalServiceError","message":"the model crashed"},"data":[]}"#,
-        )
-        .unwrap();
-        assert_eq!(r.error.unwrap().message, "the model crashed");
-    }
-
-    #[test]
-    fn a_response_with_no_data_still_parses() {
-        let r: ImagesResponse = serde_json::from_str("{}").unwrap();
-        assert!(r.data.is_empty());
-    }
-}
+mod tests;

@@ -10,16 +10,21 @@ use super::types::{ImageRequest, OutputFormat, ResponseFormat, SequentialMode, S
 pub const MAX_PROMPT_CHARS: usize = 10_000;
 /// Most images one request may involve, references and outputs together.
 pub const MAX_TOTAL_IMAGES: usize = 15;
+/// Most images one sequence may ask for (`max_images`).
+pub const MAX_SEQUENCE_IMAGES: u8 = 15;
 
 /// A parameter the caller must change. `message` says what is valid, with an example.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid `{param}`: {message}")]
 pub struct ValidationError {
+    /// The parameter, as the caller named it (`size`, `images[2]`).
     pub param: String,
+    /// What is wrong and what would be valid.
     pub message: String,
 }
 
 impl ValidationError {
+    /// An error for `param`.
     pub fn new(param: impl Into<String>, message: impl Into<String>) -> Self {
         ValidationError {
             param: param.into(),
@@ -31,24 +36,36 @@ impl ValidationError {
 /// What the caller asked for, before any model rule is applied.
 #[derive(Debug, Clone)]
 pub struct GenerationSpec {
+    /// The model.
     pub model: Model,
+    /// What to draw.
     pub prompt: String,
+    /// A preset or exact pixels.
     pub size: Option<Size>,
+    /// A shape, turned into the recommended pixels of the size's preset.
     pub aspect_ratio: Option<AspectRatio>,
+    /// Reference images: URLs or `data:` URIs.
     pub images: Vec<String>,
     /// `Some(n)` asks for a sequence of up to `n` images.
     pub max_images: Option<u32>,
+    /// Links or inline images.
     pub response_format: ResponseFormat,
+    /// JPEG or PNG, where the model honours it.
     pub output_format: Option<OutputFormat>,
+    /// Whether to add the AI-generated mark.
     pub watermark: bool,
+    /// A seed, where the model honours it.
     pub seed: Option<i64>,
+    /// Prompt adherence, where the model honours it.
     pub guidance_scale: Option<f64>,
 }
 
 /// A request ready to send, with what was changed on the way.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The body to send.
     pub request: ImageRequest,
+    /// The model it is for.
     pub model: Model,
     /// Things the caller should know: dropped fields, relabelled images, warnings.
     pub notes: Vec<String>,
@@ -65,23 +82,7 @@ pub fn prepare(
 
     let prompt = check_prompt(&spec.prompt, &mut notes)?;
     let size = resolve_size(&spec, default_size, &rules)?;
-
-    if spec.images.len() > MAX_REFERENCES {
-        return Err(ValidationError::new(
-            "images",
-            format!(
-                "{} reference images were given; at most {MAX_REFERENCES} are allowed",
-                spec.images.len()
-            ),
-        ));
-    }
-    let mut image = Vec::with_capacity(spec.images.len());
-    for (i, raw) in spec.images.iter().enumerate() {
-        let r = reference::check(i, raw, profile.reference_max_bytes)?;
-        notes.extend(r.note);
-        image.push(r.wire);
-    }
-
+    let image = check_references(&spec.images, profile, &mut notes)?;
     let (sequential_image_generation, sequential_image_generation_options) = match spec.max_images {
         None => (None, None),
         Some(n) => {
@@ -92,31 +93,9 @@ pub fn prepare(
             )
         }
     };
-
-    let output_format = match spec.output_format {
-        Some(f) if !rules.output_format => {
-            notes.push(format!(
-                "output_format `{}` was not sent: {} only returns JPEG (PNG needs Seedream 5.0 lite)",
-                if f == OutputFormat::Png { "png" } else { "jpeg" },
-                spec.model.label()
-            ));
-            None
-        }
-        other => other,
-    };
-
+    let output_format = check_output_format(&spec, &rules, &mut notes);
     let (seed, guidance_scale) = check_seed_and_guidance(&spec, &rules, &mut notes)?;
-
-    let mut response_format = spec.response_format;
-    if response_format == ResponseFormat::B64Json && is_large(size, spec.max_images) {
-        // Inline base64 for big or many images makes responses of tens of megabytes (V5).
-        response_format = ResponseFormat::Url;
-        notes.push(
-            "response_format b64_json was changed to url: for 3K/4K sizes or more than 3 images the images are \
-             returned as download links"
-                .to_owned(),
-        );
-    }
+    let response_format = check_response_format(&spec, size, &mut notes);
 
     let request = ImageRequest {
         model: spec.model.id().to_owned(),
@@ -138,6 +117,65 @@ pub fn prepare(
         model: spec.model,
         notes,
     })
+}
+
+fn check_references(
+    images: &[String],
+    profile: &Profile,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, ValidationError> {
+    if images.len() > MAX_REFERENCES {
+        return Err(ValidationError::new(
+            "images",
+            format!(
+                "{} reference images were given; at most {MAX_REFERENCES} are allowed",
+                images.len()
+            ),
+        ));
+    }
+    let limits = profile.reference_limits();
+    let mut wire = Vec::with_capacity(images.len());
+    for (i, raw) in images.iter().enumerate() {
+        let r = reference::check(i, raw, &limits)?;
+        notes.extend(r.note);
+        wire.push(r.wire);
+    }
+    Ok(wire)
+}
+
+fn check_output_format(
+    spec: &GenerationSpec,
+    rules: &Rules,
+    notes: &mut Vec<String>,
+) -> Option<OutputFormat> {
+    match spec.output_format {
+        Some(f) if !rules.output_format => {
+            notes.push(format!(
+                "output_format `{}` was not sent: {} only returns JPEG (PNG needs Seedream 5.0 lite)",
+                if f == OutputFormat::Png { "png" } else { "jpeg" },
+                spec.model.label()
+            ));
+            None
+        }
+        other => other,
+    }
+}
+
+fn check_response_format(
+    spec: &GenerationSpec,
+    size: Size,
+    notes: &mut Vec<String>,
+) -> ResponseFormat {
+    if spec.response_format == ResponseFormat::B64Json && is_large(size, spec.max_images) {
+        // Inline base64 for big or many images makes responses of tens of megabytes (V5).
+        notes.push(
+            "response_format b64_json was changed to url: for 3K/4K sizes or more than 3 images the images are \
+             returned as download links"
+                .to_owned(),
+        );
+        return ResponseFormat::Url;
+    }
+    spec.response_format
 }
 
 fn check_prompt(raw: &str, notes: &mut Vec<String>) -> Result<String, ValidationError> {
@@ -242,10 +280,13 @@ fn check_size(size: Size, spec: &GenerationSpec, rules: &Rules) -> Result<(), Va
 }
 
 fn check_max_images(n: u32, references: usize) -> Result<u8, ValidationError> {
-    let Some(small) = u8::try_from(n).ok().filter(|n| (1..=15).contains(n)) else {
+    let Some(small) = u8::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_SEQUENCE_IMAGES).contains(n))
+    else {
         return Err(ValidationError::new(
             "max_images",
-            format!("{n} is out of range: use 1 to 15, e.g. 4"),
+            format!("{n} is out of range: use 1 to {MAX_SEQUENCE_IMAGES}, e.g. 4"),
         ));
     };
     if references + usize::from(small) > MAX_TOTAL_IMAGES {
@@ -318,7 +359,7 @@ fn ratio_text(r: AspectRatio) -> String {
 }
 
 /// 3686400 → "3,686,400": limits in messages are read by people.
-pub fn group(n: u64) -> String {
+pub(crate) fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -331,238 +372,4 @@ pub fn group(n: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(model: Model) -> GenerationSpec {
-        GenerationSpec {
-            model,
-            prompt: "a red fox".into(),
-            size: None,
-            aspect_ratio: None,
-            images: vec![],
-            max_images: None,
-            response_format: ResponseFormat::Url,
-            output_format: None,
-            watermark: false,
-            seed: None,
-            guidance_scale: None,
-        }
-    }
-
-    fn with_size(model: Model, size: &str) -> Result<Prepared, ValidationError> {
-        let mut s = spec(model);
-        s.size = Some(size.parse().unwrap());
-        prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
-    }
-
-    #[test]
-    fn documented_sizes_are_accepted_per_model() {
-        for (model, size) in [
-            (Model::Lite50, "3750x1250"),
-            (Model::V45, "3750x1250"),
-            (Model::Lite50, "3K"),
-            (Model::Lite50, "4K"),
-            (Model::V45, "4K"),
-            (Model::V40, "1K"),
-            (Model::V40, "1280x720"),
-            (Model::V45, "2560x1440"),
-        ] {
-            assert!(with_size(model.clone(), size).is_ok(), "{model} {size}");
-        }
-    }
-
-    #[test]
-    fn documented_invalid_sizes_are_refused_with_the_valid_range() {
-        for (model, size, expected) in [
-            (Model::Lite50, "1500x1500", "3,686,400 to 16,777,216"),
-            (Model::V45, "1500x1500", "3,686,400"),
-            (Model::V40, "800x800", "921,600"),
-            (Model::V45, "1K", "2K or 4K"),
-            (Model::V40, "3K", "1K, 2K or 4K"),
-            (Model::V45, "9000x560", "too narrow"),
-            (Model::V45, "5000x5000", "16,777,216"),
-        ] {
-            let e = with_size(model.clone(), size).unwrap_err();
-            assert_eq!(e.param, "size");
-            assert!(e.message.contains(expected), "{model} {size}: {e}");
-            assert!(e.message.contains("e.g. 2048x2048"), "{e}");
-        }
-    }
-
-    #[test]
-    fn lite_without_4k_refuses_4k_and_more_than_ten_megapixels() {
-        let profile = Profile {
-            lite_4k: false,
-            ..Profile::default()
-        };
-        let mut s = spec(Model::Lite50);
-        s.size = Some(Size::Preset(Preset::FourK));
-        assert!(prepare(s.clone(), Size::Preset(Preset::TwoK), &profile).is_err());
-        s.size = Some("4096x4096".parse().unwrap());
-        assert!(
-            prepare(s, Size::Preset(Preset::TwoK), &profile)
-                .unwrap_err()
-                .message
-                .contains("10,404,496")
-        );
-    }
-
-    #[test]
-    fn an_aspect_ratio_becomes_the_recommended_pixels_of_the_preset() {
-        let mut s = spec(Model::V45);
-        s.aspect_ratio = Some(AspectRatio::Wide16x9);
-        let p = prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(
-            p.request.size,
-            Some(Size::Pixels {
-                width: 2848,
-                height: 1600
-            })
-        );
-        s.size = Some(Size::Preset(Preset::FourK));
-        let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(
-            p.request.size,
-            Some(Size::Pixels {
-                width: 5504,
-                height: 3040
-            })
-        );
-    }
-
-    #[test]
-    fn pixels_and_an_aspect_ratio_together_are_refused() {
-        let mut s = spec(Model::V45);
-        s.size = Some("2048x2048".parse().unwrap());
-        s.aspect_ratio = Some(AspectRatio::Square);
-        assert_eq!(
-            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .param,
-            "aspect_ratio"
-        );
-    }
-
-    #[test]
-    fn empty_and_huge_prompts_are_refused() {
-        let mut s = spec(Model::V45);
-        s.prompt = "   ".into();
-        assert_eq!(
-            prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .param,
-            "prompt"
-        );
-        s.prompt = "x".repeat(MAX_PROMPT_CHARS + 1);
-        assert!(
-            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .message
-                .contains("10000")
-        );
-    }
-
-    #[test]
-    fn unsupported_fields_are_dropped_with_a_note() {
-        let mut s = spec(Model::V45);
-        s.output_format = Some(OutputFormat::Png);
-        s.seed = Some(42);
-        s.guidance_scale = Some(3.0);
-        let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(
-            (
-                p.request.output_format,
-                p.request.seed,
-                p.request.guidance_scale
-            ),
-            (None, None, None)
-        );
-        assert!(p.notes.iter().any(|n| n.contains("output_format")));
-        assert!(
-            p.notes
-                .iter()
-                .any(|n| n.contains("seed and guidance_scale"))
-        );
-    }
-
-    #[test]
-    fn unknown_models_get_every_field_passed_through() {
-        let mut s = spec(Model::Other("doubao-seedream-9".into()));
-        s.output_format = Some(OutputFormat::Png);
-        s.seed = Some(7);
-        let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.model, "doubao-seedream-9");
-        assert_eq!(
-            (p.request.output_format, p.request.seed),
-            (Some(OutputFormat::Png), Some(7))
-        );
-        assert!(p.notes.is_empty());
-    }
-
-    #[test]
-    fn out_of_range_seed_and_guidance_are_refused() {
-        let mut s = spec(Model::Other("x".into()));
-        s.seed = Some(-2);
-        assert_eq!(
-            prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .param,
-            "seed"
-        );
-        s.seed = None;
-        s.guidance_scale = Some(11.0);
-        assert_eq!(
-            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .param,
-            "guidance_scale"
-        );
-    }
-
-    #[test]
-    fn references_plus_max_images_may_not_exceed_fifteen() {
-        let mut s = spec(Model::Lite50);
-        s.images = vec!["https://example.com/a.png".into(); 3];
-        s.max_images = Some(13);
-        let e = prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap_err();
-        assert_eq!(e.param, "max_images");
-        assert!(e.message.contains("max_images 12 at most"), "{e}");
-        s.max_images = Some(12);
-        let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(
-            p.request.sequential_image_generation_options,
-            Some(SequentialOptions { max_images: 12 })
-        );
-    }
-
-    #[test]
-    fn fifteen_references_are_refused() {
-        let mut s = spec(Model::Lite50);
-        s.images = vec!["https://example.com/a.png".into(); 15];
-        assert_eq!(
-            prepare(s, Size::Preset(Preset::TwoK), &Profile::default())
-                .unwrap_err()
-                .param,
-            "images"
-        );
-    }
-
-    #[test]
-    fn inline_base64_is_switched_to_urls_for_large_outputs() {
-        let mut s = spec(Model::V45);
-        s.response_format = ResponseFormat::B64Json;
-        s.size = Some(Size::Preset(Preset::FourK));
-        let p = prepare(s.clone(), Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.response_format, ResponseFormat::Url);
-        s.size = None;
-        let p = prepare(s, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        assert_eq!(p.request.response_format, ResponseFormat::B64Json);
-    }
-
-    #[test]
-    fn numbers_are_grouped_for_reading() {
-        assert_eq!(group(3_686_400), "3,686,400");
-        assert_eq!(group(999), "999");
-    }
-}
+mod tests;
