@@ -25,9 +25,6 @@ pub mod references;
 mod request;
 mod service;
 
-#[cfg(test)]
-mod tests;
-
 pub use error::ToolError;
 pub use image_ref::ImageRef;
 pub use request::{Options, Request};

@@ -240,3 +240,6 @@ impl Generator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,0 @@
-//! The generation service against the fake API.
