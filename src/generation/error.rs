@@ -61,6 +61,12 @@ pub enum ToolError {
          client's configuration), then restart the server. Nothing was sent to the image API."
     )]
     Misconfigured(Arc<str>),
+    /// A tool panicked: a bug, reported rather than leaving the caller waiting.
+    #[error(
+        "Internal error in {tool}: {message}. This is a bug in seedream-mcp; please report it \
+         with the arguments you sent. If an image was being generated, it may have been billed."
+    )]
+    Internal { tool: String, message: String },
     /// `get_job` for an id that is not (or no longer) known.
     #[error(
         "Unknown or expired job_id \"{}\": jobs are kept for {} minutes after they finish. Check the id, or start \
