@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             transport::http::serve_http(server, http, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
+        Command::Generate(args) => crate::oneshot::generate(cli.server, args).await,
     }
 }
 

@@ -34,7 +34,7 @@ pub struct GenerateArgs {
 }
 
 /// Runs one generation; `Err` carries the message to print before exiting non-zero.
-pub async fn run(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Result<()> {
+pub async fn generate(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
         server_args.output_dir = Some(absolute(&std::env::current_dir()?, out));
         server_args.save = Some(true);

@@ -54,18 +54,15 @@ impl ImageRef {
         Ok(ImageRef::Url(raw))
     }
 
-    /// Reads a reference given on the command line, where a relative path is relative to the
-    /// folder the command was run from.
+    /// Reads a reference given on the command line, where a relative path (anything else
+    /// without a scheme) is relative to the folder the command was run from.
     pub fn from_command_line(raw: &str, cwd: &Path) -> Result<ImageRef, LocalRefError> {
-        let lower = raw.to_ascii_lowercase();
-        let named = ["http://", "https://", "data:", "file://", "~/"]
-            .iter()
-            .any(|p| lower.starts_with(p));
-        if named || raw.starts_with('/') {
-            ImageRef::parse(raw.to_owned())
-        } else {
-            Ok(ImageRef::Local(cwd.join(raw)))
-        }
+        Ok(match ImageRef::parse(raw.to_owned())? {
+            ImageRef::Url(relative) if !relative.contains("://") => {
+                ImageRef::Local(cwd.join(relative.trim()))
+            }
+            other => other,
+        })
     }
 }
 
