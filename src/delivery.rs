@@ -2,8 +2,8 @@
 //! readable name, and pick what to embed so the whole result fits the client's limits.
 //! Knows nothing about MCP content types; the tools render what this returns.
 
+mod destination;
 mod embed;
-mod target;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 
+pub use destination::{DeliveryConfig, Destination};
 pub use embed::{EmbedMode, Embedded};
-pub use target::{CallTarget, DeliveryConfig};
 
 use crate::files::{OutputDir, naming, save};
 use seedream::{Client, DownloadError, DownloadPolicy, ImageFormat, ImageItem};
@@ -100,15 +100,15 @@ type Slot = (DeliveredImage, Option<Vec<u8>>);
 pub async fn deliver(
     client: &Client,
     config: &DeliveryConfig,
-    target: &CallTarget,
+    destination: &Destination,
     prompt: &str,
     items: &[ImageItem],
     now: SystemTime,
 ) -> Delivery {
-    let mut slots = fetch_all(client, config, target, items).await;
-    if let Some(dir) = &target.dir {
+    let mut slots = fetch_all(client, config, destination, items).await;
+    if let Some(dir) = &destination.dir {
         let stems = Stems {
-            filename: target.filename.as_deref(),
+            filename: destination.filename.as_deref(),
             prompt,
             count: slots.len(),
             now,
@@ -116,8 +116,8 @@ pub async fn deliver(
         save_all(dir, &stems, &mut slots).await;
     }
     let mut notes: Vec<String> = config.save_problem.iter().cloned().collect();
-    if target.embed != EmbedMode::None {
-        embed_all(config, target.embed, &mut slots, &mut notes).await;
+    if destination.embed != EmbedMode::None {
+        embed_all(config, destination.embed, &mut slots, &mut notes).await;
     }
     let unheld = slots
         .iter_mut()
@@ -136,10 +136,10 @@ pub async fn deliver(
 async fn fetch_all(
     client: &Client,
     config: &DeliveryConfig,
-    target: &CallTarget,
+    destination: &Destination,
     items: &[ImageItem],
 ) -> Vec<Slot> {
-    let needs_bytes = target.dir.is_some() || target.embed != EmbedMode::None;
+    let needs_bytes = destination.dir.is_some() || destination.embed != EmbedMode::None;
     // Collected first: a lazy iterator's closures held across the await would make the
     // future's `Send` depend on higher-ranked lifetimes the compiler cannot prove.
     let fetches: Vec<_> = items

@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 use super::references::{self, References};
 use super::{Outcome, Progress, Request, ToolError};
 use crate::config::{Config, Defaults};
-use crate::delivery::{self, CallTarget, DeliveryConfig, EmbedMode};
+use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
@@ -83,7 +83,7 @@ impl Generator {
         access: Access,
         progress: &dyn Progress,
     ) -> Result<Outcome, ToolError> {
-        let target = self.target(&request)?;
+        let destination = self.destination(&request)?;
         let (prepared, notes) = self.prepare(request, &access.roots).await?;
         let generation = self
             .send(&prepared.request, access.api_key, progress)
@@ -92,7 +92,7 @@ impl Generator {
         let delivery = delivery::deliver(
             &self.client,
             &self.delivery,
-            &target,
+            &destination,
             &prepared.request.prompt,
             &generation.response.data,
             (self.clock)(),
@@ -107,7 +107,7 @@ impl Generator {
     }
 
     /// Where the images go, checked before anything is generated.
-    fn target(&self, request: &Request) -> Result<CallTarget, ToolError> {
+    fn destination(&self, request: &Request) -> Result<Destination, ToolError> {
         let o = &request.options;
         // Asking for the image data means wanting the image itself, where it fits.
         let embed = o.embed.unwrap_or(match self.response_format(request) {
@@ -115,7 +115,7 @@ impl Generator {
             ResponseFormat::Url => EmbedMode::Preview,
         });
         self.delivery
-            .target(o.filename.as_deref(), o.output_dir.as_deref(), embed)
+            .destination(o.filename.as_deref(), o.output_dir.as_deref(), embed)
             .map_err(|e| ToolError::invalid(e.param, e.message))
     }
 
