@@ -8,7 +8,7 @@
 //!    [`Request`]: typed, with each reference image told apart once as an [`ImageRef`].
 //! 2. The request is checked against the model's rules with placeholder references
 //!    (`seedream::GenerationSpec` → `seedream::prepare`), so a call refused anyway costs no
-//!    decoding; the delivery target (`output_dir`, `filename`) is checked too.
+//!    decoding; where the images go (`output_dir`, `filename`) is checked too.
 //! 3. Its references are read and fitted to the upstream limits ([`references`]), giving
 //!    the wire references; the full request is checked again into a `seedream::Prepared`,
 //!    whose `ImageRequest` is what goes upstream.

@@ -37,7 +37,7 @@ use crate::config::Config;
 use crate::generation::{Generator, ToolError};
 pub use caller::CALLER_KEY_HEADER;
 use caller::Caller;
-pub use generating::ToolKind;
+use generating::ToolKind;
 use inflight::{Decision, InFlight};
 use jobs::Jobs;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};

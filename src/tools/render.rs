@@ -209,3 +209,24 @@ pub fn file_uri(path: &Path) -> String {
         utf8_percent_encode(&path.to_string_lossy(), PATH_ESCAPES)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_becomes_an_error_result_holding_exactly_its_text() {
+        let result = CallToolResult::from(ToolError::invalid("size", "use 2K or 4K"));
+        assert_eq!(result.is_error, Some(true));
+        let [block] = result.content.as_slice() else {
+            panic!("{result:?}");
+        };
+        assert_eq!(
+            block.as_text().map(|t| t.text.as_str()),
+            Some(
+                "Invalid argument `size`: use 2K or 4K. Nothing was sent to the image API; fix the \
+                 argument and call the tool again."
+            )
+        );
+    }
+}
