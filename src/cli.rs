@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             transport::http::serve_http(server, http, shutdown_signal()).await?;
             Ok(())
         }
-        Command::Generate(args) => crate::oneshot::run(cli.server, args).await,
+        Command::Generate(args) => crate::oneshot::generate(cli.server, args).await,
     }
 }
 
@@ -69,15 +69,51 @@ pub fn stdio_setting_error(error: &clap::Error) -> Option<String> {
         (Some(first), None) => first == "stdio",
         _ => false,
     };
-    let shown = matches!(
-        error.kind(),
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-    );
-    if !only_stdio || shown {
+    if !only_stdio || shown(error) {
         return None;
     }
-    // clap's own words ("invalid value 'yes' for '--save <SAVE>' [possible values: …]"),
-    // without its "error:" prefix and usage hints.
+    let text = clap_text(error);
+    Some(match refused_flag(error).and_then(|(_, env)| env) {
+        Some(env) => format!("the environment variable {env} is invalid: {text}"),
+        None => format!("a setting is invalid: {text}"),
+    })
+}
+
+/// Reports a command line clap refused and exits. clap names only the flag; a value that came
+/// from an environment variable is reported under the variable's name, which is where the
+/// operator must fix it.
+pub fn exit_with(error: clap::Error) -> ! {
+    let from_env = refused_flag(&error).and_then(|(long, env)| {
+        let given = std::env::args_os().skip(1).any(|a| {
+            let a = a.to_string_lossy();
+            a.strip_prefix("--")
+                .is_some_and(|f| f == long || f.starts_with(&format!("{long}=")))
+        });
+        env.filter(|_| !given)
+    });
+    match from_env {
+        Some(env) if !shown(&error) => {
+            eprintln!(
+                "seedream-mcp: the environment variable {env} is invalid: {}",
+                clap_text(&error)
+            );
+            std::process::exit(2)
+        }
+        _ => error.exit(),
+    }
+}
+
+/// Help and version are "errors" clap prints as asked.
+fn shown(error: &clap::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    )
+}
+
+/// clap's own words ("invalid value 'yes' for '--save <SAVE>' [possible values: …]"),
+/// without its "error:" prefix and usage hints.
+fn clap_text(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
     let text: Vec<&str> = rendered
         .split("\n\n")
@@ -87,26 +123,26 @@ pub fn stdio_setting_error(error: &clap::Error) -> Option<String> {
         .map(str::trim)
         .collect();
     let text = text.join(" ");
-    let text = text.strip_prefix("error: ").unwrap_or(&text);
-    let env = match error.get(ContextKind::InvalidArg) {
-        Some(ContextValue::String(arg)) => {
-            let long = arg
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches('-');
-            Cli::command()
-                .get_arguments()
-                .find(|a| a.get_long() == Some(long))
-                .and_then(|a| a.get_env())
-                .map(|v| v.to_string_lossy().into_owned())
-        }
-        _ => None,
+    text.strip_prefix("error: ").unwrap_or(&text).to_owned()
+}
+
+/// The long name of the flag whose value was refused, and its environment variable.
+fn refused_flag(error: &clap::Error) -> Option<(String, Option<String>)> {
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
     };
-    Some(match env {
-        Some(env) => format!("the environment variable {env} is invalid: {text}"),
-        None => format!("a setting is invalid: {text}"),
-    })
+    let long = arg
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('-')
+        .to_owned();
+    let env = Cli::command()
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long.as_str()))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned());
+    Some((long, env))
 }
 
 /// Serves over stdio a server that answers every tool call with `problem`.

@@ -2,8 +2,8 @@
 //! readable name, and pick what to embed so the whole result fits the client's limits.
 //! Knows nothing about MCP content types; the tools render what this returns.
 
+mod destination;
 mod embed;
-mod target;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -12,12 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 
+pub use destination::{DeliveryConfig, Destination};
 pub use embed::{EmbedMode, Embedded};
-pub use target::{CallTarget, DeliveryConfig};
 
 use crate::advice;
-use crate::files::{naming, save};
-use seedream::{Client, DownloadError, ImageFormat, ImageItem};
+use crate::files::{OutputDir, naming, save};
+use seedream::{Client, DownloadError, DownloadPolicy, ImageFormat, ImageItem};
 
 /// Downloads of one call in flight at once.
 pub const MAX_CONCURRENT_DOWNLOADS: usize = 4;
@@ -79,31 +79,82 @@ impl std::fmt::Debug for Delivery {
     }
 }
 
-/// Fetches, saves and selects embeds for the successful items of `items`.
+impl Delivery {
+    /// Drops the images nothing holds, for a caller that has no job to keep them in, and says
+    /// how to keep them next time.
+    pub fn drop_unheld(&mut self) {
+        if !std::mem::take(&mut self.unheld).is_empty() {
+            self.notes.push(
+                "the full images arrived as data and were neither saved nor attached: ask for \
+                 `response_format: \"url\"` or enable saving to keep them"
+                    .to_owned(),
+            );
+        }
+    }
+}
+
+/// An image on its way, with its bytes while a step still needs them.
+type Slot = (DeliveredImage, Option<Vec<u8>>);
+
+/// Fetches, saves and selects embeds for the successful items of `items`; saved files are
+/// named after `now`.
 pub async fn deliver(
     client: &Client,
     config: &DeliveryConfig,
-    target: &CallTarget,
+    destination: &Destination,
     prompt: &str,
     items: &[ImageItem],
+    now: SystemTime,
 ) -> Delivery {
-    let count = items
-        .iter()
-        .filter(|i| matches!(i, ImageItem::Url { .. } | ImageItem::B64 { .. }))
-        .count();
-    let needs_bytes = target.dir.is_some() || target.embed != EmbedMode::None;
-    let now = SystemTime::now();
-
-    let fetches: Vec<_> = items.iter().enumerate().filter_map(|(i, item)| {
-        let (url, size, b64) = match item {
-            ImageItem::Url { url, size } => (Some(url.clone()), size.clone(), None),
-            ImageItem::B64 { b64_json, size } => (None, size.clone(), Some(b64_json.as_str())),
-            _ => return None,
+    let mut slots = fetch_all(client, config, destination, items).await;
+    if let Some(dir) = &destination.dir {
+        let stems = Stems {
+            filename: destination.filename.as_deref(),
+            prompt,
+            count: slots.len(),
+            now,
         };
-        Some(async move {
-            let mut image = DeliveredImage {
+        save_all(dir, &stems, &mut slots).await;
+    }
+    let mut notes: Vec<String> = config.save_problem.iter().cloned().collect();
+    if destination.embed != EmbedMode::None {
+        embed_all(config, destination.embed, &mut slots, &mut notes).await;
+    }
+    let unheld = slots
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, (image, _))| !is_held(image))
+        .filter_map(|(pos, (_, bytes))| bytes.take().map(|b| (pos, b)))
+        .collect();
+    Delivery {
+        images: slots.into_iter().map(|(i, _)| i).collect(),
+        notes,
+        unheld,
+    }
+}
+
+/// Downloads (or decodes) the images that a later step needs the bytes of.
+async fn fetch_all(
+    client: &Client,
+    config: &DeliveryConfig,
+    destination: &Destination,
+    items: &[ImageItem],
+) -> Vec<Slot> {
+    let needs_bytes = destination.dir.is_some() || destination.embed != EmbedMode::None;
+    // Collected first: a lazy iterator's closures held across the await would make the
+    // future's `Send` depend on higher-ranked lifetimes the compiler cannot prove.
+    let fetches: Vec<_> = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let (url, size, b64) = match item {
+                ImageItem::Url { url, size } => (Some(url.clone()), size.clone(), None),
+                ImageItem::B64 { b64_json, size } => (None, size.clone(), Some(b64_json.as_str())),
+                _ => return None,
+            };
+            let image = DeliveredImage {
                 index: i + 1,
-                url: url.clone(),
+                url,
                 size,
                 format: None,
                 bytes: None,
@@ -113,166 +164,187 @@ pub async fn deliver(
                 kept: None,
             };
             // Base64 data is always decoded: with no URL, the bytes are the only copy.
-            if !needs_bytes && b64.is_none() {
-                return (image, None);
-            }
-            let fetched = match (b64, &url) {
-                (Some(data), _) => STANDARD
-                    .decode(data)
-                    .map_err(|e| format!("the embedded image data is not valid base64: {e}")),
-                (None, Some(u)) => client
-                    .download(u, &config.download)
-                    .await
-                    .map_err(|e: DownloadError| advice::download_failed(&e)),
-                (None, None) => Err("no image data".to_owned()),
-            };
-            match fetched {
-                Ok(bytes) => {
-                    image.format = ImageFormat::sniff(&bytes);
-                    image.bytes = Some(bytes.len());
-                    if image.format.is_none() {
-                        image.problem = Some(
-                            "the downloaded file is not in an image format this server recognises; the link is \
-                             returned as received"
-                                .to_owned(),
-                        );
-                        return (image, None);
-                    }
-                    (image, Some(bytes))
-                }
-                Err(problem) => {
-                    image.problem = Some(problem);
-                    (image, None)
-                }
-            }
+            let wanted = needs_bytes || b64.is_some();
+            Some(fetch_one(client, &config.download, image, b64, wanted))
         })
-    }).collect();
+        .collect();
     // A few at a time, in order: enough to overlap latency, and an answer with many images
     // never opens many connections or holds many images in memory at once.
-    let mut fetched: Vec<(DeliveredImage, Option<Vec<u8>>)> = futures_util::stream::iter(fetches)
+    futures_util::stream::iter(fetches)
         .buffered(MAX_CONCURRENT_DOWNLOADS)
         .collect()
-        .await;
+        .await
+}
 
-    // The image bytes move into the blocking tasks and back: never copied, so a call's peak
-    // memory stays near the size of its images.
-    if let Some(dir) = target.dir.clone() {
-        let names: Vec<Option<(String, &'static str)>> = fetched
+async fn fetch_one(
+    client: &Client,
+    policy: &DownloadPolicy,
+    mut image: DeliveredImage,
+    b64: Option<&str>,
+    wanted: bool,
+) -> Slot {
+    if !wanted {
+        return (image, None);
+    }
+    let fetched = match (b64, &image.url) {
+        (Some(data), _) => STANDARD
+            .decode(data)
+            .map_err(|e| format!("the embedded image data is not valid base64: {e}")),
+        (None, Some(u)) => client
+            .download(u, policy)
+            .await
+            .map_err(|e: DownloadError| advice::download_failed(&e)),
+        (None, None) => Err("no image data".to_owned()),
+    };
+    let bytes = match fetched {
+        Ok(bytes) => bytes,
+        Err(problem) => {
+            image.problem = Some(problem);
+            return (image, None);
+        }
+    };
+    image.format = ImageFormat::sniff(&bytes);
+    image.bytes = Some(bytes.len());
+    if image.format.is_none() {
+        image.problem = Some(
+            "the downloaded file is not in an image format this server recognises; the link is \
+             returned as received"
+                .to_owned(),
+        );
+        return (image, None);
+    }
+    (image, Some(bytes))
+}
+
+/// How saved files are named.
+struct Stems<'a> {
+    filename: Option<&'a str>,
+    prompt: &'a str,
+    /// Images in the answer.
+    count: usize,
+    now: SystemTime,
+}
+
+/// Saves every fetched image into `dir`. The image bytes move into the blocking task and
+/// back: never copied, so a call's peak memory stays near the size of its images.
+async fn save_all(dir: &OutputDir, stems: &Stems<'_>, slots: &mut [Slot]) {
+    let names: Vec<Option<(String, &'static str)>> = slots
+        .iter()
+        .map(|(image, bytes)| {
+            let format = image.format.filter(|_| bytes.is_some())?;
+            let stem = naming::stem(
+                stems.filename,
+                stems.prompt,
+                image.index,
+                stems.count,
+                stems.now,
+            );
+            let ext = match format {
+                ImageFormat::Jpeg => "jpeg",
+                other => other.subtype(),
+            };
+            Some((stem, ext))
+        })
+        .collect();
+    let mut datas: Vec<Option<Vec<u8>>> = slots.iter_mut().map(|(_, b)| b.take()).collect();
+    let folder = dir.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        let results: Vec<Option<std::io::Result<PathBuf>>> = names
             .iter()
-            .map(|(image, bytes)| {
-                let format = image.format.filter(|_| bytes.is_some())?;
-                let stem =
-                    naming::stem(target.filename.as_deref(), prompt, image.index, count, now);
-                Some((
-                    stem,
-                    if format == ImageFormat::Jpeg {
-                        "jpeg"
-                    } else {
-                        format.subtype()
-                    },
-                ))
+            .zip(&datas)
+            .map(|(name, data)| match (name, data) {
+                (Some((stem, ext)), Some(data)) => {
+                    Some(save::write_unique(&folder, stem, ext, data))
+                }
+                _ => None,
             })
             .collect();
-        let mut datas: Vec<Option<Vec<u8>>> = fetched.iter_mut().map(|(_, b)| b.take()).collect();
-        let saved = tokio::task::spawn_blocking(move || {
-            let results: Vec<Option<std::io::Result<PathBuf>>> = names
-                .iter()
-                .zip(&datas)
-                .map(|(name, data)| match (name, data) {
-                    (Some((stem, ext)), Some(data)) => {
-                        Some(save::write_unique(&dir, stem, ext, data))
-                    }
-                    _ => None,
-                })
-                .collect();
-            (results, std::mem::take(&mut datas))
-        })
-        .await;
-        match saved {
-            Ok((results, datas)) => {
-                for (((image, bytes), result), data) in fetched.iter_mut().zip(results).zip(datas) {
-                    *bytes = data;
-                    match result {
-                        Some(Ok(path)) => image.path = Some(path),
-                        Some(Err(e)) => {
-                            image.problem =
-                                Some(format!("could not save to {}: {e}", dir_text(target)))
-                        }
-                        None => {}
-                    }
-                }
+        (results, std::mem::take(&mut datas))
+    })
+    .await;
+    let (results, datas) = match saved {
+        Ok(saved) => saved,
+        Err(e) => {
+            for (image, _) in slots.iter_mut() {
+                image.problem = Some(format!("could not save: {e}"));
             }
-            Err(e) => {
-                for (image, _) in fetched.iter_mut() {
-                    image.problem = Some(format!("could not save: {e}"));
-                }
+            return;
+        }
+    };
+    for (((image, bytes), result), data) in slots.iter_mut().zip(results).zip(datas) {
+        *bytes = data;
+        match result {
+            Some(Ok(path)) => image.path = Some(path),
+            Some(Err(e)) => {
+                image.problem = Some(format!("could not save to {}: {e}", dir.display()))
             }
+            None => {}
         }
     }
+}
 
-    let mut notes: Vec<String> = config.save_problem.iter().cloned().collect();
-    if target.embed != EmbedMode::None {
-        let sources: Vec<(usize, Vec<u8>)> = fetched
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(pos, (_, b))| b.take().map(|b| (pos, b)))
-            .collect();
-        let (budget, max_edge, full_edge, mode) = (
-            config.budget_b64_bytes,
-            config.preview_max_edge,
-            config.full_max_edge,
-            target.embed,
-        );
-        // The bytes come back: an image nothing else holds must be kept by the caller.
-        let chosen = tokio::task::spawn_blocking(move || {
-            let chosen = embed::choose(&sources, mode, max_edge, full_edge, budget);
-            (chosen, sources)
-        })
-        .await;
-        match chosen {
-            Ok((choice, sources)) => {
-                for (pos, e) in choice.embeds {
-                    if let Some((image, _)) = fetched.get_mut(pos) {
-                        image.embedded = Some(e);
-                    }
-                }
-                for (pos, why) in choice.unreadable {
-                    if let Some((image, _)) = fetched.get_mut(pos) {
-                        let kept = match (&image.path, &image.url) {
-                            (Some(path), _) => format!(
-                                "the file saved to {} and the link are kept as received",
-                                path.display()
-                            ),
-                            (None, Some(_)) => "the link is kept as received".to_owned(),
-                            (None, None) => "nothing else of it could be kept".to_owned(),
-                        };
-                        notes.push(format!(
-                            "Image {} could not be shown: the downloaded file could not be read as an image ({why}); {kept}",
-                            image.index
-                        ));
-                    }
-                }
-                notes.extend(choice.note);
-                for (pos, bytes) in sources {
-                    if let Some((_, slot)) = fetched.get_mut(pos) {
-                        *slot = Some(bytes);
-                    }
-                }
-            }
-            Err(e) => notes.push(format!("previews could not be made: {e}")),
-        }
-    }
-    let unheld = fetched
+/// Chooses what to embed within the result budget, and says which images could not be shown.
+async fn embed_all(
+    config: &DeliveryConfig,
+    mode: EmbedMode,
+    slots: &mut [Slot],
+    notes: &mut Vec<String>,
+) {
+    let sources: Vec<(usize, Vec<u8>)> = slots
         .iter_mut()
         .enumerate()
-        .filter(|(_, (image, _))| !is_held(image))
-        .filter_map(|(pos, (_, bytes))| bytes.take().map(|b| (pos, b)))
+        .filter_map(|(pos, (_, b))| b.take().map(|b| (pos, b)))
         .collect();
-    Delivery {
-        images: fetched.into_iter().map(|(i, _)| i).collect(),
-        notes,
-        unheld,
+    let (budget, max_edge, full_edge) = (
+        config.budget_b64_bytes,
+        config.preview_max_edge,
+        config.full_max_edge,
+    );
+    // The bytes come back: an image nothing else holds must be kept by the caller.
+    let chosen = tokio::task::spawn_blocking(move || {
+        let chosen = embed::choose(&sources, mode, max_edge, full_edge, budget);
+        (chosen, sources)
+    })
+    .await;
+    let (choice, sources) = match chosen {
+        Ok(chosen) => chosen,
+        Err(e) => {
+            notes.push(format!("previews could not be made: {e}"));
+            return;
+        }
+    };
+    for (pos, e) in choice.embeds {
+        if let Some((image, _)) = slots.get_mut(pos) {
+            image.embedded = Some(e);
+        }
     }
+    for (pos, why) in choice.unreadable {
+        if let Some((image, _)) = slots.get(pos) {
+            notes.push(unshown(image, &why));
+        }
+    }
+    notes.extend(choice.note);
+    for (pos, bytes) in sources {
+        if let Some((_, slot)) = slots.get_mut(pos) {
+            *slot = Some(bytes);
+        }
+    }
+}
+
+/// The note for an image whose downloaded file could not be read as an image.
+fn unshown(image: &DeliveredImage, why: &str) -> String {
+    let kept = match (&image.path, &image.url) {
+        (Some(path), _) => format!(
+            "the file saved to {} and the link are kept as received",
+            path.display()
+        ),
+        (None, Some(_)) => "the link is kept as received".to_owned(),
+        (None, None) => "nothing else of it could be kept".to_owned(),
+    };
+    format!(
+        "Image {} could not be shown: the downloaded file could not be read as an image ({why}); {kept}",
+        image.index
+    )
 }
 
 /// Whether the caller can reach the full image without the server keeping it.
@@ -280,12 +352,4 @@ fn is_held(image: &DeliveredImage) -> bool {
     image.url.is_some()
         || image.path.is_some()
         || image.embedded.as_ref().is_some_and(|e| !e.preview)
-}
-
-fn dir_text(target: &CallTarget) -> String {
-    target
-        .dir
-        .as_ref()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default()
 }

@@ -6,6 +6,7 @@
 //! - [`config`]: flags and environment variables, validated into a [`config::Config`].
 //! - [`files`]: allowed folders, file names, atomic writes, local reference images.
 //! - [`imaging`]: previews within size budgets; fitting reference images to upstream limits.
+//! - [`generation`]: the generation service below MCP: request → checked → sent → delivered.
 //! - [`delivery`]: download, save and choose embeds for generated images.
 //! - [`advice`]: what to do about a failed generation or download, in this server's settings.
 //! - [`tools`]: the MCP tools, their schemas and how results are rendered; saved images as resources.
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod files;
+pub mod generation;
 pub mod imaging;
 pub mod oneshot;
 pub mod tcp;

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(cli) => Ok(cli),
         Err(e) => match seedream_mcp::cli::stdio_setting_error(&e) {
             Some(problem) => Err(problem),
-            None => e.exit(),
+            None => seedream_mcp::cli::exit_with(e),
         },
     };
     // The one-shot command is for people: they see its progress, result and errors, and INFO

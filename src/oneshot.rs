@@ -1,4 +1,4 @@
-//! `seedream-mcp generate "prompt"`: the tools' code path without MCP, for people and scripts.
+//! `seedream-mcp generate "prompt"`: the generation service without MCP, for people and scripts.
 //! Prints one saved path (or URL, when not saved) per line on stdout; progress and errors go
 //! to stderr.
 
@@ -6,11 +6,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use rmcp::model::CallToolResult;
-use serde_json::{Value, json};
-
 use crate::config::ServerArgs;
-use crate::tools::{ImageServer, ToolKind};
+use crate::delivery::EmbedMode;
+use crate::generation::{Access, Generator, ImageRef, Options, Request, Unwatched};
+use seedream::AspectRatio;
 
 /// What to generate.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,13 +17,13 @@ pub struct GenerateArgs {
     /// What to draw.
     pub prompt: String,
     /// Shape, e.g. 16:9 (the size comes from --size).
-    #[arg(long)]
-    pub aspect_ratio: Option<String>,
+    #[arg(long, value_parser = aspect_ratio)]
+    pub aspect_ratio: Option<AspectRatio>,
     /// A reference image (path, URL or data URI); repeat for several. Makes it an edit.
-    #[arg(long = "ref", value_name = "PATH_OR_URL")]
-    pub refs: Vec<String>,
+    #[arg(long = "ref", value_name = "PATH_OR_URL", value_parser = reference)]
+    pub refs: Vec<ImageRef>,
     /// How many images (more than 1 makes a sequence).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
     /// Folder to save into (default: SEEDREAM_OUTPUT_DIR).
     #[arg(long)]
@@ -35,69 +34,50 @@ pub struct GenerateArgs {
 }
 
 /// Runs one generation; `Err` carries the message to print before exiting non-zero.
-pub async fn run(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Result<()> {
-    let cwd = std::env::current_dir()?;
+pub async fn generate(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow::Result<()> {
     if let Some(out) = &args.out {
-        server_args.output_dir = Some(absolute(&cwd, out));
+        server_args.output_dir = Some(absolute(&std::env::current_dir()?, out));
         server_args.save = Some(true);
     }
-    let server = ImageServer::new(server_args.into_config()?)?;
-    let refs: Vec<String> = args.refs.iter().map(|r| reference(&cwd, r)).collect();
-    let (kind, mut arguments) = match (args.count, refs.is_empty()) {
-        (0, _) => anyhow::bail!("--count must be at least 1"),
-        (1, true) => (ToolKind::Generate, json!({ "prompt": args.prompt })),
-        (1, false) => (
-            ToolKind::Edit,
-            json!({ "prompt": args.prompt, "images": refs }),
-        ),
-        (n, _) => (
-            ToolKind::Sequence,
-            json!({ "prompt": args.prompt, "max_images": n, "images": refs }),
-        ),
+    let config = server_args.into_config()?;
+    let generator = Generator::new(seedream::Client::new(config.client.clone())?, &config);
+    let access = Access {
+        api_key: None,
+        roots: generator.roots().clone(),
     };
-    if let Some(obj) = arguments.as_object_mut() {
-        obj.insert("embed".into(), json!("none"));
-        if let Some(r) = &args.aspect_ratio {
-            obj.insert("aspect_ratio".into(), json!(r));
-        }
-        if let Some(f) = &args.filename {
-            obj.insert("filename".into(), json!(f));
-        }
-    }
-    let object = match arguments {
-        Value::Object(o) => o,
-        _ => anyhow::bail!("internal: arguments are not an object"),
+    let generated = with_progress(generator.generate(request(args), access, &Unwatched)).await;
+    let mut outcome = match generated {
+        Ok(outcome) => outcome,
+        Err(error) => anyhow::bail!("{error}"),
     };
-    let result = with_progress(server.call(kind, object)).await;
-    report(&result)
-}
-
-fn report(result: &CallToolResult) -> anyhow::Result<()> {
-    let text = result
-        .content
-        .iter()
-        .find_map(|c| c.as_text().map(|t| t.text.clone()))
-        .unwrap_or_default();
-    if result.is_error == Some(true) {
-        anyhow::bail!("{text}");
-    }
-    eprintln!("{text}");
-    let images = result
-        .structured_content
-        .as_ref()
-        .and_then(|s| s.get("images"))
-        .and_then(Value::as_array);
+    // Nobody keeps images for a command that has exited.
+    outcome.delivery.drop_unheld();
+    eprintln!("{}", crate::tools::summary_text(&outcome));
     let mut stdout = std::io::stdout().lock(); // stdout-ok: the one-shot command's output, not MCP mode
-    for image in images.into_iter().flatten() {
-        if let Some(line) = image
-            .get("path")
-            .or_else(|| image.get("url"))
-            .and_then(Value::as_str)
-        {
-            writeln!(stdout, "{line}")?;
+    for image in &outcome.delivery.images {
+        match (&image.path, &image.url) {
+            (Some(path), _) => writeln!(stdout, "{}", path.display())?,
+            (None, Some(url)) => writeln!(stdout, "{url}")?,
+            (None, None) => {}
         }
     }
     Ok(())
+}
+
+/// The flags as a request: several images make a sequence; images are not embedded, as
+/// nobody would see them.
+fn request(args: GenerateArgs) -> Request {
+    Request {
+        prompt: args.prompt,
+        references: args.refs,
+        max_images: (args.count > 1).then_some(args.count),
+        options: Options {
+            aspect_ratio: args.aspect_ratio,
+            embed: Some(EmbedMode::None),
+            filename: args.filename,
+            ..Options::default()
+        },
+    }
 }
 
 /// Shows elapsed time on an interactive terminal while `work` runs.
@@ -127,15 +107,15 @@ fn absolute(cwd: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Relative paths are relative to where the person ran the command.
-fn reference(cwd: &Path, raw: &str) -> String {
-    let lower = raw.to_ascii_lowercase();
-    let is_uri = ["http://", "https://", "data:", "file://", "~/"]
-        .iter()
-        .any(|p| lower.starts_with(p));
-    if is_uri || raw.starts_with('/') {
-        raw.to_owned()
-    } else {
-        cwd.join(raw).to_string_lossy().into_owned()
-    }
+/// A `--ref`: relative paths are relative to where the person ran the command.
+fn reference(raw: &str) -> Result<ImageRef, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current folder: {e}"))?;
+    ImageRef::from_command_line(raw, &cwd).map_err(|e| e.to_string())
+}
+
+/// An `--aspect-ratio`, spelled as in the tools' `aspect_ratio`.
+fn aspect_ratio(raw: &str) -> Result<AspectRatio, String> {
+    serde_json::from_value(serde_json::Value::String(raw.trim().to_owned()))
+        .map_err(|e| e.to_string())
 }

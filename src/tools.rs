@@ -5,16 +5,15 @@ mod args;
 pub mod caller;
 mod edit;
 mod generate;
+mod generating;
 mod get_job;
 mod guard;
 mod inflight;
 mod jobs;
 pub mod params;
 mod progress;
-mod references;
 mod render;
 mod resources;
-mod run;
 mod saved;
 pub mod schema;
 mod sequence;
@@ -35,14 +34,14 @@ use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router
 use secrecy::SecretString;
 
 use crate::config::Config;
-use crate::delivery::DeliveryConfig;
+use crate::generation::{Generator, ToolError};
 pub use caller::CALLER_KEY_HEADER;
 use caller::Caller;
+use generating::ToolKind;
 use inflight::{Decision, InFlight};
 use jobs::Jobs;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};
-use progress::Reporter;
-pub use run::{Context, ToolKind};
+pub use render::summary_text;
 use saved::SavedFiles;
 use wait::Outcome;
 
@@ -69,7 +68,7 @@ pub enum CallerKeys {
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
 pub struct ImageServer {
-    ctx: Arc<Context>,
+    generator: Arc<Generator>,
     jobs: Arc<Jobs>,
     /// Generating calls in flight, by request scope and id, for cancellations to find.
     calls: Arc<InFlight>,
@@ -88,18 +87,9 @@ pub struct ImageServer {
 #[tool_router]
 impl ImageServer {
     pub fn new(config: Config) -> anyhow::Result<Self> {
-        let client = seedream::Client::new(config.client)?;
-        let delivery = DeliveryConfig::new(config.delivery);
-        let ctx = Context {
-            client,
-            defaults: config.defaults,
-            profile: config.profile,
-            delivery,
-            slots: tokio::sync::Semaphore::new(config.jobs.max_concurrency),
-            max_concurrency: config.jobs.max_concurrency,
-        };
+        let client = seedream::Client::new(config.client.clone())?;
         Ok(ImageServer {
-            ctx: Arc::new(ctx),
+            generator: Arc::new(Generator::new(client, &config)),
             jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
             calls: Arc::default(),
             saved: Arc::default(),
@@ -117,18 +107,6 @@ impl ImageServer {
         let mut server = ImageServer::new(Config::inert()?)?;
         server.misconfigured = Some(problem.into());
         Ok(server)
-    }
-
-    /// Runs a tool without MCP (the one-shot command): the same path as a tool call.
-    pub async fn call(&self, kind: ToolKind, args: JsonObject) -> CallToolResult {
-        run::run(
-            &self.ctx,
-            kind,
-            args,
-            &Reporter::silent(),
-            run::Call::local(),
-        )
-        .await
     }
 
     /// Generate one image from a text prompt with ByteDance Seedream.
@@ -213,7 +191,7 @@ impl ImageServer {
     /// Starts nothing new from now on: calls waiting for an upstream slot, and calls made later,
     /// answer that the server is shutting down (nothing was sent or billed).
     pub fn begin_shutdown(&self) {
-        self.ctx.slots.close();
+        self.generator.close();
     }
 
     /// The shutdown's grace period is over: calls still running answer now (their generation
@@ -224,7 +202,7 @@ impl ImageServer {
 
     /// The largest reference image accepted, in bytes (transports size their messages by it).
     pub fn reference_max_bytes(&self) -> usize {
-        self.ctx.profile.reference_max_bytes
+        self.generator.reference_max_bytes()
     }
 
     /// This instance's name when several share a load balancer.
@@ -259,11 +237,7 @@ impl ImageServer {
             .map(|key| SecretString::from(key.to_owned()));
         match (sent, self.caller_keys) {
             (Some(key), _) => Ok(Some(key)),
-            (None, CallerKeys::Required) => Err(render::invalid(
-                "This server bills each caller's own API key: send it in the `X-Seedream-Api-Key` header of every \
-                 request (configure the header in your MCP client). The operator can let callers without a key use \
-                 the server's key with SEEDREAM_HTTP_SERVER_KEY_FALLBACK=true.",
-            )),
+            (None, CallerKeys::Required) => Err(ToolError::CallerKeyMissing.into()),
             (None, _) => Ok(None),
         }
     }
@@ -288,7 +262,7 @@ impl ImageServer {
         work: impl std::future::Future<Output = CallToolResult>,
     ) -> CallToolResult {
         match &self.misconfigured {
-            Some(problem) => render::misconfigured(problem),
+            Some(problem) => ToolError::Misconfigured(Arc::clone(problem)).into(),
             None => guard::guarded(tool, work).await,
         }
     }
@@ -313,24 +287,22 @@ impl ImageServer {
                 .register(caller.scope.clone(), rc.id.to_string(), stop.clone())
             {
                 Ok(r) => r,
-                Err(in_use) => return render::invalid(&format!("Invalid request: {in_use}.")),
+                Err(in_use) => return ToolError::InvalidRequest(in_use.to_string()).into(),
             };
-        let ctx = Arc::clone(&self.ctx);
-        let call = run::Call {
-            caller_key,
-            tenant: caller.tenant.clone(),
-            saved: Some(Arc::clone(&self.saved)),
-            job: None,
-        };
+        let generator = Arc::clone(&self.generator);
+        let saved = Arc::clone(&self.saved);
+        let tenant = caller.tenant.clone();
         let handle = self.jobs.spawn(
             kind.name(),
             caller.tenant,
             move |reporter, job| async move {
-                let call = run::Call {
-                    job: Some(job),
-                    ..call
+                let call = generating::Call {
+                    caller_key,
+                    tenant,
+                    saved,
+                    job,
                 };
-                run::run(&ctx, kind, args, &reporter, call).await
+                generating::respond(&generator, kind, args, &reporter, call).await
             },
         );
         let mut waiter = rc.clone();
@@ -382,7 +354,7 @@ impl ImageServer {
             tracing::info!(job = %handle.id, tool = kind.name(), ?decision, sent_upstream = sent, "cancelled by the caller");
             self.jobs.remove(&handle.id);
         }
-        CallToolResult::error(vec![rmcp::model::ContentBlock::text("Cancelled.")])
+        ToolError::Cancelled.into()
     }
 }
 
@@ -455,7 +427,7 @@ impl ServerHandler for ImageServer {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let caller = Caller::of(&context.extensions, self.caller_keys != CallerKeys::Off);
         let readers = resources::Readers {
-            roots: &self.ctx.delivery.roots,
+            roots: self.generator.roots(),
             saved: &self.saved,
             jobs: &self.jobs,
             tenant: &caller.tenant,

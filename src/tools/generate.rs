@@ -1,13 +1,14 @@
 //! `generate_image`: one image from a text prompt.
 
+use super::generating::options;
 use super::params::GenerateImageParams;
-use super::run::Ask;
+use crate::generation::{Request, ToolError};
 
-pub fn ask(p: GenerateImageParams) -> Result<Ask, String> {
-    Ok(Ask {
+pub fn request(p: GenerateImageParams) -> Result<Request, ToolError> {
+    Ok(Request {
         prompt: p.prompt,
-        images: Vec::new(),
+        references: Vec::new(),
         max_images: None,
-        options: p.options,
+        options: options(p.options),
     })
 }

@@ -12,6 +12,7 @@ use super::jobs::{Jobs, KeptImage, Lookup};
 use super::params::GetJobParams;
 use super::wait::{self, Outcome};
 use super::{args, render};
+use crate::generation::ToolError;
 
 pub async fn run(
     jobs: &Jobs,
@@ -22,11 +23,11 @@ pub async fn run(
 ) -> CallToolResult {
     let params = match args::parse::<GetJobParams>(raw) {
         Ok(p) => p,
-        Err(e) => return render::invalid(&e.0),
+        Err(e) => return ToolError::InvalidArguments(e.0).into(),
     };
     let wait_for = match wait_for(params.wait_seconds, limit) {
         Ok(d) => d,
-        Err(message) => return render::invalid(message),
+        Err(message) => return ToolError::InvalidArguments(message.to_owned()).into(),
     };
     let (tool, state) = match jobs.lookup(&params.job_id, tenant) {
         Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),

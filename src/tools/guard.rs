@@ -7,7 +7,9 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::CallToolResult;
+
+use crate::generation::ToolError;
 
 /// Runs `work`, turning a panic into an `isError` result that names `tool`.
 pub async fn guarded<F>(tool: &str, work: F) -> CallToolResult
@@ -26,10 +28,11 @@ where
 pub fn internal_error(tool: &str, payload: &(dyn Any + Send)) -> CallToolResult {
     let message = panic_message(payload);
     tracing::error!(tool, panic = %message, "a tool call panicked");
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "Internal error in {tool}: {message}. This is a bug in seedream-mcp; please report it \
-         with the arguments you sent. If an image was being generated, it may have been billed."
-    ))])
+    ToolError::Internal {
+        tool: tool.to_owned(),
+        message,
+    }
+    .into()
 }
 
 /// The panic's message, when it has one, kept short.
@@ -48,6 +51,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rmcp::model::ContentBlock;
 
     fn text(r: &CallToolResult) -> String {
         r.content

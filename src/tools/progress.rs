@@ -67,9 +67,4 @@ impl Reporter {
             s.result = Some(result);
         });
     }
-
-    /// A reporter nobody listens to, for callers without progress.
-    pub fn silent() -> Reporter {
-        Reporter::new().0
-    }
 }

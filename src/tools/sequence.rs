@@ -1,13 +1,14 @@
 //! `generate_sequence`: a set of related images (story panels, variations, a product series).
 
+use super::generating::{options, references};
 use super::params::GenerateSequenceParams;
-use super::run::Ask;
+use crate::generation::{Request, ToolError};
 
-pub fn ask(p: GenerateSequenceParams) -> Result<Ask, String> {
-    Ok(Ask {
+pub fn request(p: GenerateSequenceParams) -> Result<Request, ToolError> {
+    Ok(Request {
         prompt: p.prompt,
-        images: p.images.unwrap_or_default(),
+        references: references(p.images.unwrap_or_default())?,
         max_images: Some(p.max_images),
-        options: p.options,
+        options: options(p.options),
     })
 }

@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::progress::State;
+use crate::generation::ToolError;
 
 /// How often progress is sent while nothing else happens.
 const HEARTBEAT: Duration = Duration::from_secs(2);
@@ -108,29 +109,27 @@ fn seconds(d: Duration) -> String {
 
 /// `get_job` for an id that is not (or no longer) known.
 pub fn unknown(job_id: &str, keep: Duration) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "Unknown or expired job_id \"{}\": jobs are kept for {} minutes after they finish. Check the id, or start \
-         a new call.",
-        job_id.chars().take(80).collect::<String>(),
-        keep.as_secs() / 60
-    ))])
+    ToolError::UnknownJob {
+        job_id: job_id.to_owned(),
+        keep,
+    }
+    .into()
 }
 
-/// `get_job` that reached an instance other than the job's owner: a routing mistake the
-/// operator can fix, and the caller can retry (another attempt may be routed right).
+/// `get_job` that reached an instance other than the job's owner.
 pub fn elsewhere(job_id: &str, owner: &str, here: &str) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "Job \"{}\" is kept by server instance \"{owner}\", but this request reached \"{here}\". Call \
-         get_job again with the same job_id; if this keeps happening, the load balancer must send get_job to the \
-         instance the id names (route on the Mcp-Param-Job-Id header, or keep each client on one instance).",
-        job_id.chars().take(80).collect::<String>(),
-    ))])
+    ToolError::JobElsewhere {
+        job_id: job_id.to_owned(),
+        owner: owner.to_owned(),
+        here: here.to_owned(),
+    }
+    .into()
 }
 
 /// The answer to a call still running when the server stopped after its grace period.
 pub fn server_stopped(job_id: &str) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "The server shut down before this call finished (job {job_id}). The image API may already \
-         have generated and billed the images: check your account's usage before calling again."
-    ))])
+    ToolError::ServerStopped {
+        job_id: job_id.to_owned(),
+    }
+    .into()
 }

@@ -30,7 +30,7 @@ pub struct DeliveryConfig {
 
 /// Where one call's images go.
 #[derive(Debug, Clone)]
-pub struct CallTarget {
+pub struct Destination {
     /// `None` when saving is off. Created and opened only when images are written.
     pub dir: Option<OutputDir>,
     pub filename: Option<String>,
@@ -40,7 +40,7 @@ pub struct CallTarget {
 /// A per-call delivery option that cannot be honoured; `param` names the argument.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid `{param}`: {message}")]
-pub struct TargetError {
+pub struct DestinationError {
     pub param: &'static str,
     pub message: String,
 }
@@ -80,14 +80,14 @@ impl DeliveryConfig {
     }
 
     /// Checks the call's `filename` and `output_dir` and resolves the folder.
-    pub fn target(
+    pub fn destination(
         &self,
         filename: Option<&str>,
         output_dir: Option<&str>,
         embed: EmbedMode,
-    ) -> Result<CallTarget, TargetError> {
+    ) -> Result<Destination, DestinationError> {
         if !self.save && (filename.is_some() || output_dir.is_some()) {
-            return Err(TargetError {
+            return Err(DestinationError {
                 param: if output_dir.is_some() { "output_dir" } else { "filename" },
                 message: match &self.save_problem {
                     Some(problem) => format!("{problem}; leave out output_dir and filename meanwhile"),
@@ -100,12 +100,12 @@ impl DeliveryConfig {
         let filename = filename
             .map(naming::check_filename)
             .transpose()
-            .map_err(|e| TargetError {
+            .map_err(|e| DestinationError {
                 param: "filename",
                 message: e.to_string(),
             })?;
         if !self.save {
-            return Ok(CallTarget {
+            return Ok(Destination {
                 dir: None,
                 filename,
                 embed,
@@ -117,13 +117,13 @@ impl DeliveryConfig {
                 let path = expand_home(raw.trim());
                 self.roots
                     .check_dir_for_writing(&path)
-                    .map_err(|e| TargetError {
+                    .map_err(|e| DestinationError {
                         param: "output_dir",
                         message: e.to_string(),
                     })?
             }
         };
-        Ok(CallTarget {
+        Ok(Destination {
             dir: Some(dir),
             filename,
             embed,
@@ -161,7 +161,7 @@ mod tests {
         let c = config(root.path(), true);
         let inside = root.path().join("cats");
         let t = c
-            .target(None, Some(inside.to_str().unwrap()), EmbedMode::Preview)
+            .destination(None, Some(inside.to_str().unwrap()), EmbedMode::Preview)
             .unwrap();
         assert!(t.dir.unwrap().path().ends_with("cats"));
         for bad in [
@@ -169,7 +169,9 @@ mod tests {
             "relative/dir",
             &format!("{}/../x", root.path().display()),
         ] {
-            let e = c.target(None, Some(bad), EmbedMode::Preview).unwrap_err();
+            let e = c
+                .destination(None, Some(bad), EmbedMode::Preview)
+                .unwrap_err();
             assert_eq!(e.param, "output_dir", "{bad}");
         }
     }
@@ -178,7 +180,7 @@ mod tests {
     fn a_relative_output_dir_is_told_to_give_a_folder_not_a_file() {
         let root = tempfile::tempdir().unwrap();
         let e = config(root.path(), true)
-            .target(None, Some("images/out"), EmbedMode::Preview)
+            .destination(None, Some("images/out"), EmbedMode::Preview)
             .unwrap_err();
         assert!(e.message.contains("not an absolute path"), "{e}");
         assert!(e.message.contains("folder"), "{e}");
@@ -189,7 +191,7 @@ mod tests {
     fn filenames_are_checked_before_generation() {
         let root = tempfile::tempdir().unwrap();
         let e = config(root.path(), true)
-            .target(Some("../../x"), None, EmbedMode::Preview)
+            .destination(Some("../../x"), None, EmbedMode::Preview)
             .unwrap_err();
         assert_eq!(e.param, "filename");
     }
@@ -199,13 +201,13 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let c = config(root.path(), false);
         assert!(
-            c.target(None, None, EmbedMode::Preview)
+            c.destination(None, None, EmbedMode::Preview)
                 .unwrap()
                 .dir
                 .is_none()
         );
         assert!(
-            c.target(Some("fox"), None, EmbedMode::Preview)
+            c.destination(Some("fox"), None, EmbedMode::Preview)
                 .unwrap_err()
                 .message
                 .contains("SEEDREAM_SAVE")

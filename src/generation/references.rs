@@ -2,6 +2,7 @@
 //! into what the upstream accepts: URLs pass through verbatim; everything else is read (inside
 //! the allowed folders only), sniffed, fitted to the upstream limits and sent as a data URI.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -9,9 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tokio::sync::Semaphore;
 
+use super::{ImageRef, ToolError};
 use crate::files::{AllowedRoots, local_ref};
 use crate::imaging::{self, Fitted, ImagingError, ReferenceLimits};
-use seedream::{DataUri, Profile};
+use seedream::Profile;
 
 /// Decoding of reference images across all calls, bounded apart from the upstream concurrency:
 /// decoding happens before a call waits for an upstream slot, so without this 16 calls could
@@ -102,85 +104,86 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// The references ready to send, and what was changed on the way.
-pub struct Materialized {
-    pub images: Vec<String>,
+/// The references ready to send (URLs and data URIs), and what was changed on the way.
+#[derive(Debug)]
+pub struct References {
+    pub wire: Vec<String>,
     pub notes: Vec<String>,
 }
 
-/// Reads and fits every non-URL reference within the process-wide [`DecodeBudget`]. `Err` is
-/// a message naming `images[i]`.
+/// Reads and fits every reference that is not a URL within the process-wide [`DecodeBudget`].
 pub async fn materialize(
-    images: Vec<String>,
+    images: Vec<ImageRef>,
     roots: &AllowedRoots,
     profile: &Profile,
-) -> Result<Materialized, String> {
+) -> Result<References, ToolError> {
     materialize_within(images, roots, profile, DecodeBudget::global()).await
 }
 
 /// [`materialize`] with the given budget.
 pub async fn materialize_within(
-    images: Vec<String>,
+    images: Vec<ImageRef>,
     roots: &AllowedRoots,
     profile: &Profile,
     budget: &DecodeBudget,
-) -> Result<Materialized, String> {
+) -> Result<References, ToolError> {
     let limits = profile.reference_limits();
-    let mut out = Materialized {
-        images: Vec::with_capacity(images.len()),
+    let mut out = References {
+        wire: Vec::with_capacity(images.len()),
         notes: Vec::new(),
     };
-    for (i, raw) in images.into_iter().enumerate() {
+    for (i, image) in images.into_iter().enumerate() {
         let param = format!("images[{i}]");
-        let from_data_uri = !local_ref::is_local(&raw);
-        let bytes = if local_ref::is_local(&raw) {
-            let path = local_ref::to_path(&raw, dirs::home_dir().as_deref())
-                .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
-            let roots = roots.clone();
-            let read = tokio::task::spawn_blocking(move || local_ref::read(&path, &roots)).await;
-            match read {
-                Ok(Ok((bytes, _))) => bytes,
-                Ok(Err(e)) => return Err(format!("Invalid argument `{param}`: {e}.")),
-                Err(e) => {
-                    return Err(format!(
-                        "Invalid argument `{param}`: the file could not be read ({e})."
-                    ));
-                }
+        let (bytes, as_given) = match image {
+            // Sent as given; the upstream-rules check phrases any problem.
+            ImageRef::Url(uri) | ImageRef::Data { uri, bytes: None } => {
+                out.wire.push(uri);
+                continue;
             }
-        } else if let Some(decoded) = DataUri::parse(&raw) {
-            match decoded {
-                Ok(uri) => uri.bytes,
-                // Let the upstream-rules check phrase the problem.
-                Err(_) => {
-                    out.images.push(raw);
-                    continue;
-                }
-            }
-        } else {
-            out.images.push(raw);
-            continue;
+            ImageRef::Data {
+                uri,
+                bytes: Some(bytes),
+            } => (bytes, Some(uri)),
+            ImageRef::Local(path) => (read_local(path, roots, &param).await?, None),
         };
         let fitted = budget
             .fit(bytes, limits)
             .await
-            .map_err(|e| format!("Invalid argument `{param}`: {e}."))?;
-        match fitted.note {
-            Some(note) => out.notes.push(format!("{param}: {note}")),
+            .map_err(|e| ToolError::invalid(&param, e))?;
+        let wire = match (fitted.note, as_given) {
             // A data URI already within the limits goes on as given (its label is normalised
             // later), saving a base64 round trip of up to the reference size limit.
-            None if from_data_uri => {
-                out.images.push(raw);
-                continue;
+            (None, Some(uri)) => uri,
+            (note, _) => {
+                out.notes
+                    .extend(note.map(|note| format!("{param}: {note}")));
+                format!(
+                    "data:{};base64,{}",
+                    fitted.format.mime(),
+                    STANDARD.encode(&fitted.bytes)
+                )
             }
-            None => {}
-        }
-        out.images.push(format!(
-            "data:{};base64,{}",
-            fitted.format.mime(),
-            STANDARD.encode(&fitted.bytes)
-        ));
+        };
+        out.wire.push(wire);
     }
     Ok(out)
+}
+
+/// Reads a local reference inside `roots`, off the async threads.
+async fn read_local(
+    path: PathBuf,
+    roots: &AllowedRoots,
+    param: &str,
+) -> Result<Vec<u8>, ToolError> {
+    let roots = roots.clone();
+    match tokio::task::spawn_blocking(move || local_ref::read(&path, &roots)).await {
+        Ok(Ok((bytes, _))) => Ok(bytes),
+        Ok(Err(e)) => Err(ToolError::invalid(param, e)),
+        Err(e) => Err(ToolError::invalid(
+            param,
+            format!("the file could not be read ({e})"),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -255,9 +258,11 @@ mod tests {
         let roots = AllowedRoots::new(Vec::<std::path::PathBuf>::new());
         let profile = Profile::default();
         let budget = DecodeBudget::new(64 * MIB, 1);
-        let Err(message) = materialize_within(vec![uri], &roots, &profile, &budget).await else {
+        let image = ImageRef::parse(uri).unwrap();
+        let Err(error) = materialize_within(vec![image], &roots, &profile, &budget).await else {
             panic!("accepted");
         };
+        let message = error.to_string();
         assert!(message.contains("images[0]"), "{message}");
         assert!(message.contains("11000x11000"), "{message}");
         assert_eq!(budget.mebibytes.available_permits(), 64);
