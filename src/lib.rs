@@ -7,15 +7,19 @@
 //! - [`files`]: allowed folders, file names, atomic writes, local reference images.
 //! - [`imaging`]: previews within size budgets; fitting reference images to upstream limits.
 //! - [`delivery`]: download, save and choose embeds for generated images.
+//! - [`jobs`]: generations that may outlive their call, collected with `get_job`.
+//! - [`caller`]: who calls (tenant, scope, paying key) and why a call was cancelled, as typed values.
 //! - [`tools`]: the MCP tools, their schemas and how results are rendered; saved images as resources.
-//! - [`transport`]: stdio wiring.
+//! - [`transport`]: stdio and HTTP wiring; decides who calls and how instances are routed.
 //! - [`telemetry`]: logging to stderr.
 
+pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod files;
 pub mod imaging;
+pub mod jobs;
 pub mod oneshot;
 pub mod tcp;
 pub mod telemetry;

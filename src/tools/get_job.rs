@@ -7,11 +7,11 @@ use rmcp::RoleServer;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 
-use super::caller::Tenant;
-use super::jobs::{Jobs, KeptImage, Lookup};
 use super::params::GetJobParams;
 use super::wait::{self, Outcome};
 use super::{args, render};
+use crate::caller::Tenant;
+use crate::jobs::{Jobs, KeptImage, Lookup};
 
 pub async fn run(
     jobs: &Jobs,

@@ -10,7 +10,7 @@ use rmcp::service::RequestContext;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::progress::State;
+use crate::jobs::progress::State;
 
 /// How often progress is sent while nothing else happens.
 const HEARTBEAT: Duration = Duration::from_secs(2);
