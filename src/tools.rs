@@ -64,7 +64,7 @@ pub struct ImageServer {
     calls: Arc<InFlight>,
     /// Who saved which file, for reading them back over HTTP.
     saved: Arc<SavedFiles>,
-    wait: Duration,
+    pace: wait::Pace,
     /// Set by the transport: over HTTP it reads the caller its middleware identified.
     callers: CallerSource,
     /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
@@ -93,7 +93,10 @@ impl ImageServer {
             jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
             calls: Arc::default(),
             saved: Arc::default(),
-            wait: config.jobs.wait,
+            pace: wait::Pace {
+                limit: config.jobs.wait,
+                heartbeat: wait::Pace::HEARTBEAT,
+            },
             callers: |_| None,
             misconfigured: None,
             grace_over: tokio_util::sync::CancellationToken::new(),
@@ -187,7 +190,7 @@ impl ImageServer {
         Ok(self
             .answer(
                 "get_job",
-                get_job::run(&self.jobs, self.wait, args, &caller.tenant, &rc),
+                get_job::run(&self.jobs, self.pace, args, &caller.tenant, &rc),
             )
             .await)
     }
@@ -197,6 +200,14 @@ impl ImageServer {
     /// Lets the transport say who calls: `source` reads the caller from a request's extensions.
     pub fn with_callers(mut self, source: CallerSource) -> Self {
         self.callers = source;
+        self
+    }
+
+    /// Sends progress every `heartbeat` while a job runs instead of every 2 s (tests set it
+    /// small, so they need not wait whole seconds to see a heartbeat).
+    pub fn with_heartbeat(mut self, heartbeat: Duration) -> Self {
+        // A zero period would make tokio's interval panic.
+        self.pace.heartbeat = heartbeat.max(Duration::from_millis(1));
         self
     }
 

@@ -52,7 +52,7 @@ impl ImageServer {
         let mut waiter = rc.clone();
         waiter.ct = stop;
         let outcome = tokio::select! {
-            outcome = wait::wait(handle.state.clone(), &waiter, self.wait) => outcome,
+            outcome = wait::wait(handle.state.clone(), &waiter, self.pace) => outcome,
             () = self.grace_over.cancelled() => {
                 tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
                 return wait::server_stopped(&handle.id);
@@ -68,7 +68,7 @@ impl ImageServer {
             Outcome::StillRunning => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
                 let state = handle.state.borrow().clone();
-                wait::still_running(&handle.id, kind.name(), &state, self.wait)
+                wait::still_running(&handle.id, kind.name(), &state, self.pace.limit)
             }
             Outcome::Cancelled => self.settle_cancelled(kind, &handle, &registration).await,
         }

@@ -12,8 +12,19 @@ use tokio::sync::watch;
 
 use crate::jobs::progress::State;
 
-/// How often progress is sent while nothing else happens.
-const HEARTBEAT: Duration = Duration::from_secs(2);
+/// How long a caller waits, and how often it hears that the job is alive.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The wait limit, after which the caller gets the job id instead.
+    pub limit: Duration,
+    /// How often progress is sent while nothing else happens (it keeps clients' timers alive).
+    pub heartbeat: Duration,
+}
+
+impl Pace {
+    /// A progress notification every 2 s.
+    pub const HEARTBEAT: Duration = Duration::from_secs(2);
+}
 
 /// What ended the wait.
 pub enum Outcome {
@@ -22,15 +33,15 @@ pub enum Outcome {
     Cancelled,
 }
 
-/// Waits up to `limit`, forwarding progress to the caller if it asked for it.
+/// Waits up to `pace.limit`, forwarding progress to the caller if it asked for it.
 pub async fn wait(
     mut state: watch::Receiver<State>,
     ctx: &RequestContext<RoleServer>,
-    limit: Duration,
+    pace: Pace,
 ) -> Outcome {
     let token = ctx.meta.get_progress_token();
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    let deadline = tokio::time::Instant::now() + pace.limit;
+    let mut heartbeat = tokio::time::interval(pace.heartbeat);
     let mut last = 0.0f64;
     let mut sent = 0usize;
     loop {
