@@ -2,16 +2,14 @@
 //! only delegates; parsing, validation and rendering live in the submodules.
 
 mod args;
-pub mod caller;
+mod call;
 mod edit;
 mod generate;
 mod generating;
 mod get_job;
 mod guard;
 mod inflight;
-mod jobs;
 pub mod params;
-mod progress;
 mod render;
 mod resources;
 mod saved;
@@ -24,26 +22,24 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CallToolResult, CancelledNotificationParam, Implementation, JsonObject,
+    CallToolResult, CancelledNotificationParam, Extensions, Implementation, JsonObject,
     ListResourceTemplatesResult, PaginatedRequestParams, ReadResourceRequestParams,
     ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use secrecy::SecretString;
-
+// The submodules reach the caller and job types through these names.
+use crate::caller::{self, CallerContext, Cancellation, Scope};
 use crate::config::Config;
 use crate::generation::{Generator, ToolError};
-pub use caller::CALLER_KEY_HEADER;
-use caller::Caller;
+use crate::jobs::{self, Jobs, progress};
 use generating::ToolKind;
-use inflight::{Decision, InFlight};
-use jobs::Jobs;
+pub(crate) use guard::guarded;
+use inflight::InFlight;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};
 pub use render::summary_text;
 use saved::SavedFiles;
-use wait::Outcome;
 
 const INSTRUCTIONS: &str = "Seedream image tools. generate_image: one image from text. \
 edit_image: change or restyle existing pictures, or combine up to 14 reference images (local paths, \
@@ -54,16 +50,9 @@ and attach small previews. \
 A call still running after the wait limit answers with a job_id: pass it to get_job to collect the \
 images. A failed call says which argument to change.";
 
-/// Whether HTTP callers pay with their own upstream key (`X-Seedream-Api-Key`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallerKeys {
-    /// The server's key pays for every call; the header is ignored.
-    Off,
-    /// Every call must bring its own key.
-    Required,
-    /// A call's own key pays when sent, else the server's key (an explicit operator choice).
-    OrServerKey,
-}
+/// Where the tools learn who calls: the transport's reading of a request's extensions.
+/// `None` (stdio, or a request no transport described) means the local operator.
+pub type CallerSource = fn(&Extensions) -> Option<CallerContext>;
 
 /// The MCP server. Cheap to clone: HTTP transports build one per session or request.
 #[derive(Clone)]
@@ -74,8 +63,9 @@ pub struct ImageServer {
     calls: Arc<InFlight>,
     /// Who saved which file, for reading them back over HTTP.
     saved: Arc<SavedFiles>,
-    wait: Duration,
-    caller_keys: CallerKeys,
+    pace: wait::Pace,
+    /// Set by the transport: over HTTP it reads the caller its middleware identified.
+    callers: CallerSource,
     /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
     /// which a stdio client would show only as "Connection closed".
     misconfigured: Option<Arc<str>>,
@@ -93,11 +83,14 @@ impl ImageServer {
             jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
             calls: Arc::default(),
             saved: Arc::default(),
-            wait: config.jobs.wait,
-            caller_keys: CallerKeys::Off,
+            pace: wait::Pace {
+                limit: config.jobs.wait,
+                heartbeat: wait::Pace::HEARTBEAT,
+            },
+            callers: |_| None,
             misconfigured: None,
             grace_over: tokio_util::sync::CancellationToken::new(),
-            tool_router: with_routing_header(Self::tool_router(), config.jobs.instance.is_some()),
+            tool_router: Self::tool_router(),
         })
     }
 
@@ -171,20 +164,45 @@ impl ImageServer {
         args: JsonObject,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let caller = Caller::of(&rc.extensions, self.caller_keys != CallerKeys::Off);
+        let caller = self.caller(&rc.extensions);
         Ok(self
             .answer(
                 "get_job",
-                get_job::run(&self.jobs, self.wait, args, &caller.tenant, &rc),
+                get_job::run(&self.jobs, self.pace, args, &caller.tenant, &rc),
             )
             .await)
     }
 }
 
 impl ImageServer {
-    /// Lets HTTP callers pay with their own upstream key, sent as `X-Seedream-Api-Key`.
-    pub fn with_caller_keys(mut self, keys: CallerKeys) -> Self {
-        self.caller_keys = keys;
+    /// Lets the transport say who calls: `source` reads the caller from a request's extensions.
+    pub fn with_callers(mut self, source: CallerSource) -> Self {
+        self.callers = source;
+        self
+    }
+
+    /// Sends progress every `heartbeat` while a job runs instead of every 2 s (tests set it
+    /// small, so they need not wait whole seconds to see a heartbeat).
+    pub fn with_heartbeat(mut self, heartbeat: Duration) -> Self {
+        // A zero period would make tokio's interval panic.
+        self.pace.heartbeat = heartbeat.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Marks `tool`'s argument `param` as one that clients copy into an `Mcp-Param-{header}`
+    /// header (`x-mcp-header`, SEP-2243), which a load balancer can route on.
+    pub fn with_header_param(mut self, tool: &str, param: &str, header: &str) -> Self {
+        if let Some(route) = self.tool_router.map.get_mut(tool) {
+            let mut schema = (*route.attr.input_schema).clone();
+            if let Some(property) = schema
+                .get_mut("properties")
+                .and_then(|p| p.get_mut(param))
+                .and_then(|j| j.as_object_mut())
+            {
+                property.insert("x-mcp-header".into(), header.into());
+            }
+            route.attr.input_schema = Arc::new(schema);
+        }
         self
     }
 
@@ -210,48 +228,15 @@ impl ImageServer {
         self.jobs.instance()
     }
 
-    /// Applies a `notifications/cancelled` that reached the transport but not rmcp (stateless
-    /// HTTP drops notifications): the call it names, in the caller's scope, is cancelled.
-    pub fn cancel_request(
-        &self,
-        extensions: &rmcp::model::Extensions,
-        id: &str,
-        reason: Option<&str>,
-    ) -> bool {
-        let caller = Caller::of(extensions, self.caller_keys != CallerKeys::Off);
-        self.calls.cancel(&caller.scope, id, reason)
+    /// Applies a cancellation to the call with request id `id` in `scope` (also one that
+    /// reached the transport but not rmcp: stateless HTTP drops notifications).
+    pub fn cancel_request(&self, scope: &Scope, id: &str, why: Cancellation) -> bool {
+        self.calls.cancel(scope, id, why)
     }
 
-    /// The key this call pays with: the caller's own, the server's (`None`), or a refusal.
-    fn paying_key(
-        &self,
-        rc: &RequestContext<RoleServer>,
-    ) -> Result<Option<SecretString>, CallToolResult> {
-        if self.caller_keys == CallerKeys::Off {
-            return Ok(None);
-        }
-        let sent = rc
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(caller::caller_key)
-            .map(|key| SecretString::from(key.to_owned()));
-        match (sent, self.caller_keys) {
-            (Some(key), _) => Ok(Some(key)),
-            (None, CallerKeys::Required) => Err(ToolError::CallerKeyMissing.into()),
-            (None, _) => Ok(None),
-        }
-    }
-
-    /// What a cancellation asked for. rmcp fires the request's token before the notification
-    /// handler runs, so this waits a moment for the notification.
-    async fn decision(&self, registration: &inflight::Registration) -> Option<Decision> {
-        for _ in 0..20 {
-            if let Some(decision) = registration.decision() {
-                return Some(decision);
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        None
+    /// Who sent the request with these extensions.
+    fn caller(&self, extensions: &Extensions) -> CallerContext {
+        (self.callers)(extensions).unwrap_or_else(CallerContext::local)
     }
 
     /// Answers a tool call with `work`'s result, a panic as an internal error, or the
@@ -266,120 +251,6 @@ impl ImageServer {
             None => guard::guarded(tool, work).await,
         }
     }
-
-    /// Runs a tool call as a job and waits for it up to the wait limit.
-    async fn start(
-        &self,
-        kind: ToolKind,
-        args: JsonObject,
-        rc: RequestContext<RoleServer>,
-    ) -> CallToolResult {
-        let caller = Caller::of(&rc.extensions, self.caller_keys != CallerKeys::Off);
-        let caller_key = match self.paying_key(&rc) {
-            Ok(key) => key,
-            Err(refusal) => return refusal,
-        };
-        // Fired by the request's own cancellation, or by one that reached us another way.
-        let stop = rc.ct.child_token();
-        let registration =
-            match self
-                .calls
-                .register(caller.scope.clone(), rc.id.to_string(), stop.clone())
-            {
-                Ok(r) => r,
-                Err(in_use) => return ToolError::InvalidRequest(in_use.to_string()).into(),
-            };
-        let generator = Arc::clone(&self.generator);
-        let saved = Arc::clone(&self.saved);
-        let tenant = caller.tenant.clone();
-        let handle = self.jobs.spawn(
-            kind.name(),
-            caller.tenant,
-            move |reporter, job| async move {
-                let call = generating::Call {
-                    caller_key,
-                    tenant,
-                    saved,
-                    job,
-                };
-                generating::respond(&generator, kind, args, &reporter, call).await
-            },
-        );
-        let mut waiter = rc.clone();
-        waiter.ct = stop;
-        let outcome = tokio::select! {
-            outcome = wait::wait(handle.state.clone(), &waiter, self.wait) => outcome,
-            () = self.grace_over.cancelled() => {
-                tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
-                return wait::server_stopped(&handle.id);
-            }
-        };
-        match outcome {
-            Outcome::Finished(result) => {
-                // Delivered on the spot: nobody will ask for it by id, so it need not be kept
-                // (unless it holds images nothing else does).
-                self.jobs.delivered(&handle.id);
-                result
-            }
-            Outcome::StillRunning => {
-                tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
-                let state = handle.state.borrow().clone();
-                wait::still_running(&handle.id, kind.name(), &state, self.wait)
-            }
-            Outcome::Cancelled => self.cancelled(kind, &handle, &registration).await,
-        }
-    }
-
-    /// Settles a call whose request was cancelled or whose stream closed: the job stops, or
-    /// goes on for `get_job` when its images may already be billed.
-    async fn cancelled(
-        &self,
-        kind: ToolKind,
-        handle: &jobs::Handle,
-        registration: &inflight::Registration,
-    ) -> CallToolResult {
-        let decision = self.decision(registration).await;
-        let sent = handle.state.borrow().sent_upstream;
-        // A closed stream with no cancellation is ambiguous (a timeout, a dropped connection, or
-        // a 2026-07-28 client's abort): before anything was sent it costs nothing to stop; after,
-        // the images may be billed, so they are kept.
-        let keep = match decision {
-            Some(Decision::KeepGoing) => true,
-            Some(Decision::Cancel) => false,
-            None => sent,
-        };
-        if keep {
-            tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
-        } else {
-            tracing::info!(job = %handle.id, tool = kind.name(), ?decision, sent_upstream = sent, "cancelled by the caller");
-            self.jobs.remove(&handle.id);
-        }
-        ToolError::Cancelled.into()
-    }
-}
-
-/// With several instances, `get_job`'s `job_id` is marked `x-mcp-header` (SEP-2243): 2026-07-28
-/// clients then copy it into an `Mcp-Param-Job-Id` header a load balancer can route on. Left
-/// out otherwise, as some schema consumers refuse keywords they do not know.
-fn with_routing_header(
-    mut router: ToolRouter<ImageServer>,
-    scaled: bool,
-) -> ToolRouter<ImageServer> {
-    if !scaled {
-        return router;
-    }
-    if let Some(route) = router.map.get_mut("get_job") {
-        let mut schema = (*route.attr.input_schema).clone();
-        if let Some(job_id) = schema
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("job_id"))
-            .and_then(|j| j.as_object_mut())
-        {
-            job_id.insert("x-mcp-header".into(), "Job-Id".into());
-        }
-        route.attr.input_schema = Arc::new(schema);
-    }
-    router
 }
 
 #[tool_handler(router = self.tool_router)]
@@ -404,11 +275,9 @@ impl ServerHandler for ImageServer {
         context: NotificationContext<RoleServer>,
     ) {
         if let Some(id) = notification.request_id {
-            self.cancel_request(
-                &context.extensions,
-                &id.to_string(),
-                notification.reason.as_deref(),
-            );
+            let caller = self.caller(&context.extensions);
+            let why = Cancellation::from_reason(notification.reason.as_deref());
+            self.cancel_request(&caller.scope, &id.to_string(), why);
         }
     }
 
@@ -425,7 +294,7 @@ impl ServerHandler for ImageServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let caller = Caller::of(&context.extensions, self.caller_keys != CallerKeys::Off);
+        let caller = self.caller(&context.extensions);
         let readers = resources::Readers {
             roots: self.generator.roots(),
             saved: &self.saved,

@@ -7,16 +7,16 @@ use rmcp::RoleServer;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 
-use super::caller::Tenant;
-use super::jobs::{Jobs, KeptImage, Lookup};
 use super::params::GetJobParams;
-use super::wait::{self, Outcome};
+use super::wait::{self, Outcome, Pace};
 use super::{args, render};
+use crate::caller::Tenant;
 use crate::generation::ToolError;
+use crate::jobs::{Jobs, KeptImage, Lookup};
 
 pub async fn run(
     jobs: &Jobs,
-    limit: Duration,
+    pace: Pace,
     raw: JsonObject,
     tenant: &Tenant,
     rc: &RequestContext<RoleServer>,
@@ -25,6 +25,7 @@ pub async fn run(
         Ok(p) => p,
         Err(e) => return ToolError::InvalidArguments(e.0).into(),
     };
+    let limit = pace.limit;
     let wait_for = match wait_for(params.wait_seconds, limit) {
         Ok(d) => d,
         Err(message) => return ToolError::InvalidArguments(message.to_owned()).into(),
@@ -34,7 +35,11 @@ pub async fn run(
         Lookup::Elsewhere { owner, here } => return wait::elsewhere(&params.job_id, &owner, &here),
         Lookup::Found { tool, state, .. } => (tool, state),
     };
-    match wait::wait(state.clone(), rc, wait_for).await {
+    let pace = Pace {
+        limit: wait_for,
+        ..pace
+    };
+    match wait::wait(state.clone(), rc, pace).await {
         Outcome::Finished(result) => {
             // Looked up again: the images are kept when the job finishes, maybe during the wait.
             let kept = match jobs.lookup(&params.job_id, tenant) {

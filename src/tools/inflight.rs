@@ -5,32 +5,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::caller::Scope;
-
-/// What the caller asked for when it cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// An explicit cancel: stop the call and drop its upstream request.
-    Cancel,
-    /// The client only stopped waiting (its timeout): the call goes on and its images are kept.
-    KeepGoing,
-}
-
-impl Decision {
-    /// Reads a cancellation's reason: clients name their timeouts (rmcp: "request timeout";
-    /// the TypeScript SDK: "Request timed out"); anything else is a real cancel.
-    pub fn from_reason(reason: Option<&str>) -> Decision {
-        let r = reason.unwrap_or_default().to_ascii_lowercase();
-        if r.contains("timeout") || r.contains("timed out") {
-            Decision::KeepGoing
-        } else {
-            Decision::Cancel
-        }
-    }
-}
+use crate::caller::{Cancellation, Scope};
 
 type Key = (Scope, String);
 
@@ -44,7 +23,7 @@ pub struct InFlight {
 #[derive(Debug)]
 struct Slot {
     stop: CancellationToken,
-    decision: Mutex<Option<Decision>>,
+    why: Mutex<Option<Cancellation>>,
 }
 
 /// A call's entry; removed when dropped.
@@ -73,7 +52,7 @@ impl InFlight {
         let key = (scope, id);
         let slot = Arc::new(Slot {
             stop,
-            decision: Mutex::new(None),
+            why: Mutex::new(None),
         });
         let mut table = self.lock();
         let calls = table.entry(key.clone()).or_default();
@@ -94,7 +73,7 @@ impl InFlight {
     /// finished, or the id belongs to someone else's scope) or, over stateless HTTP, if several
     /// clients of the tenant use that id at once: which one meant it cannot be known, and
     /// cancelling the wrong one would drop a paid generation.
-    pub fn cancel(&self, scope: &Scope, id: &str, reason: Option<&str>) -> bool {
+    pub fn cancel(&self, scope: &Scope, id: &str, why: Cancellation) -> bool {
         let key = (scope.clone(), id.to_owned());
         let slot = match self.lock().get(&key).map(Vec::as_slice) {
             Some([only]) => Arc::clone(only),
@@ -107,8 +86,7 @@ impl InFlight {
                 return false;
             }
         };
-        let decision = Decision::from_reason(reason);
-        *slot.decision.lock().unwrap_or_else(|p| p.into_inner()) = Some(decision);
+        *slot.why.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
         slot.stop.cancel();
         true
     }
@@ -119,11 +97,27 @@ impl InFlight {
 }
 
 impl Registration {
-    /// What the cancellation asked for, if one arrived for this call.
-    pub fn decision(&self) -> Option<Decision> {
-        *self.slot.decision.lock().unwrap_or_else(|p| p.into_inner())
+    /// Why this call was cancelled, if a cancellation named it.
+    pub fn cancellation(&self) -> Option<Cancellation> {
+        *self.slot.why.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why this call's request ended, once its token fired. rmcp fires the request's token
+    /// before the notification handler runs, so this waits a moment for the notification;
+    /// none means the stream closed.
+    pub async fn settled_cancellation(&self) -> Cancellation {
+        for _ in 0..20 {
+            if let Some(why) = self.cancellation() {
+                return why;
+            }
+            tokio::time::sleep(NOTIFICATION_LAG).await;
+        }
+        Cancellation::StreamClosed
     }
 }
+
+/// How often [`Registration::settled_cancellation`] looks for the notification (20 times).
+const NOTIFICATION_LAG: Duration = Duration::from_millis(5);
 
 impl Drop for Registration {
     fn drop(&mut self) {
@@ -140,7 +134,7 @@ impl Drop for Registration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::caller::Tenant;
+    use crate::caller::Tenant;
 
     #[test]
     fn a_cancel_reaches_only_the_call_of_its_own_scope() {
@@ -156,30 +150,13 @@ mod tests {
             .register(b.clone(), "1".into(), stop_b.clone())
             .unwrap();
 
-        assert!(calls.cancel(&b, "1", None));
+        assert!(calls.cancel(&b, "1", Cancellation::Abort));
         assert!(stop_b.is_cancelled());
         assert!(!stop_a.is_cancelled(), "session a's call 1 must go on");
-        assert_eq!(rb.decision(), Some(Decision::Cancel));
-        assert_eq!(ra.decision(), None);
+        assert_eq!(rb.cancellation(), Some(Cancellation::Abort));
+        assert_eq!(ra.cancellation(), None);
         let other_tenant = Scope::Tenant(Tenant::local());
-        assert!(!calls.cancel(&other_tenant, "1", None));
-    }
-
-    #[test]
-    fn a_timeout_keeps_the_call_going_and_a_plain_cancel_stops_it() {
-        assert_eq!(
-            Decision::from_reason(Some("request timeout")),
-            Decision::KeepGoing
-        );
-        assert_eq!(
-            Decision::from_reason(Some("Request timed out")),
-            Decision::KeepGoing
-        );
-        assert_eq!(
-            Decision::from_reason(Some("user aborted")),
-            Decision::Cancel
-        );
-        assert_eq!(Decision::from_reason(None), Decision::Cancel);
+        assert!(!calls.cancel(&other_tenant, "1", Cancellation::Abort));
     }
 
     #[test]
@@ -189,11 +166,11 @@ mod tests {
         let (one, two) = (CancellationToken::new(), CancellationToken::new());
         let r1 = calls.register(s.clone(), "1".into(), one.clone()).unwrap();
         let r2 = calls.register(s.clone(), "1".into(), two.clone()).unwrap();
-        assert!(!calls.cancel(&s, "1", Some("abort")));
+        assert!(!calls.cancel(&s, "1", Cancellation::Abort));
         assert!(!one.is_cancelled() && !two.is_cancelled());
         drop(r1);
         assert!(
-            calls.cancel(&s, "1", Some("abort")),
+            calls.cancel(&s, "1", Cancellation::Abort),
             "once alone, it is unambiguous"
         );
         assert!(two.is_cancelled());
@@ -219,5 +196,16 @@ mod tests {
                 .register(s, "7".into(), CancellationToken::new())
                 .is_ok()
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancellation_that_never_arrives_reads_as_a_closed_stream() {
+        let calls = Arc::new(InFlight::default());
+        let r = calls
+            .register(Scope::Stdio, "1".into(), CancellationToken::new())
+            .unwrap();
+        assert_eq!(r.settled_cancellation().await, Cancellation::StreamClosed);
+        calls.cancel(&Scope::Stdio, "1", Cancellation::ClientTimeout);
+        assert_eq!(r.settled_cancellation().await, Cancellation::ClientTimeout);
     }
 }

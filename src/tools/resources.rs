@@ -9,10 +9,10 @@ use rmcp::model::{
     ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate,
 };
 
-use super::caller::Tenant;
-use super::jobs::Jobs;
 use super::saved::{Access, SavedFiles};
+use crate::caller::Tenant;
 use crate::files::{AllowedRoots, local_ref};
+use crate::jobs::Jobs;
 
 const JOB_IMAGES: &str = "seedream://jobs/";
 

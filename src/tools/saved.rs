@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::caller::Tenant;
+use crate::caller::Tenant;
 use crate::files::AllowedRoots;
 
 /// Files remembered at most; the oldest are forgotten first (they stay on disk, readable

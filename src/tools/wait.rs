@@ -10,11 +10,22 @@ use rmcp::service::RequestContext;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::progress::State;
 use crate::generation::ToolError;
+use crate::jobs::progress::State;
 
-/// How often progress is sent while nothing else happens.
-const HEARTBEAT: Duration = Duration::from_secs(2);
+/// How long a caller waits, and how often it hears that the job is alive.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The wait limit, after which the caller gets the job id instead.
+    pub limit: Duration,
+    /// How often progress is sent while nothing else happens (it keeps clients' timers alive).
+    pub heartbeat: Duration,
+}
+
+impl Pace {
+    /// A progress notification every 2 s.
+    pub const HEARTBEAT: Duration = Duration::from_secs(2);
+}
 
 /// What ended the wait.
 pub enum Outcome {
@@ -23,27 +34,53 @@ pub enum Outcome {
     Cancelled,
 }
 
-/// Waits up to `limit`, forwarding progress to the caller if it asked for it.
+/// Waits up to `pace.limit`, forwarding progress to the caller if it asked for it.
 pub async fn wait(
-    mut state: watch::Receiver<State>,
+    state: watch::Receiver<State>,
     ctx: &RequestContext<RoleServer>,
-    limit: Duration,
+    pace: Pace,
 ) -> Outcome {
     let token = ctx.meta.get_progress_token();
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    let mut last = 0.0f64;
-    let mut sent = 0usize;
+    let send = |progress: f64, message: String| {
+        let note = token
+            .clone()
+            .map(|token| ProgressNotificationParam::new(token, progress).with_message(message));
+        async move {
+            if let Some(note) = note
+                && let Err(e) = ctx.peer.notify_progress(note).await
+            {
+                tracing::debug!(error = %e, "progress notification not delivered");
+            }
+        }
+    };
+    watch(state, ctx.ct.cancelled(), pace, send).await
+}
+
+/// The wait itself, apart from MCP: `send` gets each progress value and its message.
+async fn watch<F, Fut>(
+    mut state: watch::Receiver<State>,
+    cancelled: impl Future<Output = ()>,
+    pace: Pace,
+    mut send: F,
+) -> Outcome
+where
+    F: FnMut(f64, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let deadline = tokio::time::Instant::now() + pace.limit;
+    let mut heartbeat = tokio::time::interval(pace.heartbeat);
+    let mut progress = Progress::default();
+    tokio::pin!(cancelled);
     loop {
         if let Some(result) = state.borrow().result.clone() {
             return Outcome::Finished(result);
         }
         tokio::select! {
-            _ = ctx.ct.cancelled() => return Outcome::Cancelled,
-            _ = tokio::time::sleep_until(deadline) => return Outcome::StillRunning,
+            () = &mut cancelled => return Outcome::Cancelled,
+            () = tokio::time::sleep_until(deadline) => return Outcome::StillRunning,
             changed = state.changed() => {
                 if changed.is_err() {
-                    // The job's task ended without a result: it was aborted.
+                    // The job's tokio task ended without a result: it was aborted.
                     return Outcome::Cancelled;
                 }
                 if state.borrow().result.is_some() {
@@ -52,33 +89,45 @@ pub async fn wait(
             }
             _ = heartbeat.tick() => {}
         }
-        if let Some(token) = &token {
-            let (messages, elapsed) = {
-                let s = state.borrow();
-                let secs = s.started.elapsed().as_secs();
-                // Each phase not yet sent (watch coalesces quick updates), or a heartbeat.
-                let mut messages: Vec<String> = s
-                    .history
-                    .iter()
-                    .skip(sent)
-                    .map(|p| format!("{p} — {secs} s"))
-                    .collect();
-                sent = s.history.len();
-                if messages.is_empty() {
-                    messages.push(s.message());
-                }
-                (messages, s.started.elapsed().as_secs_f64())
-            };
-            for message in messages {
-                // Strictly increasing, as the protocol asks, even when two updates share a millisecond.
-                last = elapsed.max(last + 0.001);
-                let note =
-                    ProgressNotificationParam::new(token.clone(), last).with_message(message);
-                if let Err(e) = ctx.peer.notify_progress(note).await {
-                    tracing::debug!(error = %e, "progress notification not delivered");
-                }
-            }
+        let updates = progress.next(&state.borrow());
+        for (value, message) in updates {
+            send(value, message).await;
         }
+    }
+}
+
+/// What has been reported so far.
+#[derive(Default)]
+struct Progress {
+    /// Phases of the job's history already sent.
+    phases: usize,
+    /// The last progress value sent.
+    last: f64,
+}
+
+impl Progress {
+    /// Each phase not yet sent (watch coalesces quick updates), or else a heartbeat.
+    fn next(&mut self, s: &State) -> Vec<(f64, String)> {
+        let secs = s.started.elapsed().as_secs();
+        let mut messages: Vec<String> = s
+            .history
+            .iter()
+            .skip(self.phases)
+            .map(|p| format!("{p} — {secs} s"))
+            .collect();
+        self.phases = s.history.len();
+        if messages.is_empty() {
+            messages.push(s.message());
+        }
+        let elapsed = s.started.elapsed().as_secs_f64();
+        messages
+            .into_iter()
+            .map(|message| {
+                // Strictly increasing, as the protocol asks, even when two updates share a millisecond.
+                self.last = elapsed.max(self.last + 0.001);
+                (self.last, message)
+            })
+            .collect()
     }
 }
 
@@ -133,3 +182,6 @@ pub fn server_stopped(job_id: &str) -> CallToolResult {
     }
     .into()
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,17 +2,17 @@
 //! and drops it, so a `notifications/cancelled` that a client sends when its caller aborts
 //! (the TypeScript SDK's `AbortSignal`) would never reach the call it names: the paid
 //! generation would go on and later answer a request the client has forgotten. This layer
-//! reads such notifications on the way in and hands them to the tools, which cancel the call
-//! with that id among the same caller's calls.
+//! reads such notifications on the way in and hands them to the tools as a typed
+//! [`Cancellation`], which cancel the call with that id among the same caller's calls.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rmcp::model::Extensions;
 use serde_json::Value;
 
+use crate::caller::{CallerContext, Cancellation};
 use crate::tools::ImageServer;
 
 /// Larger bodies are not a cancellation and pass untouched (and unread).
@@ -39,9 +39,14 @@ pub async fn route_cancellations(
         }
     };
     if let Some((id, reason)) = cancelled_request(&bytes) {
-        let mut extensions = Extensions::new();
-        extensions.insert(parts.clone());
-        let found = server.cancel_request(&extensions, &id, reason.as_deref());
+        // Identified by `caller::identify`, which runs before this layer.
+        let caller = parts
+            .extensions
+            .get::<CallerContext>()
+            .cloned()
+            .unwrap_or_else(CallerContext::local);
+        let why = Cancellation::from_reason(reason.as_deref());
+        let found = server.cancel_request(&caller.scope, &id, why);
         tracing::info!(id, found, ?reason, "stateless cancellation");
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))

@@ -264,7 +264,7 @@ async fn deliver(
     if let Err(refusal) = check_and_claim(&sse.calls, &id, &bytes) {
         return (StatusCode::BAD_REQUEST, axum::Json(refusal.to_json())).into_response();
     }
-    // The tools read per-request headers (a caller's own upstream key) from here, as with /mcp.
+    // The request head carries the caller `caller::identify` found, as rmcp's does for /mcp.
     match &mut message {
         ClientJsonRpcMessage::Request(req) => {
             req.request.extensions_mut().insert(parts);

@@ -53,6 +53,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let server = super::routing::advertise(server);
     let (lines_tx, lines_rx) = mpsc::channel::<String>(64);
     let writing = tokio::spawn(write_lines(writer, lines_rx));
     let transport = LineTransport {

@@ -332,14 +332,15 @@ async fn shutdown_lets_a_running_call_finish_within_the_grace_period() {
             )
             .await
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    crate::long::wait_until(|| !fake.requests().is_empty()).await;
     drop(stop);
     let r = call.await.unwrap().expect("the in-flight call is answered");
 
     assert!(!is_error(&r), "{}", text(&r));
     // Once no call runs, the server stops at once instead of waiting out the grace period.
     let mut refused = false;
-    for _ in 0..100 {
+    // Polled over real sockets: up to a generous 10 s.
+    for _ in 0..500 {
         if reqwest::get(format!("http://{addr}/healthz"))
             .await
             .is_err()

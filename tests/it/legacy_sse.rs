@@ -296,7 +296,8 @@ async fn event_streams_beyond_the_limit_get_503_until_one_closes() {
 
     drop(first);
     let mut reopened = None;
-    for _ in 0..50 {
+    // Polled over real sockets: up to a generous 5 s.
+    for _ in 0..250 {
         if let Ok(events) = open_events(addr, &[]).await {
             reopened = Some(events);
             break;
@@ -313,6 +314,7 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
 
     let held = open_events(addr, &[]).await.unwrap();
     let waiting = tokio::spawn(reqwest::get(format!("http://{addr}/healthz")));
+    // That it is not served can only be watched for a while.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         !waiting.is_finished(),
@@ -335,7 +337,8 @@ async fn a_closed_stream_ends_its_session() {
 
     drop(transport);
     let mut status = 0;
-    for _ in 0..50 {
+    // Polled over real sockets: up to a generous 5 s.
+    for _ in 0..250 {
         let r = reqwest::Client::new()
             .post(&post_url)
             .body(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)

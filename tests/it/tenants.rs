@@ -19,7 +19,7 @@ use seedream_mcp::transport::http::serve_on;
 use serde_json::json;
 
 use crate::http::Flags;
-use crate::long::{send_call, tool_call, upstream_hangups};
+use crate::long::{send_call, tool_call, upstream_hangups, wait_until};
 use crate::support::{KEY, call, fake, is_error, scratch_dir, text};
 
 /// An HTTP server with the defaults `seedream-mcp http` applies (no saving, no local folders)
@@ -343,7 +343,8 @@ fn tiny_png() -> Vec<u8> {
     out
 }
 
-/// Whether the fake API finished answering one generation (it was not abandoned).
+/// Whether the fake API finished answering one generation (it was not abandoned): a hang-up
+/// that should not happen can only be watched for a while, over real sockets in real time.
 async fn upstream_completed(fake: &FakeApi, within: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     while tokio::time::Instant::now() < deadline {
@@ -393,7 +394,7 @@ async fn a_stateless_client_that_goes_away_after_the_request_went_upstream_keeps
         json!({"prompt": "[[fake:slow=1500]] a fox"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_until(|| !fake.requests().is_empty()).await;
     // The whole client goes: its request stream closes with no cancellation sent.
     drop(handle);
     drop(client);
@@ -413,7 +414,7 @@ async fn a_stateless_clients_cancellation_notification_stops_the_call_and_its_up
         json!({"prompt": "[[fake:slow=5000]] a fox"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_until(|| !fake.requests().is_empty()).await;
     handle
         .cancel(Some("AbortError: the user stopped it".into()))
         .await
@@ -432,13 +433,15 @@ async fn a_2026_client_that_closes_its_stream_before_the_call_went_upstream_canc
         json!({"prompt": "[[fake:slow=1200]] a fox"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait_until(|| !fake.requests().is_empty()).await;
     let queued = send_call(&client, "generate_image", json!({"prompt": "a queued fox"})).await;
+    // Time for the queued call to reach its slot's queue; nothing outside shows that it has.
     tokio::time::sleep(Duration::from_millis(200)).await;
     queued.cancel(None).await.unwrap();
 
     let first = crate::long::result_of(first.await_response().await.unwrap());
     assert!(!is_error(&first), "{}", text(&first));
+    // A request that should not happen can only be waited for a while.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         fake.requests().len(),
@@ -457,7 +460,7 @@ async fn a_cancel_from_one_session_never_reaches_another_sessions_call_with_the_
     let ha = send_call(&a, "generate_image", slow.clone()).await;
     let hb = send_call(&b, "generate_image", slow).await;
     assert_eq!(ha.id, hb.id, "both sessions use the same request id");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(|| fake.requests().len() == 2).await;
 
     ha.cancel(Some("user aborted".into())).await.unwrap();
     let b_result = crate::long::result_of(hb.await_response().await.unwrap());

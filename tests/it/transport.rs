@@ -200,6 +200,7 @@ async fn closing_stdin_answers_the_running_call_and_starts_no_queued_one() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     io.send(&generate(11, "second")).await;
+    // Time for the second call to queue for the slot; nothing outside shows that it has.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let Stdio { input, mut output } = io;
     drop(input);
@@ -495,7 +496,23 @@ async fn sessions_beyond_the_limit_get_503_and_unconfirmed_ones_expire() {
             .contains("SEEDREAM_HTTP_MAX_SESSIONS")
     );
 
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // The unconfirmed session is closed about a second in, freeing its place: wait for that
+    // (real sockets, so real time) instead of sleeping past it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = post(&client, addr, None, initialize(4).to_string())
+            .send()
+            .await
+            .unwrap();
+        if again.status().is_success() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the unconfirmed session never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).to_string();
     let gone = post(&client, addr, Some(&unconfirmed), list.clone())
         .send()
@@ -507,7 +524,6 @@ async fn sessions_beyond_the_limit_get_503_and_unconfirmed_ones_expire() {
         .await
         .unwrap();
     assert!(kept.status().is_success(), "{}", kept.status());
-    open_session(&client, addr, true).await;
 }
 
 #[tokio::test]
@@ -595,9 +611,11 @@ async fn on_shutdown_nothing_new_starts_and_every_call_gets_an_answer() {
             }
         }
     }
-    // The other three are queued for the single upstream slot.
+    // The other three are queued for the single upstream slot (nothing outside shows when:
+    // given time).
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.send(()).unwrap();
+    // Time for the server to see the signal before the late call.
     tokio::time::sleep(Duration::from_millis(100)).await;
     // A call arriving during the grace period is refused, not started.
     let late = post(

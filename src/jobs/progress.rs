@@ -1,15 +1,14 @@
-//! What a running call is doing, shared between the work and whoever reports on it (progress
-//! notifications, `get_job`). Knows no transport.
-
-use std::time::Instant;
+//! What a running job is doing, shared between the work and whoever reports on it (progress
+//! notifications, `get_job`). Knows no transport. Times are tokio's, so tests can pause them.
 
 use rmcp::model::CallToolResult;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
-/// Phases kept per call: a 15-image sequence has about 20.
+/// Phases kept per job: a 15-image sequence has about 20.
 const MAX_HISTORY: usize = 64;
 
-/// A snapshot of a call.
+/// A snapshot of a job.
 #[derive(Debug, Clone)]
 pub struct State {
     /// What is happening, for people: "generating up to 4 images".
@@ -19,7 +18,7 @@ pub struct State {
     pub started: Instant,
     /// Whether the request has gone upstream, after which it may be billed.
     pub sent_upstream: bool,
-    /// Set once the call has finished.
+    /// Set once the job has finished.
     pub result: Option<CallToolResult>,
 }
 

@@ -1,0 +1,156 @@
+//! Who is calling, and why a call was cancelled: the typed facts a transport draws from its
+//! requests (`transport::caller` over HTTP; the defaults over stdio) and the tools and jobs
+//! act on. Nothing here reads headers or knows a transport.
+//!
+//! Two facts are drawn about a caller: the *tenant* whose jobs, kept images and saved files it
+//! may see, and the *scope* its request ids are unique in (so one client's
+//! `notifications/cancelled` can only ever reach its own calls). Sessions are deliberately not
+//! tenants: a legacy SSE client that reconnects, or a 2025 client whose session expired, must
+//! still collect the images it paid for with the job id it holds.
+
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
+
+use secrecy::SecretString;
+
+/// An opaque tenant identity. Keys and tokens are never kept, only a keyed hash of them, so a
+/// job table dump reveals nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tenant(String);
+
+impl Tenant {
+    /// The single operator of a stdio server or of an HTTP server without tokens or caller keys.
+    pub fn local() -> Tenant {
+        Tenant("local".to_owned())
+    }
+
+    #[cfg(test)]
+    pub fn named(name: &str) -> Tenant {
+        Tenant(name.to_owned())
+    }
+
+    /// The tenant a secret (`kind`: "key" or "token") stands for.
+    pub fn of_secret(kind: &str, secret: &str) -> Tenant {
+        Tenant(format!("{kind}:{:016x}", hasher().hash_one(secret)))
+    }
+}
+
+/// Where request ids are unique: one stdio connection, one HTTP session, or (stateless HTTP,
+/// which has no sessions) the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Stdio,
+    Session(String),
+    Tenant(Tenant),
+}
+
+/// Whose upstream key pays for a call.
+#[derive(Debug, Clone)]
+pub enum Payer {
+    /// The server's key (the only choice over stdio, or when callers may not bring keys).
+    Server,
+    /// The caller's own key, used for this call only and never logged.
+    Own(SecretString),
+    /// The caller must bring its own key and sent none: the call is refused.
+    Missing,
+}
+
+/// What the tools know about the caller of one request.
+#[derive(Debug, Clone)]
+pub struct CallerContext {
+    pub tenant: Tenant,
+    pub scope: Scope,
+    pub payer: Payer,
+}
+
+impl CallerContext {
+    /// The local operator over stdio, or any request a transport said nothing about.
+    pub fn local() -> CallerContext {
+        CallerContext {
+            tenant: Tenant::local(),
+            scope: Scope::Stdio,
+            payer: Payer::Server,
+        }
+    }
+}
+
+/// Why a call's request ended before its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancellation {
+    /// An explicit cancel: stop the call and drop its upstream request.
+    Abort,
+    /// The client only stopped waiting (its timeout): the call goes on and its images are kept.
+    ClientTimeout,
+    /// The request's stream closed and no cancellation named it: a timeout, a dropped
+    /// connection, or a 2026-07-28 client's abort, which cannot be told apart.
+    StreamClosed,
+}
+
+impl Cancellation {
+    /// Reads a `notifications/cancelled` reason: clients name their timeouts (rmcp: "request
+    /// timeout"; the TypeScript SDK: "Request timed out"); anything else is a real cancel. The
+    /// one place the SDKs' wording is matched.
+    pub fn from_reason(reason: Option<&str>) -> Cancellation {
+        let r = reason.unwrap_or_default().to_ascii_lowercase();
+        if r.contains("timeout") || r.contains("timed out") {
+            Cancellation::ClientTimeout
+        } else {
+            Cancellation::Abort
+        }
+    }
+
+    /// Whether the job outlives its cancelled call, for `get_job`: a closed stream before
+    /// anything was sent costs nothing to stop; after, the images may be billed, so they are kept.
+    pub fn keeps_job(self, sent_upstream: bool) -> bool {
+        match self {
+            Cancellation::Abort => false,
+            Cancellation::ClientTimeout => true,
+            Cancellation::StreamClosed => sent_upstream,
+        }
+    }
+}
+
+/// Keyed with random keys drawn at start, so a tenant's hash cannot be predicted or matched
+/// from outside the process.
+fn hasher() -> &'static std::collections::hash_map::RandomState {
+    static HASHER: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    HASHER.get_or_init(std::collections::hash_map::RandomState::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_keeps_the_job_going_and_a_plain_cancel_stops_it() {
+        assert_eq!(
+            Cancellation::from_reason(Some("request timeout")),
+            Cancellation::ClientTimeout
+        );
+        assert_eq!(
+            Cancellation::from_reason(Some("Request timed out")),
+            Cancellation::ClientTimeout
+        );
+        assert_eq!(
+            Cancellation::from_reason(Some("user aborted")),
+            Cancellation::Abort
+        );
+        assert_eq!(Cancellation::from_reason(None), Cancellation::Abort);
+        assert!(Cancellation::ClientTimeout.keeps_job(false));
+        assert!(!Cancellation::Abort.keeps_job(true));
+    }
+
+    #[test]
+    fn a_closed_stream_keeps_the_job_only_once_it_may_be_billed() {
+        assert!(!Cancellation::StreamClosed.keeps_job(false));
+        assert!(Cancellation::StreamClosed.keeps_job(true));
+    }
+
+    #[test]
+    fn a_secret_names_a_tenant_without_being_kept() {
+        let a = Tenant::of_secret("key", "sk-aaaa");
+        assert_eq!(a, Tenant::of_secret("key", "sk-aaaa"));
+        assert_ne!(a, Tenant::of_secret("token", "sk-aaaa"));
+        assert!(!format!("{a:?}").contains("sk-aaaa"));
+    }
+}

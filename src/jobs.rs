@@ -1,0 +1,271 @@
+//! Jobs: a generation that may outlive the call that started it. Every generating call runs
+//! as a job; a call (one `tools/call` request) still running at the wait limit answers with
+//! the job's id, and `get_job` hands over the result later, so a client's timeout never loses
+//! paid images. A job belongs to the tenant that started it: to anyone else its id is unknown.
+//! A finished job also keeps the images nothing else holds (base64 answers when saving is
+//! off), so the full images stay readable as resources and through `get_job` until it expires.
+//!
+//! Nothing here is MCP-specific beyond the result type: the tools are one view of the jobs
+//! (the MCP Tasks extension can be another).
+
+mod id;
+pub mod progress;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::CallToolResult;
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::caller::Tenant;
+pub use id::owner_of;
+use progress::{Reporter, State};
+
+/// Kept image bytes above this, in all jobs together, push out the oldest jobs' images: they
+/// live in memory, and a server must not grow without bound however many calls it serves.
+const MAX_KEPT_BYTES: usize = 1 << 30;
+
+/// Running and finished jobs, by unguessable id.
+#[derive(Debug)]
+pub struct Jobs {
+    table: Mutex<HashMap<String, Entry>>,
+    /// How long a finished job's result is kept.
+    keep: Duration,
+    /// This instance's name, put in its job ids when several instances share a load balancer.
+    instance: Option<String>,
+    max_kept_bytes: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    state: watch::Receiver<State>,
+    abort: AbortHandle,
+    tool: &'static str,
+    owner: Tenant,
+    finished_at: Option<Instant>,
+    kept: Vec<KeptImage>,
+}
+
+/// A full image that only this job holds.
+#[derive(Clone)]
+pub struct KeptImage {
+    /// 1-based position in the call's answer.
+    pub index: usize,
+    pub mime: &'static str,
+    pub bytes: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for KeptImage {
+    // Never the bytes: a log line must not carry megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptImage")
+            .field("index", &self.index)
+            .field("mime", &self.mime)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// The work's view of its own job: its id, and where to keep images.
+#[derive(Debug, Clone)]
+pub struct JobRef {
+    pub id: String,
+    jobs: Arc<Jobs>,
+}
+
+impl JobRef {
+    /// Keeps images with the job until it expires.
+    pub fn keep_images(&self, images: Vec<KeptImage>) {
+        if images.is_empty() {
+            return;
+        }
+        let mut table = self.jobs.lock();
+        if let Some(e) = table.get_mut(&self.id) {
+            e.kept.extend(images);
+        }
+        self.jobs.bound_kept(&mut table, &self.id);
+    }
+
+    /// How long a finished job stays available.
+    pub fn keep(&self) -> Duration {
+        self.jobs.keep
+    }
+}
+
+/// A job as seen by a waiter.
+pub struct Handle {
+    pub id: String,
+    pub state: watch::Receiver<State>,
+}
+
+/// What `get_job` finds.
+pub enum Lookup {
+    Unknown,
+    /// The id names another instance: the load balancer sent `get_job` to the wrong one.
+    Elsewhere {
+        owner: String,
+        here: String,
+    },
+    Found {
+        tool: &'static str,
+        state: watch::Receiver<State>,
+        kept: Vec<KeptImage>,
+    },
+}
+
+impl Jobs {
+    pub fn new(keep: Duration, instance: Option<String>) -> Jobs {
+        Jobs {
+            table: Mutex::new(HashMap::new()),
+            keep,
+            instance,
+            max_kept_bytes: MAX_KEPT_BYTES,
+        }
+    }
+
+    /// Runs `work` as a job of `owner`; it reports through the [`Reporter`] it is given.
+    pub fn spawn<F, Fut>(self: &Arc<Self>, tool: &'static str, owner: Tenant, work: F) -> Handle
+    where
+        F: FnOnce(Reporter, JobRef) -> Fut,
+        Fut: std::future::Future<Output = CallToolResult> + Send + 'static,
+    {
+        let (reporter, state) = Reporter::new();
+        let id = id::new_id(self.instance.as_deref());
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        let job = JobRef {
+            id: id.clone(),
+            jobs: Arc::clone(self),
+        };
+        let fut = work(reporter.clone(), job);
+        let jobs = Arc::clone(self);
+        let job_id = id.clone();
+        // Entered before the tokio task starts, so the work finds its own entry to keep images in.
+        let task = tokio::spawn(async move {
+            // A panicking job still hands its waiter a result, rather than looking cancelled.
+            let result = crate::tools::guarded(tool, fut).await;
+            reporter.finish(result);
+            jobs.mark_finished(&job_id);
+        });
+        table.insert(
+            id.clone(),
+            Entry {
+                state: state.clone(),
+                abort: task.abort_handle(),
+                tool,
+                owner,
+                finished_at: None,
+                kept: Vec::new(),
+            },
+        );
+        Handle { id, state }
+    }
+
+    pub fn instance(&self) -> Option<&str> {
+        self.instance.as_deref()
+    }
+
+    pub fn keep(&self) -> Duration {
+        self.keep
+    }
+
+    /// Finds a job of `owner`. Another tenant's job is as unknown as a job that never was.
+    pub fn lookup(&self, id: &str, owner: &Tenant) -> Lookup {
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        match table.get(id.trim()).filter(|e| &e.owner == owner) {
+            Some(e) => Lookup::Found {
+                tool: e.tool,
+                state: e.state.clone(),
+                kept: e.kept.clone(),
+            },
+            None if table.contains_key(id.trim()) => Lookup::Unknown,
+            None => match (owner_of(id.trim()), &self.instance) {
+                (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
+                    owner: owner.to_owned(),
+                    here: here.clone(),
+                },
+                _ => Lookup::Unknown,
+            },
+        }
+    }
+
+    /// One kept image of `owner`'s job, by its 1-based index.
+    pub fn kept_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        let entry = table.get(id).filter(|e| &e.owner == owner)?;
+        entry.kept.iter().find(|k| k.index == index).cloned()
+    }
+
+    /// Forgets a job whose caller cancelled it.
+    pub fn remove(&self, id: &str) {
+        if let Some(e) = self.lock().remove(id) {
+            e.abort.abort();
+        }
+    }
+
+    /// Forgets a job whose result was handed over on the spot, unless it keeps images that
+    /// only it holds (the result points to them).
+    pub fn delivered(&self, id: &str) {
+        let mut table = self.lock();
+        if table.get(id).is_some_and(|e| e.kept.is_empty()) {
+            table.remove(id);
+        }
+    }
+
+    /// Drops the kept images of the oldest jobs while the total is over the cap, never those
+    /// of `newest`.
+    fn bound_kept(&self, table: &mut HashMap<String, Entry>, newest: &str) {
+        let mut total: usize = table
+            .values()
+            .flat_map(|e| &e.kept)
+            .map(|k| k.bytes.len())
+            .sum();
+        while total > self.max_kept_bytes {
+            let oldest = table
+                .iter()
+                .filter(|(id, e)| id.as_str() != newest && !e.kept.is_empty())
+                .min_by_key(|(_, e)| e.state.borrow().started)
+                .map(|(id, _)| id.clone());
+            let Some(oldest) = oldest.and_then(|id| table.get_mut(&id)) else {
+                break;
+            };
+            let freed: usize = oldest.kept.iter().map(|k| k.bytes.len()).sum();
+            tracing::warn!(
+                freed,
+                "kept images over {} MB: dropping the oldest job's images",
+                self.max_kept_bytes >> 20
+            );
+            oldest.kept.clear();
+            total = total.saturating_sub(freed);
+        }
+    }
+
+    fn mark_finished(&self, id: &str) {
+        if let Some(e) = self.lock().get_mut(id) {
+            e.finished_at = Some(Instant::now());
+        }
+    }
+
+    fn sweep(&self, table: &mut HashMap<String, Entry>) {
+        let keep = self.keep;
+        for e in table.values_mut() {
+            // A job can finish before it was entered in the table; its result tells.
+            if e.finished_at.is_none() && e.state.borrow().result.is_some() {
+                e.finished_at = Some(Instant::now());
+            }
+        }
+        table.retain(|_, e| e.finished_at.is_none_or(|t| t.elapsed() < keep));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A poisoned lock only means a panic elsewhere; the table itself is still consistent.
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

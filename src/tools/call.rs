@@ -1,0 +1,110 @@
+//! One generating `tools/call`: it pays with the key its caller's context names, registers for
+//! cancellations, runs as a job and waits for it up to the wait limit; a call that ends first
+//! is settled (its job stops, or goes on for `get_job`).
+
+use std::sync::Arc;
+
+use rmcp::RoleServer;
+use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::service::RequestContext;
+
+use secrecy::SecretString;
+
+use super::caller::{Payer, Tenant};
+use super::generating::{self, ToolKind};
+use super::wait::{self, Outcome};
+use super::{ImageServer, inflight, jobs};
+use crate::generation::ToolError;
+
+impl ImageServer {
+    /// Runs a tool call as a job and waits for it up to the wait limit.
+    pub(super) async fn start(
+        &self,
+        kind: ToolKind,
+        args: JsonObject,
+        rc: RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let caller = self.caller(&rc.extensions);
+        let caller_key = match &caller.payer {
+            Payer::Server => None,
+            Payer::Own(key) => Some(key.clone()),
+            Payer::Missing => return ToolError::CallerKeyMissing.into(),
+        };
+        // Fired by the request's own cancellation, or by one that reached us another way.
+        let stop = rc.ct.child_token();
+        let registration =
+            match self
+                .calls
+                .register(caller.scope.clone(), rc.id.to_string(), stop.clone())
+            {
+                Ok(r) => r,
+                Err(in_use) => return ToolError::InvalidRequest(in_use.to_string()).into(),
+            };
+        let handle = self.spawn_job(kind, args, caller_key, caller.tenant);
+        let mut waiter = rc.clone();
+        waiter.ct = stop;
+        let outcome = tokio::select! {
+            outcome = wait::wait(handle.state.clone(), &waiter, self.pace) => outcome,
+            () = self.grace_over.cancelled() => {
+                tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
+                return wait::server_stopped(&handle.id);
+            }
+        };
+        match outcome {
+            Outcome::Finished(result) => {
+                // Delivered on the spot: nobody will ask for it by id, so it need not be kept
+                // (unless it holds images nothing else does).
+                self.jobs.delivered(&handle.id);
+                result
+            }
+            Outcome::StillRunning => {
+                tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
+                let state = handle.state.borrow().clone();
+                wait::still_running(&handle.id, kind.name(), &state, self.pace.limit)
+            }
+            Outcome::Cancelled => self.settle_cancelled(kind, &handle, &registration).await,
+        }
+    }
+
+    /// The call's work, started as a job of the caller's tenant.
+    fn spawn_job(
+        &self,
+        kind: ToolKind,
+        args: JsonObject,
+        caller_key: Option<SecretString>,
+        tenant: Tenant,
+    ) -> jobs::Handle {
+        let generator = Arc::clone(&self.generator);
+        let saved = Arc::clone(&self.saved);
+        let owner = tenant.clone();
+        self.jobs
+            .spawn(kind.name(), owner, move |reporter, job| async move {
+                let call = generating::Call {
+                    caller_key,
+                    tenant,
+                    saved,
+                    job,
+                };
+                generating::respond(&generator, kind, args, &reporter, call).await
+            })
+    }
+
+    /// Settles a call whose request was cancelled or whose stream closed: the job stops, or
+    /// goes on for `get_job` when the caller still wants its images.
+    async fn settle_cancelled(
+        &self,
+        kind: ToolKind,
+        handle: &jobs::Handle,
+        registration: &inflight::Registration,
+    ) -> CallToolResult {
+        let why = registration.settled_cancellation().await;
+        let sent = handle.state.borrow().sent_upstream;
+        if why.keeps_job(sent) {
+            tracing::info!(job = %handle.id, tool = kind.name(), "caller timed out or went away; the job goes on");
+        } else {
+            tracing::info!(job = %handle.id, tool = kind.name(), ?why, sent_upstream = sent, "cancelled by the caller");
+            self.jobs.remove(&handle.id);
+        }
+        ToolError::Cancelled.into()
+    }
+}
