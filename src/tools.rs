@@ -29,11 +29,10 @@ use rmcp::model::{
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-// The submodules reach the caller and job types through these names.
-use crate::caller::{self, CallerContext, Cancellation, Scope};
+use crate::caller::{CallerContext, Cancellation, Scope};
 use crate::config::Config;
 use crate::generation::{Generator, ToolError};
-use crate::jobs::{self, Jobs, progress};
+use crate::jobs::Jobs;
 use generating::ToolKind;
 pub(crate) use guard::guarded;
 use inflight::InFlight;

@@ -10,11 +10,12 @@ use rmcp::service::RequestContext;
 
 use secrecy::SecretString;
 
-use super::caller::{Payer, Tenant};
 use super::generating::{self, ToolKind};
 use super::wait::{self, Outcome};
-use super::{ImageServer, inflight, jobs};
+use super::{ImageServer, inflight};
+use crate::caller::{Payer, Tenant};
 use crate::generation::ToolError;
+use crate::jobs;
 
 impl ImageServer {
     /// Runs a tool call as a job and waits for it up to the wait limit.

@@ -10,15 +10,15 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
-use super::caller::Tenant;
-use super::jobs::{JobRef, KeptImage};
 use super::params::ImageOptions;
-use super::progress::Reporter;
 use super::saved::{Access as FileAccess, SavedFiles};
 use super::{args, edit, generate, render, sequence};
+use crate::caller::Tenant;
 use crate::delivery::{Delivery, Kept};
 use crate::files::AllowedRoots;
 use crate::generation::{Access, Generator, ImageRef, Options, Progress, Request, ToolError};
+use crate::jobs::progress::Reporter;
+use crate::jobs::{JobRef, KeptImage};
 
 /// The three generating tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
