@@ -167,7 +167,7 @@ impl ImageServer {
         Ok(self
             .answer(
                 "get_job",
-                get_job::run(&self.jobs, self.pace, args, &caller.tenant, &rc),
+                get_job::respond(&self.jobs, self.pace, args, &caller.tenant, &rc),
             )
             .await)
     }

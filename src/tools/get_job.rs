@@ -14,7 +14,7 @@ use crate::caller::Tenant;
 use crate::generation::ToolError;
 use crate::jobs::{Jobs, KeptImage, Lookup};
 
-pub async fn run(
+pub async fn respond(
     jobs: &Jobs,
     pace: Pace,
     raw: JsonObject,
