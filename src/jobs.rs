@@ -49,6 +49,9 @@ struct Entry {
     owner: Tenant,
     finished_at: Option<Instant>,
     kept: Vec<KeptImage>,
+    /// Stopped by its owner (`tasks/cancel`): remembered until it expires, so it reads as
+    /// cancelled rather than unknown.
+    cancelled: bool,
 }
 
 /// A full image that only this job holds.
@@ -115,7 +118,19 @@ pub enum Lookup {
         tool: &'static str,
         state: watch::Receiver<State>,
         kept: Vec<KeptImage>,
+        /// Its owner stopped it before it finished; `state` holds its last phase.
+        cancelled: bool,
     },
+}
+
+/// What [`Jobs::cancel`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    Unknown,
+    /// It had already finished (or was cancelled before): nothing to stop.
+    Finished,
+    /// Stopped now: its upstream request is dropped.
+    Stopped,
 }
 
 impl Jobs {
@@ -161,6 +176,7 @@ impl Jobs {
                 owner,
                 finished_at: None,
                 kept: Vec::new(),
+                cancelled: false,
             },
         );
         Handle { id, state }
@@ -183,6 +199,7 @@ impl Jobs {
                 tool: e.tool,
                 state: e.state.clone(),
                 kept: e.kept.clone(),
+                cancelled: e.cancelled,
             },
             None if table.contains_key(id.trim()) => Lookup::Unknown,
             None => match (owner_of(id.trim()), &self.instance) {
@@ -201,6 +218,23 @@ impl Jobs {
         self.sweep(&mut table);
         let entry = table.get(id).filter(|e| &e.owner == owner)?;
         entry.kept.iter().find(|k| k.index == index).cloned()
+    }
+
+    /// Stops `owner`'s job and remembers that it was cancelled until it expires. Aborting its
+    /// tokio task drops the upstream request, as an explicit cancel of the call does.
+    pub fn cancel(&self, id: &str, owner: &Tenant) -> Cancel {
+        let mut table = self.lock();
+        self.sweep(&mut table);
+        let Some(e) = table.get_mut(id.trim()).filter(|e| &e.owner == owner) else {
+            return Cancel::Unknown;
+        };
+        if e.cancelled || e.state.borrow().result.is_some() {
+            return Cancel::Finished;
+        }
+        e.abort.abort();
+        e.cancelled = true;
+        e.finished_at = Some(Instant::now());
+        Cancel::Stopped
     }
 
     /// Forgets a job whose caller cancelled it.

@@ -15,6 +15,7 @@ mod resources;
 mod saved;
 pub mod schema;
 mod sequence;
+mod tasks;
 mod wait;
 
 use std::sync::Arc;
@@ -22,9 +23,10 @@ use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
-    CallToolResult, CancelledNotificationParam, Extensions, Implementation, JsonObject,
-    ListResourceTemplatesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
+    GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -111,7 +113,7 @@ impl ImageServer {
         &self,
         args: JsonObject,
         rc: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         Ok(self
             .answer("generate_image", self.start(ToolKind::Generate, args, rc))
             .await)
@@ -127,7 +129,7 @@ impl ImageServer {
         &self,
         args: JsonObject,
         rc: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         Ok(self
             .answer("edit_image", self.start(ToolKind::Edit, args, rc))
             .await)
@@ -143,7 +145,7 @@ impl ImageServer {
         &self,
         args: JsonObject,
         rc: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
+    ) -> Result<CallToolResponse, ErrorData> {
         Ok(self
             .answer(
                 "generate_sequence",
@@ -238,15 +240,17 @@ impl ImageServer {
         (self.callers)(extensions).unwrap_or_else(CallerContext::local)
     }
 
-    /// Answers a tool call with `work`'s result, a panic as an internal error, or the
+    /// Answers a tool call with `work`'s result (or task), a panic as an internal error, or the
     /// configuration error when the server has no usable configuration.
-    async fn answer(
+    async fn answer<T: From<CallToolResult>>(
         &self,
         tool: &str,
-        work: impl std::future::Future<Output = CallToolResult>,
-    ) -> CallToolResult {
+        work: impl std::future::Future<Output = T>,
+    ) -> T {
         match &self.misconfigured {
-            Some(problem) => ToolError::Misconfigured(Arc::clone(problem)).into(),
+            Some(problem) => {
+                CallToolResult::from(ToolError::Misconfigured(Arc::clone(problem))).into()
+            }
             None => guard::guarded(tool, work).await,
         }
     }
@@ -259,6 +263,7 @@ impl ServerHandler for ImageServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -278,6 +283,33 @@ impl ServerHandler for ImageServer {
             let why = Cancellation::from_reason(notification.reason.as_deref());
             self.cancel_request(&caller.scope, &id.to_string(), why);
         }
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let caller = self.caller(&context.extensions);
+        tasks::get(&self.jobs, &request.task_id, &caller.tenant)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let caller = self.caller(&context.extensions);
+        tasks::update(&self.jobs, &request.task_id, &caller.tenant)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let caller = self.caller(&context.extensions);
+        tasks::cancel(&self.jobs, &request.task_id, &caller.tenant)
     }
 
     async fn list_resource_templates(

@@ -75,6 +75,13 @@ pub enum ToolError {
         keep.as_secs() / 60
     )]
     UnknownJob { job_id: String, keep: Duration },
+    /// `get_job` for a job its caller stopped (`tasks/cancel`).
+    #[error(
+        "Job \"{}\" was cancelled by its caller (tasks/cancel): its upstream request was dropped and \
+         no images will arrive. Start a new call to generate them.",
+        shortened(job_id)
+    )]
+    JobCancelled { job_id: String },
     /// `get_job` reached an instance other than the job's owner: a routing mistake the operator
     /// can fix, and the caller can retry (another attempt may be routed right).
     #[error(

@@ -1,6 +1,8 @@
 //! What a running job is doing, shared between the work and whoever reports on it (progress
 //! notifications, `get_job`). Knows no transport. Times are tokio's, so tests can pause them.
 
+use std::time::SystemTime;
+
 use rmcp::model::CallToolResult;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -16,6 +18,10 @@ pub struct State {
     /// Every phase so far, so a reporter that falls behind still sends each one.
     pub history: Vec<String>,
     pub started: Instant,
+    /// Wall-clock times of the start and of the last change, which clients see as task
+    /// timestamps (tokio's `Instant` has no calendar date).
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
     /// Whether the request has gone upstream, after which it may be billed.
     pub sent_upstream: bool,
     /// Set once the job has finished.
@@ -39,6 +45,8 @@ impl Reporter {
             phase: "starting".to_owned(),
             history: Vec::new(),
             started: Instant::now(),
+            created_at: SystemTime::now(),
+            updated_at: SystemTime::now(),
             sent_upstream: false,
             result: None,
         });
@@ -52,6 +60,7 @@ impl Reporter {
                 s.history.push(phase.clone());
             }
             s.phase = phase;
+            s.updated_at = SystemTime::now();
         });
     }
 
@@ -64,6 +73,7 @@ impl Reporter {
         self.0.send_modify(|s| {
             s.phase = "finished".to_owned();
             s.result = Some(result);
+            s.updated_at = SystemTime::now();
         });
     }
 }

@@ -1,35 +1,51 @@
 //! One generating `tools/call`: it pays with the key its caller's context names, registers for
 //! cancellations, runs as a job and waits for it up to the wait limit; a call that ends first
-//! is settled (its job stops, or goes on for `get_job`).
+//! is settled (its job stops, or goes on for `get_job`). A client that declared the tasks
+//! extension gets the job as a task after a short wait instead (`tasks.rs`).
 
 use std::sync::Arc;
 
 use rmcp::RoleServer;
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{CallToolResponse, CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 
 use secrecy::SecretString;
 
 use super::generating::{self, ToolKind};
-use super::wait::{self, Outcome};
-use super::{ImageServer, inflight};
+use super::wait::{self, Outcome, Pace};
+use super::{ImageServer, inflight, tasks};
 use crate::caller::{Payer, Tenant};
 use crate::generation::ToolError;
 use crate::jobs;
 
 impl ImageServer {
-    /// Runs a tool call as a job and waits for it up to the wait limit.
+    /// Runs a tool call as a job and waits for it up to the wait limit, or, for a client that
+    /// declared the tasks extension, up to [`tasks::TASK_AFTER`] before answering with a task.
     pub(super) async fn start(
         &self,
         kind: ToolKind,
         args: JsonObject,
         rc: RequestContext<RoleServer>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         let caller = self.caller(&rc.extensions);
         let caller_key = match &caller.payer {
             Payer::Server => None,
             Payer::Own(key) => Some(key.clone()),
-            Payer::Missing => return ToolError::CallerKeyMissing.into(),
+            Payer::Missing => return CallToolResult::from(ToolError::CallerKeyMissing).into(),
+        };
+        // Never a task to a client that did not declare the extension: a 2026-07-28 request
+        // declares it in its own `_meta` (and only that counts for it), a 2025 session at
+        // `initialize`; rmcp applies the same rule to `tasks/*`.
+        let as_task = rc
+            .client_capabilities()
+            .is_some_and(|caps| caps.supports_tasks());
+        let pace = if as_task {
+            Pace {
+                limit: self.pace.limit.min(tasks::TASK_AFTER),
+                ..self.pace
+            }
+        } else {
+            self.pace
         };
         // Fired by the request's own cancellation, or by one that reached us another way.
         let stop = rc.ct.child_token();
@@ -39,16 +55,19 @@ impl ImageServer {
                 .register(caller.scope.clone(), rc.id.to_string(), stop.clone())
             {
                 Ok(r) => r,
-                Err(in_use) => return ToolError::InvalidRequest(in_use.to_string()).into(),
+                Err(in_use) => {
+                    return CallToolResult::from(ToolError::InvalidRequest(in_use.to_string()))
+                        .into();
+                }
             };
         let handle = self.spawn_job(kind, args, caller_key, caller.tenant);
         let mut waiter = rc.clone();
         waiter.ct = stop;
         let outcome = tokio::select! {
-            outcome = wait::wait(handle.state.clone(), &waiter, self.pace) => outcome,
+            outcome = wait::wait(handle.state.clone(), &waiter, pace) => outcome,
             () = self.grace_over.cancelled() => {
                 tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
-                return wait::server_stopped(&handle.id);
+                return wait::server_stopped(&handle.id).into();
             }
         };
         match outcome {
@@ -56,14 +75,22 @@ impl ImageServer {
                 // Delivered on the spot: nobody will ask for it by id, so it need not be kept
                 // (unless it holds images nothing else does).
                 self.jobs.delivered(&handle.id);
-                result
+                result.into()
+            }
+            Outcome::StillRunning if as_task => {
+                tracing::info!(job = %handle.id, tool = kind.name(), "answering with a task");
+                let state = handle.state.borrow().clone();
+                tasks::created(&handle.id, &state, self.jobs.keep()).into()
             }
             Outcome::StillRunning => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
                 let state = handle.state.borrow().clone();
-                wait::still_running(&handle.id, kind.name(), &state, self.pace.limit)
+                wait::still_running(&handle.id, kind.name(), &state, self.pace.limit).into()
             }
-            Outcome::Cancelled => self.settle_cancelled(kind, &handle, &registration).await,
+            Outcome::Cancelled => self
+                .settle_cancelled(kind, &handle, &registration)
+                .await
+                .into(),
         }
     }
 

@@ -33,6 +33,9 @@ pub async fn respond(
     let (tool, state) = match jobs.lookup(&params.job_id, tenant) {
         Lookup::Unknown => return wait::unknown(&params.job_id, jobs.keep()),
         Lookup::Elsewhere { owner, here } => return wait::elsewhere(&params.job_id, &owner, &here),
+        Lookup::Found {
+            cancelled: true, ..
+        } => return cancelled(&params.job_id),
         Lookup::Found { tool, state, .. } => (tool, state),
     };
     let pace = Pace {
@@ -51,11 +54,30 @@ pub async fn respond(
         Outcome::StillRunning => {
             wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
         }
+        // Stopped during the wait by its owner's `tasks/cancel`.
+        Outcome::Cancelled
+            if matches!(
+                jobs.lookup(&params.job_id, tenant),
+                Lookup::Found {
+                    cancelled: true,
+                    ..
+                }
+            ) =>
+        {
+            cancelled(&params.job_id)
+        }
         // This caller gave up waiting; the job itself goes on for whoever asks next.
         Outcome::Cancelled => {
             wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
         }
     }
+}
+
+fn cancelled(job_id: &str) -> CallToolResult {
+    ToolError::JobCancelled {
+        job_id: job_id.trim().to_owned(),
+    }
+    .into()
 }
 
 /// The finished result with the full images the job keeps attached as embedded resources:

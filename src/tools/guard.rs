@@ -11,16 +11,18 @@ use rmcp::model::CallToolResult;
 
 use crate::generation::ToolError;
 
-/// Runs `work`, turning a panic into an `isError` result that names `tool`.
-pub async fn guarded<F>(tool: &str, work: F) -> CallToolResult
+/// Runs `work`, turning a panic into an `isError` result that names `tool`. `T` is a tool
+/// result, or a tool call's answer that may also be a task.
+pub async fn guarded<F, T>(tool: &str, work: F) -> T
 where
-    F: Future<Output = CallToolResult>,
+    F: Future<Output = T>,
+    T: From<CallToolResult>,
 {
     // Unwind safety: what a tool shares (job table, cancel reasons) sits behind locks that
     // tolerate poisoning, and the panicked call's own state is dropped with it.
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(result) => result,
-        Err(payload) => internal_error(tool, payload.as_ref()),
+        Err(payload) => internal_error(tool, payload.as_ref()).into(),
     }
 }
 
