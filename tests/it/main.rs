@@ -21,6 +21,7 @@ mod schema;
 mod stdio;
 mod stdio_fuzz;
 mod support;
+mod tasks;
 mod tenants;
 mod tools;
 mod transport;

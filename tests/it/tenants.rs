@@ -24,7 +24,7 @@ use crate::support::{KEY, call, fake, is_error, scratch_dir, text};
 
 /// An HTTP server with the defaults `seedream-mcp http` applies (no saving, no local folders)
 /// unless `server_flags` say otherwise; it stops when the returned sender drops.
-async fn serve(
+pub(crate) async fn serve(
     fake: &FakeApi,
     http_flags: &[&str],
     server_flags: &[&str],

@@ -44,12 +44,12 @@ fn result_text(message: &Value) -> String {
 // ---------------------------------------------------------------------------------------------
 // stdio, served in-process over an in-memory pipe
 
-struct Stdio {
+pub(crate) struct Stdio {
     input: DuplexStream,
     output: Lines<BufReader<DuplexStream>>,
 }
 
-fn stdio(fake: &FakeApi, flags: &[&str], max_line: usize) -> Stdio {
+pub(crate) fn stdio(fake: &FakeApi, flags: &[&str], max_line: usize) -> Stdio {
     let server = ImageServer::new(config(&fake.base_url(), KEY, flags)).unwrap();
     let (input, server_in) = tokio::io::duplex(1 << 16);
     let (server_out, output) = tokio::io::duplex(1 << 16);
@@ -68,7 +68,7 @@ impl Stdio {
         self.input.write_all(b"\n").await.unwrap();
     }
 
-    async fn send(&mut self, message: &Value) {
+    pub(crate) async fn send(&mut self, message: &Value) {
         self.send_raw(message.to_string().as_bytes()).await;
     }
 
@@ -82,7 +82,7 @@ impl Stdio {
     }
 
     /// Skips notifications up to the next message with an id.
-    async fn next_reply(&mut self) -> Value {
+    pub(crate) async fn next_reply(&mut self) -> Value {
         loop {
             let message = self.next().await;
             if message.get("id").is_some() {
