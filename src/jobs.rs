@@ -8,12 +8,15 @@
 //! Nothing here is MCP-specific beyond the result type: the tools are one view of the jobs
 //! (the MCP Tasks extension can be another).
 
+mod durable;
 mod id;
 pub mod progress;
+pub mod store;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +26,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::caller::Tenant;
+pub use durable::open as open_store;
 pub use id::owner_of;
 use progress::{Reporter, State};
 
@@ -39,6 +43,12 @@ pub struct Jobs {
     /// This instance's name, put in its job ids when several instances share a load balancer.
     instance: Option<String>,
     max_kept_bytes: usize,
+    /// Where handed-out and image-keeping jobs outlive the process.
+    store: Arc<store::Store>,
+    /// Orders store writes, so a late "running" snapshot never overwrites a "finished" one.
+    writes: tokio::sync::Mutex<()>,
+    /// When the store was last swept (its unix seconds).
+    last_sweep: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -49,6 +59,10 @@ struct Entry {
     owner: Tenant,
     finished_at: Option<Instant>,
     kept: Vec<KeptImage>,
+    /// Unix seconds, for the store.
+    created: u64,
+    /// Its id was handed out, so it is in the store.
+    durable: bool,
 }
 
 /// A full image that only this job holds.
@@ -120,11 +134,19 @@ pub enum Lookup {
 
 impl Jobs {
     pub fn new(keep: Duration, instance: Option<String>) -> Jobs {
+        Jobs::with_store(keep, instance, store::Store::Memory)
+    }
+
+    /// Jobs whose handed-out records live in `store` too.
+    pub fn with_store(keep: Duration, instance: Option<String>, store: store::Store) -> Jobs {
         Jobs {
             table: Mutex::new(HashMap::new()),
             keep,
             instance,
             max_kept_bytes: MAX_KEPT_BYTES,
+            store: Arc::new(store),
+            writes: tokio::sync::Mutex::new(()),
+            last_sweep: AtomicU64::new(0),
         }
     }
 
@@ -151,6 +173,7 @@ impl Jobs {
             let result = crate::tools::guarded(tool, fut).await;
             reporter.finish(result);
             jobs.mark_finished(&job_id);
+            jobs.persist_finished(&job_id).await;
         });
         table.insert(
             id.clone(),
@@ -161,6 +184,8 @@ impl Jobs {
                 owner,
                 finished_at: None,
                 kept: Vec::new(),
+                created: self.store.embedded().map_or(0, |s| s.now()),
+                durable: false,
             },
         );
         Handle { id, state }
@@ -190,7 +215,14 @@ impl Jobs {
                     owner: owner.to_owned(),
                     here: here.clone(),
                 },
-                _ => Lookup::Unknown,
+                _ => match self.restore(id.trim(), owner) {
+                    Some(r) => Lookup::Found {
+                        tool: r.tool,
+                        state: r.state,
+                        kept: r.kept,
+                    },
+                    None => Lookup::Unknown,
+                },
             },
         }
     }
@@ -199,8 +231,16 @@ impl Jobs {
     pub fn kept_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
         let mut table = self.lock();
         self.sweep(&mut table);
-        let entry = table.get(id).filter(|e| &e.owner == owner)?;
-        entry.kept.iter().find(|k| k.index == index).cloned()
+        match table.get(id) {
+            Some(entry) if &entry.owner == owner => {
+                entry.kept.iter().find(|k| k.index == index).cloned()
+            }
+            Some(_) => None,
+            None => {
+                drop(table);
+                self.stored_image(id, index, owner)
+            }
+        }
     }
 
     /// Forgets a job whose caller cancelled it.

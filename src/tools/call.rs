@@ -60,6 +60,8 @@ impl ImageServer {
             }
             Outcome::StillRunning => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
+                // Durable before the id leaves: the id must name a record that outlives us.
+                self.jobs.handed_out(&handle.id).await;
                 let state = handle.state.borrow().clone();
                 wait::still_running(&handle.id, kind.name(), &state, self.pace.limit)
             }
