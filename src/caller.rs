@@ -38,11 +38,7 @@ impl Tenant {
         h.update([0]);
         h.update(secret.as_bytes());
         let digest = h.finalize();
-        let hex: String = digest
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         Tenant(format!("{kind}:{hex}"))
     }
 

@@ -13,6 +13,8 @@ mod id;
 pub mod progress;
 pub mod store;
 #[cfg(test)]
+mod store_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -184,8 +184,9 @@ impl Jobs {
         }
         let tool = tool_name(&record.tool);
         let result = match (&record.status, &record.result) {
-            (Status::Finished, Some(value)) => serde_json::from_value(value.clone())
-                .unwrap_or_else(|_| unreadable(&record.id)),
+            (Status::Finished, Some(value)) => {
+                serde_json::from_value(value.clone()).unwrap_or_else(|_| unreadable(&record.id))
+            }
             _ => interrupted(&record, tool),
         };
         let kept = record

@@ -133,7 +133,9 @@ pub struct Embedded {
 
 impl std::fmt::Debug for Embedded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Embedded").field("path", &self.path).finish()
+        f.debug_struct("Embedded")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
