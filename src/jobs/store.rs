@@ -33,7 +33,7 @@ pub enum StoreError {
     Db {
         path: PathBuf,
         #[source]
-        source: redb::Error,
+        source: DbError,
     },
     #[error("job store {path}: cannot create its folder: {source}")]
     Folder {
@@ -48,13 +48,33 @@ impl StoreError {
     pub fn is_locked(&self) -> bool {
         matches!(
             self,
-            StoreError::Db {
-                source: redb::Error::DatabaseAlreadyOpen,
-                ..
-            }
+            StoreError::Db { source, .. } if matches!(*source.0, redb::Error::DatabaseAlreadyOpen)
         )
     }
 }
+
+/// A redb failure, boxed: redb's own error is large, and it travels through every result here.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DbError(Box<redb::Error>);
+
+macro_rules! db_error_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for DbError {
+            fn from(e: $t) -> DbError {
+                DbError(Box::new(e.into()))
+            }
+        }
+    )*};
+}
+db_error_from!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// A job's lifecycle as the store knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +117,12 @@ pub struct Record {
 pub struct Clock {
     unix_at_base: u64,
     base: tokio::time::Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
+    }
 }
 
 impl Clock {
@@ -174,7 +200,7 @@ impl Store {
     }
 }
 
-fn db_error(path: &Path, e: impl Into<redb::Error>) -> StoreError {
+fn db_error(path: &Path, e: impl Into<DbError>) -> StoreError {
     StoreError::Db {
         path: path.to_owned(),
         source: e.into(),
@@ -187,7 +213,7 @@ impl Embedded {
     }
 
     /// Creates the tables, marks running jobs interrupted, sweeps expired ones.
-    fn init(&self) -> Result<(), redb::Error> {
+    fn init(&self) -> Result<(), DbError> {
         let now = self.now();
         let txn = self.db.begin_write()?;
         {
@@ -215,7 +241,7 @@ impl Embedded {
 
     /// The key tenants are hashed with, drawn once and kept, so a restarted server matches
     /// the owners of the jobs it recorded.
-    pub fn tenant_key(&self, fresh: [u8; 32]) -> Result<[u8; 32], redb::Error> {
+    pub fn tenant_key(&self, fresh: [u8; 32]) -> Result<[u8; 32], DbError> {
         let txn = self.db.begin_write()?;
         let key = {
             let mut meta = txn.open_table(META)?;
@@ -235,7 +261,7 @@ impl Embedded {
     }
 
     /// Writes a record and the bytes of its kept images, durably, then keeps under the cap.
-    pub fn put(&self, record: &Record, images: &[(usize, &[u8])]) -> Result<(), redb::Error> {
+    pub fn put(&self, record: &Record, images: &[(usize, &[u8])]) -> Result<(), DbError> {
         let txn = self.db.begin_write()?;
         {
             txn.open_table(JOBS)?
@@ -253,7 +279,7 @@ impl Embedded {
     }
 
     /// A record that has not expired.
-    pub fn get(&self, id: &str) -> Result<Option<Record>, redb::Error> {
+    pub fn get(&self, id: &str) -> Result<Option<Record>, DbError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(JOBS)?;
         let Some(v) = table.get(id)? else {
@@ -263,13 +289,13 @@ impl Embedded {
         Ok(record.filter(|r| !self.expired(r)))
     }
 
-    pub fn image(&self, id: &str, index: usize) -> Result<Option<Vec<u8>>, redb::Error> {
+    pub fn image(&self, id: &str, index: usize) -> Result<Option<Vec<u8>>, DbError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(IMAGES)?;
         Ok(table.get((id, index as u64))?.map(|v| v.value().to_vec()))
     }
 
-    pub fn remove(&self, id: &str) -> Result<(), redb::Error> {
+    pub fn remove(&self, id: &str) -> Result<(), DbError> {
         let txn = self.db.begin_write()?;
         {
             txn.open_table(JOBS)?.remove(id)?;
@@ -279,7 +305,7 @@ impl Embedded {
     }
 
     /// Drops expired records and their images.
-    pub fn sweep(&self) -> Result<(), redb::Error> {
+    pub fn sweep(&self) -> Result<(), DbError> {
         let txn = self.db.begin_write()?;
         {
             let mut jobs = txn.open_table(JOBS)?;
@@ -306,7 +332,7 @@ impl Embedded {
 
     /// Drops the oldest records' image bytes while all of them are over the cap, never those
     /// of `newest`; the records themselves (results, URLs, paths) stay.
-    fn bound_images(&self, newest: &str) -> Result<(), redb::Error> {
+    fn bound_images(&self, newest: &str) -> Result<(), DbError> {
         let mut records: Vec<Record> = {
             let txn = self.db.begin_read()?;
             let table = txn.open_table(JOBS)?;
