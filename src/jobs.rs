@@ -202,29 +202,37 @@ impl Jobs {
     }
 
     /// Finds a job of `owner`. Another tenant's job is as unknown as a job that never was.
+    /// A job this process does not hold may be in the store (the server restarted).
     pub fn lookup(&self, id: &str, owner: &Tenant) -> Lookup {
-        let mut table = self.lock();
-        self.sweep(&mut table);
-        match table.get(id.trim()).filter(|e| &e.owner == owner) {
-            Some(e) => Lookup::Found {
-                tool: e.tool,
-                state: e.state.clone(),
-                kept: e.kept.clone(),
+        let id = id.trim();
+        {
+            let mut table = self.lock();
+            self.sweep(&mut table);
+            match table.get(id) {
+                Some(e) if &e.owner == owner => {
+                    return Lookup::Found {
+                        tool: e.tool,
+                        state: e.state.clone(),
+                        kept: e.kept.clone(),
+                    };
+                }
+                Some(_) => return Lookup::Unknown,
+                None => {}
+            }
+        }
+        match (owner_of(id), &self.instance) {
+            (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
+                owner: owner.to_owned(),
+                here: here.clone(),
             },
-            None if table.contains_key(id.trim()) => Lookup::Unknown,
-            None => match (owner_of(id.trim()), &self.instance) {
-                (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
-                    owner: owner.to_owned(),
-                    here: here.clone(),
+            // Read outside the table's lock: a disk read must not hold up other calls.
+            _ => match self.restore(id, owner) {
+                Some(r) => Lookup::Found {
+                    tool: r.tool,
+                    state: r.state,
+                    kept: r.kept,
                 },
-                _ => match self.restore(id.trim(), owner) {
-                    Some(r) => Lookup::Found {
-                        tool: r.tool,
-                        state: r.state,
-                        kept: r.kept,
-                    },
-                    None => Lookup::Unknown,
-                },
+                None => Lookup::Unknown,
             },
         }
     }
@@ -247,8 +255,12 @@ impl Jobs {
 
     /// Forgets a job whose caller cancelled it.
     pub fn remove(&self, id: &str) {
-        if let Some(e) = self.lock().remove(id) {
+        let removed = self.lock().remove(id);
+        if let Some(e) = removed {
             e.abort.abort();
+            if e.durable {
+                self.unstore(id);
+            }
         }
     }
 

@@ -76,7 +76,41 @@ impl Jobs {
             e.durable = true;
         }
         self.persist(id).await;
+        self.persist_when_sent(id);
         self.sweep_store_now_and_then().await;
+    }
+
+    /// Records the moment a handed-out job's request goes upstream: after a restart, that
+    /// decides between "call again" and "you may have been billed".
+    fn persist_when_sent(self: &Arc<Self>, id: &str) {
+        let Some(mut state) = self.lock().get(id).map(|e| e.state.clone()) else {
+            return;
+        };
+        if state.borrow().sent_upstream || state.borrow().result.is_some() {
+            return;
+        }
+        let jobs = Arc::clone(self);
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let sent = state
+                .wait_for(|s| s.sent_upstream || s.result.is_some())
+                .await
+                .is_ok_and(|s| s.result.is_none());
+            if sent {
+                jobs.persist(&id).await;
+            }
+        });
+    }
+
+    /// Forgets a cancelled job's record, off the caller's path.
+    pub(super) fn unstore(&self, id: &str) {
+        let store = Arc::clone(&self.store);
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || {
+            if let Some(Err(e)) = store.embedded().map(|s| s.remove(&id)) {
+                tracing::warn!(job = %id, error = %e, "cancelled job not removed from the store");
+            }
+        });
     }
 
     /// A job finished: record it if its id was handed out or it keeps images.

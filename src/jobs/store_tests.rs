@@ -233,3 +233,33 @@ async fn a_store_file_held_by_another_server_leaves_this_one_on_memory() {
     assert!(super::open_store(Some(&path), KEEP, 1 << 30).is_memory());
     drop(first);
 }
+
+#[tokio::test]
+async fn a_request_sent_upstream_after_its_id_was_handed_out_is_recorded_as_maybe_billed() {
+    let path = temp_store("sent-later");
+    let jobs = open(&path);
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let h = jobs.spawn(
+        "generate_image",
+        Tenant::local(),
+        |reporter, _| async move {
+            reporter.phase("waiting for an upstream slot");
+            let _ = wait.await;
+            reporter.sent_upstream();
+            std::future::pending::<()>().await;
+            CallToolResult::success(vec![])
+        },
+    );
+    jobs.handed_out(&h.id).await;
+    go.send(()).unwrap();
+    for _ in 0..200 {
+        let stored = jobs.store.embedded().unwrap().get(&h.id).unwrap();
+        if stored.is_some_and(|r| r.sent_upstream) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop(jobs).await;
+    let text = text(&finished(&open(&path), &h.id).await);
+    assert!(text.contains("may have been billed"), "{text}");
+}

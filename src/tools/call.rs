@@ -48,6 +48,8 @@ impl ImageServer {
             outcome = wait::wait(handle.state.clone(), &waiter, self.pace) => outcome,
             () = self.grace_over.cancelled() => {
                 tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
+                // The answer names the job: after a restart it says it was interrupted.
+                self.jobs.handed_out(&handle.id).await;
                 return wait::server_stopped(&handle.id);
             }
         };
