@@ -32,8 +32,12 @@ impl Tenant {
 
     /// The tenant a secret (`kind`: "key" or "token") stands for.
     pub fn of_secret(kind: &str, secret: &str) -> Tenant {
+        Tenant::keyed(tenant_key(), kind, secret)
+    }
+
+    fn keyed(key: &[u8; 32], kind: &str, secret: &str) -> Tenant {
         let mut h = Sha256::new();
-        h.update(tenant_key());
+        h.update(key);
         h.update(kind.as_bytes());
         h.update([0]);
         h.update(secret.as_bytes());
@@ -183,5 +187,29 @@ mod tests {
         assert_eq!(a, Tenant::of_secret("key", "sk-aaaa"));
         assert_ne!(a, Tenant::of_secret("token", "sk-aaaa"));
         assert!(!format!("{a:?}").contains("sk-aaaa"));
+    }
+
+    #[test]
+    fn a_tenant_hash_depends_on_the_key_so_a_stored_key_matches_owners_after_a_restart() {
+        let (k1, k2) = (fresh_tenant_key(), fresh_tenant_key());
+        assert_ne!(k1, k2);
+        assert_eq!(
+            Tenant::keyed(&k1, "token", "t-1"),
+            Tenant::keyed(&k1, "token", "t-1"),
+            "the same key (a restarted server reading its store) names the same tenant"
+        );
+        assert_ne!(
+            Tenant::keyed(&k1, "token", "t-1"),
+            Tenant::keyed(&k2, "token", "t-1")
+        );
+        let current = *tenant_key();
+        assert!(
+            adopt_tenant_key(current),
+            "the key in use is accepted again"
+        );
+        assert!(
+            !adopt_tenant_key(k2),
+            "a second key never replaces the one in use"
+        );
     }
 }

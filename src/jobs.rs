@@ -5,6 +5,9 @@
 //! A finished job also keeps the images nothing else holds (base64 answers when saving is
 //! off), so the full images stay readable as resources and through `get_job` until it expires.
 //!
+//! Jobs whose id was handed out, or that keep images, are also written to a durable store
+//! (`store`, `durable`), so their results survive a restart; see `durable` for when.
+//!
 //! Nothing here is MCP-specific beyond the result type: the tools are one view of the jobs
 //! (the MCP Tasks extension can be another).
 
