@@ -246,11 +246,21 @@ impl Jobs {
     }
 
     /// One kept image of `owner`'s job, from the store.
+    /// Reads that image alone, not the whole job.
     pub(super) fn stored_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
-        self.restore(id, owner)?
-            .kept
-            .into_iter()
-            .find(|k| k.index == index)
+        let store = self.store.embedded()?;
+        let record = store.get(id).ok()??;
+        let meta = record
+            .images
+            .iter()
+            .find(|m| m.index == index)
+            .filter(|_| record.owner == owner.as_str())?;
+        let bytes = store.image(id, index).ok()??;
+        Some(KeptImage {
+            index,
+            mime: mime_name(&meta.mime),
+            bytes: Arc::new(bytes),
+        })
     }
 }
 
