@@ -35,6 +35,8 @@ pub enum StoreError {
         #[source]
         source: DbError,
     },
+    #[error("job store {path}: the file is damaged (redb could not open it)")]
+    Damaged { path: PathBuf },
     #[error("job store {path}: cannot create its folder: {source}")]
     Folder {
         path: PathBuf,
@@ -179,7 +181,17 @@ impl Store {
                 source,
             })?;
         }
-        let db = Database::create(path).map_err(|e| db_error(path, e))?;
+        // redb asserts on some damaged files (a truncated one panics in its page manager)
+        // instead of returning an error: such a file is reported like any unreadable one.
+        let opened = std::panic::catch_unwind(|| Database::create(path));
+        let db = match opened {
+            Ok(db) => db.map_err(|e| db_error(path, e))?,
+            Err(_) => {
+                return Err(StoreError::Damaged {
+                    path: path.to_owned(),
+                });
+            }
+        };
         let store = Embedded {
             db,
             path: path.to_owned(),

@@ -263,3 +263,24 @@ async fn a_request_sent_upstream_after_its_id_was_handed_out_is_recorded_as_mayb
     let text = text(&finished(&open(&path), &h.id).await);
     assert!(text.contains("may have been billed"), "{text}");
 }
+
+#[tokio::test]
+async fn a_truncated_store_file_is_reported_as_damaged_and_the_server_falls_back_to_memory() {
+    let path = temp_store("truncated");
+    {
+        let store = Store::open(&path, KEEP, 1 << 30).unwrap();
+        let e = store.embedded().unwrap();
+        e.put(
+            &record("job-t", e.now(), e.now(), 1),
+            &[(1, &[1u8; 4096][..])],
+        )
+        .unwrap();
+    }
+    let len = std::fs::metadata(&path).unwrap().len();
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len / 2).unwrap();
+    drop(file);
+    let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
+    assert!(err.to_string().contains("damaged"), "{err}");
+    assert!(super::open_store(Some(&path), KEEP, 1 << 30).is_memory());
+}
