@@ -8,12 +8,36 @@ use crate::caller::Tenant;
 
 const KEEP: Duration = Duration::from_secs(600);
 
-fn temp_store(name: &str) -> std::path::PathBuf {
+/// A store file in a folder of its own, removed with it.
+struct Scratch(std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for Scratch {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn temp_store(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!(
         "seedream-store-{}-{name}",
         uuid::Uuid::new_v4().simple()
     ));
-    dir.join("jobs.redb")
+    Scratch(dir.join("jobs.redb"))
 }
 
 fn open(path: &std::path::Path) -> Arc<Jobs> {
@@ -146,7 +170,8 @@ async fn a_job_interrupted_before_it_was_sent_says_nothing_was_billed_and_to_cal
 
 #[tokio::test]
 async fn a_call_delivered_on_the_spot_writes_nothing_to_the_store() {
-    let jobs = open(&temp_store("spot"));
+    let path = temp_store("spot");
+    let jobs = open(&path);
     let mut h = jobs.spawn("generate_image", Tenant::local(), |_, _| async {
         CallToolResult::success(vec![ContentBlock::text("done")])
     });
@@ -198,7 +223,8 @@ async fn stored_jobs_expire_with_the_keep_time_and_a_restart_does_not_revive_the
 
 #[tokio::test]
 async fn image_bytes_over_the_cap_push_out_the_oldest_jobs_images_but_not_their_results() {
-    let store = Store::open(&temp_store("cap"), KEEP, 25).unwrap();
+    let path = temp_store("cap");
+    let store = Store::open(&path, KEEP, 25).unwrap();
     let e = store.embedded().unwrap();
     let now = e.now();
     for (n, id) in ["job-1", "job-2", "job-3"].iter().enumerate() {
@@ -221,7 +247,7 @@ async fn a_corrupted_store_file_is_an_error_and_the_server_falls_back_to_memory(
     std::fs::write(&path, vec![0xA5; 64 * 1024]).unwrap();
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.to_string().contains("jobs.redb"), "{err}");
-    assert!(super::open_store(Some(&path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
 }
 
 #[tokio::test]
@@ -230,7 +256,7 @@ async fn a_store_file_held_by_another_server_leaves_this_one_on_memory() {
     let first = Store::open(&path, KEEP, 1 << 30).unwrap();
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.is_locked(), "{err}");
-    assert!(super::open_store(Some(&path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
     drop(first);
 }
 
@@ -282,5 +308,5 @@ async fn a_truncated_store_file_is_reported_as_damaged_and_the_server_falls_back
     drop(file);
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.to_string().contains("damaged"), "{err}");
-    assert!(super::open_store(Some(&path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
 }
