@@ -80,6 +80,14 @@ impl Jobs {
         self.sweep_store_now_and_then().await;
     }
 
+    /// Brings a handed-out job's stored progress up to date (`get_job` found it still running).
+    pub async fn refresh(self: &Arc<Self>, id: &str) {
+        if self.store.is_memory() || !self.lock().get(id).is_some_and(|e| e.durable) {
+            return;
+        }
+        self.persist(id).await;
+    }
+
     /// Records the moment a handed-out job's request goes upstream: after a restart, that
     /// decides between "call again" and "you may have been billed".
     fn persist_when_sent(self: &Arc<Self>, id: &str) {

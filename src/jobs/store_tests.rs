@@ -310,3 +310,28 @@ async fn a_truncated_store_file_is_reported_as_damaged_and_the_server_falls_back
     assert!(err.to_string().contains("damaged"), "{err}");
     assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
 }
+
+#[tokio::test]
+async fn an_interrupted_job_reports_the_progress_get_job_last_saw() {
+    let path = temp_store("refresh");
+    let jobs = open(&path);
+    let (reporter_tx, reporter_rx) = tokio::sync::oneshot::channel();
+    let h = jobs.spawn(
+        "generate_sequence",
+        Tenant::local(),
+        |reporter, _| async move {
+            reporter.sent_upstream();
+            let _ = reporter_tx.send(reporter);
+            std::future::pending::<()>().await;
+            CallToolResult::success(vec![])
+        },
+    );
+    let reporter = reporter_rx.await.unwrap();
+    jobs.handed_out(&h.id).await;
+    reporter.phase("2 of 4 images done");
+    jobs.refresh(&h.id).await;
+    drop(reporter);
+    stop(jobs).await;
+    let text = text(&finished(&open(&path), &h.id).await);
+    assert!(text.contains("last progress: 2 of 4 images done"), "{text}");
+}
