@@ -8,8 +8,9 @@
 //! tenants: a legacy SSE client that reconnects, or a 2025 client whose session expired, must
 //! still collect the images it paid for with the job id it holds.
 
-use std::hash::BuildHasher;
 use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
 
 use secrecy::SecretString;
 
@@ -31,7 +32,23 @@ impl Tenant {
 
     /// The tenant a secret (`kind`: "key" or "token") stands for.
     pub fn of_secret(kind: &str, secret: &str) -> Tenant {
-        Tenant(format!("{kind}:{:016x}", hasher().hash_one(secret)))
+        Tenant::keyed(tenant_key(), kind, secret)
+    }
+
+    fn keyed(key: &[u8; 32], kind: &str, secret: &str) -> Tenant {
+        let mut h = Sha256::new();
+        h.update(key);
+        h.update(kind.as_bytes());
+        h.update([0]);
+        h.update(secret.as_bytes());
+        let digest = h.finalize();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Tenant(format!("{kind}:{hex}"))
+    }
+
+    /// The opaque form a job store keeps.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -110,11 +127,29 @@ impl Cancellation {
     }
 }
 
-/// Keyed with random keys drawn at start, so a tenant's hash cannot be predicted or matched
-/// from outside the process.
-fn hasher() -> &'static std::collections::hash_map::RandomState {
-    static HASHER: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    HASHER.get_or_init(std::collections::hash_map::RandomState::new)
+static TENANT_KEY: OnceLock<[u8; 32]> = OnceLock::new();
+
+/// The secret key tenants are hashed with, so a tenant's hash cannot be predicted or matched
+/// without it. Random per process, unless a durable job store supplied its own (kept in the
+/// store, so a restarted server still matches the owners of the jobs it recorded; whoever can
+/// read the store file can read its jobs anyway).
+fn tenant_key() -> &'static [u8; 32] {
+    TENANT_KEY.get_or_init(fresh_tenant_key)
+}
+
+/// Two v4 UUIDs: 244 random bits from the OS.
+pub fn fresh_tenant_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    let (a, b) = key.split_at_mut(16);
+    a.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b.copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}
+
+/// Uses `key` for tenant hashes from now on; false if another key is already in use (a second
+/// server in one process), which then stays.
+pub fn adopt_tenant_key(key: [u8; 32]) -> bool {
+    TENANT_KEY.set(key).is_ok() || TENANT_KEY.get() == Some(&key)
 }
 
 #[cfg(test)]
@@ -152,5 +187,29 @@ mod tests {
         assert_eq!(a, Tenant::of_secret("key", "sk-aaaa"));
         assert_ne!(a, Tenant::of_secret("token", "sk-aaaa"));
         assert!(!format!("{a:?}").contains("sk-aaaa"));
+    }
+
+    #[test]
+    fn a_tenant_hash_depends_on_the_key_so_a_stored_key_matches_owners_after_a_restart() {
+        let (k1, k2) = (fresh_tenant_key(), fresh_tenant_key());
+        assert_ne!(k1, k2);
+        assert_eq!(
+            Tenant::keyed(&k1, "token", "t-1"),
+            Tenant::keyed(&k1, "token", "t-1"),
+            "the same key (a restarted server reading its store) names the same tenant"
+        );
+        assert_ne!(
+            Tenant::keyed(&k1, "token", "t-1"),
+            Tenant::keyed(&k2, "token", "t-1")
+        );
+        let current = *tenant_key();
+        assert!(
+            adopt_tenant_key(current),
+            "the key in use is accepted again"
+        );
+        assert!(
+            !adopt_tenant_key(k2),
+            "a second key never replaces the one in use"
+        );
     }
 }

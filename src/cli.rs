@@ -31,7 +31,9 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Stdio) {
         Command::Stdio => {
-            let server = match cli.server.into_config() {
+            let mut server_args = cli.server;
+            server_args.use_default_store();
+            let server = match server_args.into_config() {
                 Ok(config) => {
                     if config.client.api_key.is_none() {
                         tracing::warn!(
@@ -50,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             http.validate()?;
             let mut server_args = cli.server;
             server_args.use_http_defaults();
+            server_args.use_default_store();
             let server = ImageServer::new(server_args.into_config()?)?;
             transport::http::serve_http(server, http, shutdown_signal()).await?;
             Ok(())

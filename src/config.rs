@@ -40,6 +40,9 @@ pub struct JobSettings {
     pub wait: Duration,
     pub max_concurrency: usize,
     pub keep: Duration,
+    /// The job store's file; `None` keeps jobs in memory only.
+    pub store: Option<std::path::PathBuf>,
+    pub store_max_bytes: u64,
 }
 
 /// The validated configuration.
@@ -102,6 +105,8 @@ impl Config {
             max_concurrency: 1,
             job_keep_seconds: 60,
             instance: None,
+            store: None,
+            store_max_mb: 2048,
             stream: false,
         }
         .into_config()

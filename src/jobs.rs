@@ -5,15 +5,23 @@
 //! A finished job also keeps the images nothing else holds (base64 answers when saving is
 //! off), so the full images stay readable as resources and through `get_job` until it expires.
 //!
+//! Jobs whose id was handed out, or that keep images, are also written to a durable store
+//! (`store`, `durable`), so their results survive a restart; see `durable` for when.
+//!
 //! Nothing here is MCP-specific beyond the result type: the tools are one view of the jobs
 //! (the MCP Tasks extension can be another).
 
+mod durable;
 mod id;
 pub mod progress;
+pub mod store;
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +31,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::caller::Tenant;
+pub use durable::open as open_store;
 pub use id::owner_of;
 use progress::{Reporter, State};
 
@@ -39,6 +48,12 @@ pub struct Jobs {
     /// This instance's name, put in its job ids when several instances share a load balancer.
     instance: Option<String>,
     max_kept_bytes: usize,
+    /// Where handed-out and image-keeping jobs outlive the process.
+    store: Arc<store::Store>,
+    /// Orders store writes, so a late "running" snapshot never overwrites a "finished" one.
+    writes: tokio::sync::Mutex<()>,
+    /// When the store was last swept (its unix seconds).
+    last_sweep: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -52,6 +67,10 @@ struct Entry {
     /// Stopped by its owner (`tasks/cancel`): remembered until it expires, so it reads as
     /// cancelled rather than unknown.
     cancelled: bool,
+    /// Unix seconds, for the store.
+    created: u64,
+    /// Its id was handed out, so it is in the store.
+    durable: bool,
 }
 
 /// A full image that only this job holds.
@@ -135,11 +154,19 @@ pub enum Cancel {
 
 impl Jobs {
     pub fn new(keep: Duration, instance: Option<String>) -> Jobs {
+        Jobs::with_store(keep, instance, store::Store::Memory)
+    }
+
+    /// Jobs whose handed-out records live in `store` too.
+    pub fn with_store(keep: Duration, instance: Option<String>, store: store::Store) -> Jobs {
         Jobs {
             table: Mutex::new(HashMap::new()),
             keep,
             instance,
             max_kept_bytes: MAX_KEPT_BYTES,
+            store: Arc::new(store),
+            writes: tokio::sync::Mutex::new(()),
+            last_sweep: AtomicU64::new(0),
         }
     }
 
@@ -166,6 +193,7 @@ impl Jobs {
             let result = crate::tools::guarded(tool, fut).await;
             reporter.finish(result);
             jobs.mark_finished(&job_id);
+            jobs.persist_finished(&job_id).await;
         });
         table.insert(
             id.clone(),
@@ -177,6 +205,8 @@ impl Jobs {
                 finished_at: None,
                 kept: Vec::new(),
                 cancelled: false,
+                created: self.store.embedded().map_or(0, |s| s.now()),
+                durable: false,
             },
         );
         Handle { id, state }
@@ -191,23 +221,40 @@ impl Jobs {
     }
 
     /// Finds a job of `owner`. Another tenant's job is as unknown as a job that never was.
+    /// A job this process does not hold may be in the store (the server restarted).
     pub fn lookup(&self, id: &str, owner: &Tenant) -> Lookup {
-        let mut table = self.lock();
-        self.sweep(&mut table);
-        match table.get(id.trim()).filter(|e| &e.owner == owner) {
-            Some(e) => Lookup::Found {
-                tool: e.tool,
-                state: e.state.clone(),
-                kept: e.kept.clone(),
-                cancelled: e.cancelled,
+        let id = id.trim();
+        {
+            let mut table = self.lock();
+            self.sweep(&mut table);
+            match table.get(id) {
+                Some(e) if &e.owner == owner => {
+                    return Lookup::Found {
+                        tool: e.tool,
+                        state: e.state.clone(),
+                        kept: e.kept.clone(),
+                        cancelled: e.cancelled,
+                    };
+                }
+                Some(_) => return Lookup::Unknown,
+                None => {}
+            }
+        }
+        match (owner_of(id), &self.instance) {
+            (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
+                owner: owner.to_owned(),
+                here: here.clone(),
             },
-            None if table.contains_key(id.trim()) => Lookup::Unknown,
-            None => match (owner_of(id.trim()), &self.instance) {
-                (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
-                    owner: owner.to_owned(),
-                    here: here.clone(),
+            // Read outside the table's lock: a disk read must not hold up other calls.
+            _ => match self.restore(id, owner) {
+                Some(r) => Lookup::Found {
+                    tool: r.tool,
+                    state: r.state,
+                    kept: r.kept,
+                    // A cancelled job leaves the store (see `cancel`).
+                    cancelled: false,
                 },
-                _ => Lookup::Unknown,
+                None => Lookup::Unknown,
             },
         }
     }
@@ -216,8 +263,16 @@ impl Jobs {
     pub fn kept_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
         let mut table = self.lock();
         self.sweep(&mut table);
-        let entry = table.get(id).filter(|e| &e.owner == owner)?;
-        entry.kept.iter().find(|k| k.index == index).cloned()
+        match table.get(id) {
+            Some(entry) if &entry.owner == owner => {
+                entry.kept.iter().find(|k| k.index == index).cloned()
+            }
+            Some(_) => None,
+            None => {
+                drop(table);
+                self.stored_image(id, index, owner)
+            }
+        }
     }
 
     /// Stops `owner`'s job and remembers that it was cancelled until it expires. Aborting its
@@ -234,13 +289,23 @@ impl Jobs {
         e.abort.abort();
         e.cancelled = true;
         e.finished_at = Some(Instant::now());
+        // Its stored record would say "interrupted" after a restart; a cancelled job is gone.
+        let durable = std::mem::take(&mut e.durable);
+        drop(table);
+        if durable {
+            self.unstore(id.trim());
+        }
         Cancel::Stopped
     }
 
     /// Forgets a job whose caller cancelled it.
     pub fn remove(&self, id: &str) {
-        if let Some(e) = self.lock().remove(id) {
+        let removed = self.lock().remove(id);
+        if let Some(e) = removed {
             e.abort.abort();
+            if e.durable {
+                self.unstore(id);
+            }
         }
     }
 

@@ -81,7 +81,15 @@ impl ImageServer {
         let client = seedream::Client::new(config.client.clone())?;
         Ok(ImageServer {
             generator: Arc::new(Generator::new(client, &config)),
-            jobs: Arc::new(Jobs::new(config.jobs.keep, config.jobs.instance.clone())),
+            jobs: Arc::new(Jobs::with_store(
+                config.jobs.keep,
+                config.jobs.instance.clone(),
+                crate::jobs::open_store(
+                    config.jobs.store.as_deref(),
+                    config.jobs.keep,
+                    config.jobs.store_max_bytes,
+                ),
+            )),
             calls: Arc::default(),
             saved: Arc::default(),
             pace: wait::Pace {

@@ -203,6 +203,20 @@ pub struct ServerArgs {
     #[arg(long, env = "SEEDREAM_INSTANCE", global = true)]
     pub instance: Option<String>,
 
+    /// Where jobs are kept across restarts: a file path, or `memory` for none. The server binary
+    /// defaults to `jobs.redb` under the platform data folder (see the README, "Job store").
+    #[arg(long, env = "SEEDREAM_STORE", global = true)]
+    pub store: Option<String>,
+
+    /// Megabytes of kept image bytes the job store may hold; over it, the oldest jobs' images go.
+    #[arg(
+        long,
+        env = "SEEDREAM_STORE_MAX_MB",
+        default_value_t = 2048,
+        global = true
+    )]
+    pub store_max_mb: u64,
+
     /// Ask the upstream to stream sequences (one event per image); plain JSON answers still work.
     #[arg(long, env = "SEEDREAM_STREAM", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub stream: bool,
@@ -234,6 +248,19 @@ impl ServerArgs {
     /// it saves only when asked to, and reads local files (reference paths, `file://`
     /// resources) only inside folders the operator names. Callers still read back the images
     /// they saved themselves.
+    /// The binary's store: a file under the platform data folder unless one was named (library
+    /// users and tests keep jobs in memory unless they ask).
+    pub fn use_default_store(&mut self) {
+        if self.store.is_none() {
+            self.store = dirs::data_dir().map(|d| {
+                d.join("seedream-mcp")
+                    .join("jobs.redb")
+                    .display()
+                    .to_string()
+            });
+        }
+    }
+
     pub fn use_http_defaults(&mut self) {
         self.save.get_or_insert(false);
         self.allowed_dirs

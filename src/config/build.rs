@@ -127,7 +127,21 @@ impl ServerArgs {
                 "use 1 to 32 lowercase letters, digits and hyphens, e.g. node-2",
             ));
         }
+        let store = match self.store.as_deref().map(str::trim) {
+            None | Some("memory") => None,
+            Some(s) if s.contains("://") => {
+                return Err(bad(
+                    "--store",
+                    "SEEDREAM_STORE",
+                    "only a file path or `memory` is supported",
+                ));
+            }
+            Some("") => return Err(bad("--store", "SEEDREAM_STORE", "name a file or `memory`")),
+            Some(path) => Some(std::path::PathBuf::from(path)),
+        };
         Ok(JobSettings {
+            store,
+            store_max_bytes: self.store_max_mb.saturating_mul(1 << 20),
             instance,
             wait: Duration::from_secs_f64(self.wait_seconds),
             max_concurrency: self.max_concurrency,

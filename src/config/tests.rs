@@ -104,3 +104,28 @@ fn the_key_never_shows_in_debug_output() {
     let c = parse(&["--api-key", "sk-very-secret"]).unwrap();
     assert!(!format!("{c:?}").contains("sk-very-secret"));
 }
+
+#[test]
+fn the_store_is_a_file_memory_or_refused_and_only_the_binary_defaults_to_a_file() {
+    assert_eq!(parse(&[]).unwrap().jobs.store, None);
+    assert_eq!(parse(&["--store", "memory"]).unwrap().jobs.store, None);
+    let c = parse(&["--store", "/tmp/x/jobs.redb", "--store-max-mb", "3"]).unwrap();
+    assert_eq!(
+        c.jobs.store,
+        Some(std::path::PathBuf::from("/tmp/x/jobs.redb"))
+    );
+    assert_eq!(c.jobs.store_max_bytes, 3 << 20);
+    let err = parse(&["--store", "redis://localhost"]).unwrap_err();
+    assert!(err.to_string().contains("SEEDREAM_STORE"), "{err}");
+
+    let mut args = Cli::try_parse_from(["seedream-mcp"]).unwrap().args;
+    args.use_default_store();
+    if let Some(store) = args.store {
+        assert!(store.ends_with("jobs.redb"), "{store}");
+    }
+    let mut args = Cli::try_parse_from(["seedream-mcp", "--store", "memory"])
+        .unwrap()
+        .args;
+    args.use_default_store();
+    assert_eq!(args.store.as_deref(), Some("memory"));
+}

@@ -67,6 +67,8 @@ impl ImageServer {
             outcome = wait::wait(handle.state.clone(), &waiter, pace) => outcome,
             () = self.grace_over.cancelled() => {
                 tracing::warn!(job = %handle.id, tool = kind.name(), "still running when the server stopped");
+                // The answer names the job: after a restart it says it was interrupted.
+                self.jobs.handed_out(&handle.id).await;
                 return wait::server_stopped(&handle.id).into();
             }
         };
@@ -79,11 +81,15 @@ impl ImageServer {
             }
             Outcome::StillRunning if as_task => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a task");
+                // SEP-2663: the task exists durably before its handle is returned.
+                self.jobs.handed_out(&handle.id).await;
                 let state = handle.state.borrow().clone();
                 tasks::created(&handle.id, &state, self.jobs.keep()).into()
             }
             Outcome::StillRunning => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");
+                // Durable before the id leaves: the id must name a record that outlives us.
+                self.jobs.handed_out(&handle.id).await;
                 let state = handle.state.borrow().clone();
                 wait::still_running(&handle.id, kind.name(), &state, self.pace.limit).into()
             }

@@ -1,6 +1,7 @@
 //! `get_job`: the result of a call that answered with a job id, in the shape the original tool
 //! would have returned, or its progress so far.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::RoleServer;
@@ -15,7 +16,7 @@ use crate::generation::ToolError;
 use crate::jobs::{Jobs, KeptImage, Lookup};
 
 pub async fn respond(
-    jobs: &Jobs,
+    jobs: &Arc<Jobs>,
     pace: Pace,
     raw: JsonObject,
     tenant: &Tenant,
@@ -52,6 +53,8 @@ pub async fn respond(
             with_kept_images(result, params.job_id.trim(), &kept)
         }
         Outcome::StillRunning => {
+            // The stored progress text is what a restart would report as the last one.
+            jobs.refresh(params.job_id.trim()).await;
             wait::still_running(params.job_id.trim(), tool, &state.borrow().clone(), limit)
         }
         // Stopped during the wait by its owner's `tasks/cancel`.

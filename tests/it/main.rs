@@ -16,6 +16,7 @@ mod legacy_sse;
 mod long;
 mod oneshot;
 mod references;
+mod restart;
 mod scale;
 mod schema;
 mod stdio;

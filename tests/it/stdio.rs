@@ -14,6 +14,7 @@ const SECRET: &str = "sk-stdio-secret-4242";
 
 fn spawn(base_url: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_STORE", "memory")
         .arg("stdio")
         .env("RUST_LOG", "trace")
         .env("SEEDREAM_API_KEY", SECRET)
@@ -126,6 +127,7 @@ async fn the_binary_reaches_the_upstream_through_http_proxy() {
     .await
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_STORE", "memory")
         .env("SEEDREAM_API_KEY", SECRET)
         .env("SEEDREAM_BASE_URL", "http://seedream.proxy-test.invalid/v1")
         .env("HTTP_PROXY", format!("http://{}", fake.addr()))
@@ -169,6 +171,7 @@ async fn the_binary_reaches_the_upstream_through_http_proxy() {
 #[tokio::test]
 async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
     let out = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_STORE", "memory")
         .arg("stdio")
         .env("SEEDREAM_API_KEY", SECRET)
         .env(
@@ -193,6 +196,7 @@ async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
 async fn exchange(env: &[(&str, &str)], messages: &[Value]) -> (HashMap<i64, Value>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"));
     command
+        .env("SEEDREAM_STORE", "memory")
         .env_remove("SEEDREAM_API_KEY")
         .env_remove("COMETAPI_KEY")
         .env_remove("RUST_LOG")
@@ -320,6 +324,7 @@ async fn a_fatal_start_up_error_is_printed_once() {
     let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = held.local_addr().unwrap().to_string();
     let output = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_STORE", "memory")
         .args(["http", "--listen", &addr])
         .env_remove("RUST_LOG")
         .env("SEEDREAM_SAVE", "false")

@@ -81,6 +81,7 @@ async fn response_to(stdout: &mut Lines<BufReader<ChildStdout>>, id: i64) -> Val
 async fn garbage_long_lines_and_invalid_utf8_on_stdin_leave_the_server_answering_in_bounded_memory()
 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+        .env("SEEDREAM_STORE", "memory")
         .arg("stdio")
         .env("RUST_LOG", "debug")
         .env("SEEDREAM_API_KEY", "sk-fuzz")
