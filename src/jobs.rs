@@ -13,6 +13,7 @@
 
 mod durable;
 mod id;
+mod opening;
 pub mod progress;
 pub mod store;
 #[cfg(test)]
@@ -49,7 +50,7 @@ pub struct Jobs {
     instance: Option<String>,
     max_kept_bytes: usize,
     /// Where handed-out and image-keeping jobs outlive the process.
-    store: Arc<store::Store>,
+    store: Arc<opening::StoreCell>,
     /// Orders store writes, so a late "running" snapshot never overwrites a "finished" one.
     writes: tokio::sync::Mutex<()>,
     /// When the store was last swept (its unix seconds).
@@ -159,12 +160,30 @@ impl Jobs {
 
     /// Jobs whose handed-out records live in `store` too.
     pub fn with_store(keep: Duration, instance: Option<String>, store: store::Store) -> Jobs {
+        Jobs::with_store_cell(keep, instance, opening::StoreCell::ready(store))
+    }
+
+    /// Jobs whose store `open` opens on a thread of its own, so the server starts without
+    /// waiting for it (see [`opening`]).
+    pub fn opening_store(
+        keep: Duration,
+        instance: Option<String>,
+        open: impl FnOnce() -> store::Store + Send + 'static,
+    ) -> Jobs {
+        Jobs::with_store_cell(keep, instance, opening::StoreCell::opening(open))
+    }
+
+    fn with_store_cell(
+        keep: Duration,
+        instance: Option<String>,
+        store: Arc<opening::StoreCell>,
+    ) -> Jobs {
         Jobs {
             table: Mutex::new(HashMap::new()),
             keep,
             instance,
             max_kept_bytes: MAX_KEPT_BYTES,
-            store: Arc::new(store),
+            store,
             writes: tokio::sync::Mutex::new(()),
             last_sweep: AtomicU64::new(0),
         }

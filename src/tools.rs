@@ -75,21 +75,27 @@ pub struct ImageServer {
     tool_router: ToolRouter<Self>,
 }
 
+/// The job table, its store (if any) opening on a thread of its own so start-up never waits
+/// for the disk.
+fn jobs(config: &Config) -> Jobs {
+    let (keep, instance) = (config.jobs.keep, config.jobs.instance.clone());
+    let Some(path) = config.jobs.store.clone() else {
+        return Jobs::new(keep, instance);
+    };
+    let max_bytes = config.jobs.store_max_bytes;
+    crate::caller::tenant_key_from_store();
+    Jobs::opening_store(keep, instance, move || {
+        crate::jobs::open_store(Some(&path), keep, max_bytes)
+    })
+}
+
 #[tool_router]
 impl ImageServer {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client.clone())?;
         Ok(ImageServer {
             generator: Arc::new(Generator::new(client, &config)),
-            jobs: Arc::new(Jobs::with_store(
-                config.jobs.keep,
-                config.jobs.instance.clone(),
-                crate::jobs::open_store(
-                    config.jobs.store.as_deref(),
-                    config.jobs.keep,
-                    config.jobs.store_max_bytes,
-                ),
-            )),
+            jobs: Arc::new(jobs(&config)),
             calls: Arc::default(),
             saved: Arc::default(),
             pace: wait::Pace {

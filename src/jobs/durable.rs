@@ -35,6 +35,20 @@ pub(super) struct Restored {
 /// Opens the configured store; a file another server holds, or one that cannot be read, leaves
 /// this server on memory with a warning rather than refusing to start.
 pub fn open(path: Option<&std::path::Path>, keep: std::time::Duration, max_bytes: u64) -> Store {
+    let store = open_or_memory(path, keep, max_bytes);
+    if store.is_memory() {
+        // Whoever waits for the store's tenant key (`caller::tenant_key_from_store`) gets a
+        // fresh one instead.
+        crate::caller::adopt_tenant_key(crate::caller::fresh_tenant_key());
+    }
+    store
+}
+
+fn open_or_memory(
+    path: Option<&std::path::Path>,
+    keep: std::time::Duration,
+    max_bytes: u64,
+) -> Store {
     let Some(path) = path else {
         return Store::Memory;
     };
@@ -62,7 +76,10 @@ fn adopt_tenant_key(store: &Store) {
         Ok(_) => tracing::warn!(
             "tenants were already hashed with another key in this process: jobs stored earlier may not match their owners"
         ),
-        Err(err) => tracing::warn!(error = %err, "cannot read the job store's tenant key"),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the job store's tenant key");
+            crate::caller::adopt_tenant_key(crate::caller::fresh_tenant_key());
+        }
     }
 }
 
