@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::Client;
 use super::limits::{AnswerLimits, ERROR_BODY_BYTES};
 use crate::error::Error;
-use crate::error::decode::{decode_error_body, page_error, snippet};
+use crate::error::decode::{decode_error_body, looks_json, page_error, snippet};
 use crate::http::{header, root_cause};
 use crate::retry::parse_retry_after;
 use crate::stream::{Assembler, Event, Observer};
@@ -111,9 +111,7 @@ impl Client {
             .await
             .map_err(|e| self.transport_error(&e, call))?
             .ok_or_else(|| call.limits.too_large())?;
-        let looks_json =
-            content_type.contains("json") || bytes.trim_ascii_start().starts_with(b"{");
-        if !looks_json {
+        if !looks_json(content_type, &bytes) {
             return Err(page_error(status, &bytes).into());
         }
         let parsed: ImagesResponse = serde_json::from_slice(&bytes).map_err(|e| {

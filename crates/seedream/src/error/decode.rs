@@ -42,8 +42,9 @@ pub(crate) fn decode_error_body(
     body: &[u8],
     header_request_id: Option<&str>,
 ) -> Error {
-    let is_json_like = content_type.contains("json") || body.trim_ascii_start().starts_with(b"{");
-    if is_json_like && let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body) {
+    if looks_json(content_type, body)
+        && let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(body)
+    {
         let message = error.message.unwrap_or_default();
         let request_id = error
             .request_id
@@ -52,6 +53,12 @@ pub(crate) fn decode_error_body(
         return api_error(status, error.code, error.param, message, request_id);
     }
     page_error(status, body)
+}
+
+/// Whether a body is worth parsing as JSON: labelled so, or an object whatever its label
+/// (gateways mislabel both ways).
+pub(crate) fn looks_json(content_type: &str, body: &[u8]) -> bool {
+    content_type.contains("json") || body.trim_ascii_start().first() == Some(&b'{')
 }
 
 /// An error envelope (also one sent with status 200): its code, or an Ark code found in its
