@@ -7,11 +7,9 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
-    ClientConfig, GetTaskParams, GetTaskResult, ProtocolVersion, TaskPayload, TaskStatus,
+    ClientConfig, GetTaskParams, GetTaskResult, TaskPayload, TaskStatus,
 };
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use seedream_fake::{FakeApi, FakeConfig};
 use seedream_mcp::config::Config;
@@ -189,25 +187,7 @@ async fn a_client_without_the_extension_gets_a_job_id_and_never_a_task() {
 
 /// A server with caller keys on, so two callers (two keys) are two tenants.
 async fn http_client(addr: std::net::SocketAddr, modern: bool, key: &'static str) -> TaskClient {
-    let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://{addr}/mcp"));
-    config.custom_headers.insert(
-        reqwest::header::HeaderName::from_static("x-seedream-api-key"),
-        reqwest::header::HeaderValue::from_static(key),
-    );
-    let lifecycle = if modern {
-        ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        }
-    } else {
-        ClientLifecycleMode::Initialize
-    };
-    declaring()
-        .serve_with_lifecycle(
-            StreamableHttpClientTransport::from_config(config),
-            lifecycle,
-        )
-        .await
-        .unwrap()
+    crate::tenants::client_as(declaring(), addr, modern, Some(key)).await
 }
 
 #[tokio::test]

@@ -62,6 +62,16 @@ async fn client(
     modern: bool,
     caller_key: Option<&'static str>,
 ) -> RunningService<RoleClient, ()> {
+    client_as((), addr, modern, caller_key).await
+}
+
+/// [`client`] with the given client handler (its info declares the client's capabilities).
+pub(crate) async fn client_as<H: rmcp::ClientHandler>(
+    handler: H,
+    addr: SocketAddr,
+    modern: bool,
+    caller_key: Option<&'static str>,
+) -> RunningService<RoleClient, H> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(format!("http://{addr}/mcp"));
     if let Some(key) = caller_key {
         config.custom_headers.insert(
@@ -76,12 +86,13 @@ async fn client(
     } else {
         ClientLifecycleMode::Initialize
     };
-    ().serve_with_lifecycle(
-        StreamableHttpClientTransport::from_config(config),
-        lifecycle,
-    )
-    .await
-    .unwrap()
+    handler
+        .serve_with_lifecycle(
+            StreamableHttpClientTransport::from_config(config),
+            lifecycle,
+        )
+        .await
+        .unwrap()
 }
 
 async fn read(client: &RunningService<RoleClient, ()>, uri: &str) -> Option<Vec<u8>> {
