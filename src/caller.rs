@@ -9,7 +9,6 @@
 //! still collect the images it paid for with the job id it holds.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -135,21 +134,24 @@ static TENANT_KEY: OnceLock<[u8; 32]> = OnceLock::new();
 /// store, so a restarted server still matches the owners of the jobs it recorded; whoever can
 /// read the store file can read its jobs anyway).
 fn tenant_key() -> &'static [u8; 32] {
-    if KEY_FROM_STORE.load(Ordering::Acquire) {
-        return TENANT_KEY.wait();
+    if let Some(key) = TENANT_KEY.get() {
+        return key;
+    }
+    if let Some(open_store) = KEY_FROM_STORE.get() {
+        // Opening the store adopts its key (or, failing that, a fresh one).
+        open_store();
     }
     TENANT_KEY.get_or_init(fresh_tenant_key)
 }
 
-/// Set while a durable store that holds the key is opening: tenants are then hashed only once
-/// the store has supplied its key (or, failing that, a fresh one), never with a key that the
-/// store's would then contradict.
-static KEY_FROM_STORE: AtomicBool = AtomicBool::new(false);
+/// Opens the durable store that holds the tenant key, when there is one: tenants are then
+/// hashed with the store's key, never with one the store's would contradict.
+static KEY_FROM_STORE: OnceLock<Box<dyn Fn() + Send + Sync>> = OnceLock::new();
 
-/// A store is opening and will supply the tenant key: hashing waits for it. Whoever calls this
-/// must make sure [`adopt_tenant_key`] is called afterwards, whatever happens to the store.
-pub fn tenant_key_from_store() {
-    KEY_FROM_STORE.store(true, Ordering::Release);
+/// The tenant key lives in a store that `open_store` opens (and that then calls
+/// [`adopt_tenant_key`]); the first tenant hashed opens it. The first store named wins.
+pub fn tenant_key_from_store(open_store: impl Fn() + Send + Sync + 'static) {
+    let _ = KEY_FROM_STORE.set(Box::new(open_store));
 }
 
 /// Two v4 UUIDs: 244 random bits from the OS.

@@ -68,8 +68,6 @@ struct Entry {
     /// Stopped by its owner (`tasks/cancel`): remembered until it expires, so it reads as
     /// cancelled rather than unknown.
     cancelled: bool,
-    /// Unix seconds, for the store.
-    created: u64,
     /// Its id was handed out, so it is in the store.
     durable: bool,
 }
@@ -163,14 +161,14 @@ impl Jobs {
         Jobs::with_store_cell(keep, instance, opening::StoreCell::ready(store))
     }
 
-    /// Jobs whose store `open` opens on a thread of its own, so the server starts without
-    /// waiting for it (see [`opening`]).
+    /// Jobs whose store `open` opens when first needed, so a server that never hands out a
+    /// job id never pays for it (see [`opening`]).
     pub fn opening_store(
         keep: Duration,
         instance: Option<String>,
         open: impl FnOnce() -> store::Store + Send + 'static,
     ) -> Jobs {
-        Jobs::with_store_cell(keep, instance, opening::StoreCell::opening(open))
+        Jobs::with_store_cell(keep, instance, opening::StoreCell::lazy(open))
     }
 
     fn with_store_cell(
@@ -224,11 +222,15 @@ impl Jobs {
                 finished_at: None,
                 kept: Vec::new(),
                 cancelled: false,
-                created: self.store.embedded().map_or(0, |s| s.now()),
                 durable: false,
             },
         );
         Handle { id, state }
+    }
+
+    /// Opens the store now if nothing has yet (the first tenant hashed needs its key).
+    pub fn open_store_now(&self) {
+        let _ = self.store.is_memory();
     }
 
     pub fn instance(&self) -> Option<&str> {

@@ -75,27 +75,40 @@ pub struct ImageServer {
     tool_router: ToolRouter<Self>,
 }
 
-/// The job table, its store (if any) opening on a thread of its own so start-up never waits
-/// for the disk.
+/// The job table, its store (if any) opened when first needed so start-up never waits for the
+/// disk.
 fn jobs(config: &Config) -> Jobs {
     let (keep, instance) = (config.jobs.keep, config.jobs.instance.clone());
     let Some(path) = config.jobs.store.clone() else {
         return Jobs::new(keep, instance);
     };
     let max_bytes = config.jobs.store_max_bytes;
-    crate::caller::tenant_key_from_store();
     Jobs::opening_store(keep, instance, move || {
         crate::jobs::open_store(Some(&path), keep, max_bytes)
     })
+}
+
+/// The first tenant hashed opens `jobs`' store, which holds the tenant key.
+fn tenant_key_from(jobs: &Arc<Jobs>) {
+    let jobs = Arc::downgrade(jobs);
+    crate::caller::tenant_key_from_store(move || {
+        if let Some(jobs) = jobs.upgrade() {
+            jobs.open_store_now();
+        }
+    });
 }
 
 #[tool_router]
 impl ImageServer {
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client.clone())?;
+        let jobs = Arc::new(jobs(&config));
+        if config.jobs.store.is_some() {
+            tenant_key_from(&jobs);
+        }
         Ok(ImageServer {
             generator: Arc::new(Generator::new(client, &config)),
-            jobs: Arc::new(jobs(&config)),
+            jobs,
             calls: Arc::default(),
             saved: Arc::default(),
             pace: wait::Pace {

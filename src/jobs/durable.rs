@@ -99,7 +99,7 @@ impl Jobs {
 
     /// Brings a handed-out job's stored progress up to date (`get_job` found it still running).
     pub async fn refresh(self: &Arc<Self>, id: &str) {
-        if self.store.is_memory() || !self.lock().get(id).is_some_and(|e| e.durable) {
+        if !self.lock().get(id).is_some_and(|e| e.durable) || self.store.is_memory() {
             return;
         }
         self.persist(id).await;
@@ -140,14 +140,12 @@ impl Jobs {
 
     /// A job finished: record it if its id was handed out or it keeps images.
     pub(super) async fn persist_finished(self: &Arc<Self>, id: &str) {
-        if self.store.is_memory() {
-            return;
-        }
+        // Asked first: most jobs are neither, and asking the store would open it.
         let wanted = self
             .lock()
             .get(id)
             .is_some_and(|e| e.durable || !e.kept.is_empty());
-        if wanted {
+        if wanted && !self.store.is_memory() {
             self.persist(id).await;
         }
     }
@@ -187,7 +185,9 @@ impl Jobs {
             id: id.to_owned(),
             owner: e.owner.as_str().to_owned(),
             tool: e.tool.to_owned(),
-            created: e.created,
+            created: store
+                .now()
+                .saturating_sub(state.started.elapsed().as_secs()),
             finished: result.is_some().then(|| store.now()),
             status: if result.is_some() {
                 Status::Finished
