@@ -40,9 +40,18 @@ pub struct JobSettings {
     pub wait: Duration,
     pub max_concurrency: usize,
     pub keep: Duration,
-    /// The job store's file; `None` keeps jobs in memory only.
-    pub store: Option<std::path::PathBuf>,
+    /// Where jobs outlive the process; `None` keeps them in memory only.
+    pub store: Option<StoreAt>,
     pub store_max_bytes: u64,
+}
+
+/// Where the job store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreAt {
+    /// An embedded file, for one server.
+    File(std::path::PathBuf),
+    /// A Redis/Valkey server several instances share.
+    Redis(crate::jobs::store::RedisUrl),
 }
 
 /// The validated configuration.

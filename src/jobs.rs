@@ -15,6 +15,7 @@ mod durable;
 mod id;
 mod opening;
 pub mod progress;
+mod remote;
 pub mod store;
 #[cfg(test)]
 mod store_tests;
@@ -262,7 +263,8 @@ impl Jobs {
             }
         }
         match (owner_of(id), &self.instance) {
-            (Some(owner), Some(here)) if owner != here => Lookup::Elsewhere {
+            // With a shared store every instance answers for every job.
+            (Some(owner), Some(here)) if owner != here && self.store.shared().is_none() => Lookup::Elsewhere {
                 owner: owner.to_owned(),
                 here: here.clone(),
             },
@@ -272,8 +274,7 @@ impl Jobs {
                     tool: r.tool,
                     state: r.state,
                     kept: r.kept,
-                    // A cancelled job leaves the store (see `cancel`).
-                    cancelled: false,
+                    cancelled: r.cancelled,
                 },
                 None => Lookup::Unknown,
             },
@@ -301,6 +302,10 @@ impl Jobs {
     pub fn cancel(&self, id: &str, owner: &Tenant) -> Cancel {
         let mut table = self.lock();
         self.sweep(&mut table);
+        if !table.contains_key(id.trim()) {
+            drop(table);
+            return self.cancel_elsewhere(id.trim(), owner);
+        }
         let Some(e) = table.get_mut(id.trim()).filter(|e| &e.owner == owner) else {
             return Cancel::Unknown;
         };
@@ -310,11 +315,11 @@ impl Jobs {
         e.abort.abort();
         e.cancelled = true;
         e.finished_at = Some(Instant::now());
-        // Its stored record would say "interrupted" after a restart; a cancelled job is gone.
-        let durable = std::mem::take(&mut e.durable);
+        // Its stored record would say "interrupted" after a restart: it says cancelled.
+        let durable = e.durable;
         drop(table);
         if durable {
-            self.unstore(id.trim());
+            self.store_cancelled(id.trim());
         }
         Cancel::Stopped
     }

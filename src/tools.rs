@@ -79,12 +79,12 @@ pub struct ImageServer {
 /// disk.
 fn jobs(config: &Config) -> Jobs {
     let (keep, instance) = (config.jobs.keep, config.jobs.instance.clone());
-    let Some(path) = config.jobs.store.clone() else {
+    let Some(at) = config.jobs.store.clone() else {
         return Jobs::new(keep, instance);
     };
     let max_bytes = config.jobs.store_max_bytes;
     Jobs::opening_store(keep, instance, move || {
-        crate::jobs::open_store(Some(&path), keep, max_bytes)
+        crate::jobs::open_store(Some(&at), keep, max_bytes)
     })
 }
 

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{Config, ConfigError, Defaults, DeliverySettings, JobSettings, ServerArgs, bad};
+use super::{
+    Config, ConfigError, Defaults, DeliverySettings, JobSettings, ServerArgs, StoreAt, bad,
+};
+use crate::jobs::store::RedisUrl;
 use seedream::{ClientConfig, DownloadPolicy, Profile, RetryPolicy, Timeouts};
 
 impl ServerArgs {
@@ -129,15 +132,18 @@ impl ServerArgs {
         }
         let store = match self.store.as_deref().map(str::trim) {
             None | Some("memory") => None,
-            Some(s) if s.contains("://") => {
+            Some(s) if s.contains("://") => match RedisUrl::parse(s) {
+                Ok(url) => Some(StoreAt::Redis(url)),
+                Err(message) => return Err(bad("--store", "SEEDREAM_STORE", &message)),
+            },
+            Some("") => {
                 return Err(bad(
                     "--store",
                     "SEEDREAM_STORE",
-                    "only a file path or `memory` is supported",
+                    "name a file, redis://host:port, or `memory`",
                 ));
             }
-            Some("") => return Err(bad("--store", "SEEDREAM_STORE", "name a file or `memory`")),
-            Some(path) => Some(std::path::PathBuf::from(path)),
+            Some(path) => Some(StoreAt::File(std::path::PathBuf::from(path))),
         };
         Ok(JobSettings {
             store,

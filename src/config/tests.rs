@@ -106,17 +106,23 @@ fn the_key_never_shows_in_debug_output() {
 }
 
 #[test]
-fn the_store_is_a_file_memory_or_refused_and_only_the_binary_defaults_to_a_file() {
+fn the_store_is_a_file_redis_or_memory_and_only_the_binary_defaults_to_a_file() {
     assert_eq!(parse(&[]).unwrap().jobs.store, None);
     assert_eq!(parse(&["--store", "memory"]).unwrap().jobs.store, None);
     let c = parse(&["--store", "/tmp/x/jobs.redb", "--store-max-mb", "3"]).unwrap();
     assert_eq!(
         c.jobs.store,
-        Some(std::path::PathBuf::from("/tmp/x/jobs.redb"))
+        Some(StoreAt::File(std::path::PathBuf::from("/tmp/x/jobs.redb")))
     );
     assert_eq!(c.jobs.store_max_bytes, 3 << 20);
-    let err = parse(&["--store", "redis://localhost"]).unwrap_err();
-    assert!(err.to_string().contains("SEEDREAM_STORE"), "{err}");
+    let c = parse(&["--store", "redis://:hunter2@127.0.0.1:6390/2"]).unwrap();
+    assert!(matches!(c.jobs.store, Some(StoreAt::Redis(_))));
+    let shown = format!("{:?}", c.jobs);
+    assert!(!shown.contains("hunter2"), "the password never prints: {shown}");
+    for bad in ["rediss://h:1", "mongodb://h", "redis://[::1"] {
+        let err = parse(&["--store", bad]).unwrap_err();
+        assert!(err.to_string().contains("SEEDREAM_STORE"), "{err}");
+    }
 
     let mut args = Cli::try_parse_from(["seedream-mcp"]).unwrap().args;
     args.use_default_store();

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use tokio::sync::watch;
@@ -21,6 +22,7 @@ use super::progress::State;
 use super::store::{Record, Status, Store};
 use super::{Jobs, KeptImage};
 use crate::caller::Tenant;
+use crate::config::StoreAt;
 
 /// How often handing out a job id also sweeps expired records (seconds).
 const SWEEP_EVERY: u64 = 60;
@@ -30,12 +32,14 @@ pub(super) struct Restored {
     pub tool: &'static str,
     pub state: watch::Receiver<State>,
     pub kept: Vec<KeptImage>,
+    pub cancelled: bool,
 }
 
-/// Opens the configured store; a file another server holds, or one that cannot be read, leaves
-/// this server on memory with a warning rather than refusing to start.
-pub fn open(path: Option<&std::path::Path>, keep: std::time::Duration, max_bytes: u64) -> Store {
-    let store = open_or_memory(path, keep, max_bytes);
+/// Opens the configured store; a file another server holds, one that cannot be read, or a Redis
+/// that does not answer leaves this server on memory with a warning rather than refusing to
+/// start.
+pub fn open(at: Option<&StoreAt>, keep: std::time::Duration, max_bytes: u64) -> Store {
+    let store = open_or_memory(at, keep, max_bytes);
     if store.is_memory() {
         // Whoever waits for the store's tenant key (`caller::tenant_key_from_store`) gets a
         // fresh one instead.
@@ -44,33 +48,31 @@ pub fn open(path: Option<&std::path::Path>, keep: std::time::Duration, max_bytes
     store
 }
 
-fn open_or_memory(
-    path: Option<&std::path::Path>,
-    keep: std::time::Duration,
-    max_bytes: u64,
-) -> Store {
-    let Some(path) = path else {
-        return Store::Memory;
+fn open_or_memory(at: Option<&StoreAt>, keep: std::time::Duration, max_bytes: u64) -> Store {
+    let opened = match at {
+        None => return Store::Memory,
+        Some(StoreAt::File(path)) => Store::open(path, keep, max_bytes),
+        Some(StoreAt::Redis(url)) => Store::open_shared(url, keep),
     };
-    match Store::open(path, keep, max_bytes) {
+    match opened {
         Ok(store) => {
             adopt_tenant_key(&store);
-            tracing::info!(path = %path.display(), "job store opened");
+            tracing::info!(store = ?at, "job store opened");
             store
         }
         Err(e) if e.is_locked() => {
-            tracing::warn!(error = %e, "the job store is in use by another seedream-mcp server: this one keeps its jobs in memory only (they do not survive a restart); give it its own file with --store / SEEDREAM_STORE");
+            tracing::warn!(error = %e, "the job store is in use by another seedream-mcp server: this one keeps its jobs in memory only (they do not survive a restart); give it its own file with --store / SEEDREAM_STORE, or share jobs through redis://");
             Store::Memory
         }
         Err(e) => {
-            tracing::warn!(error = %e, "cannot use the job store: jobs are kept in memory only; move the file aside or point --store / SEEDREAM_STORE elsewhere");
+            tracing::warn!(error = %e, "cannot use the job store: jobs are kept in memory only; fix or move it, or point --store / SEEDREAM_STORE elsewhere");
             Store::Memory
         }
     }
 }
 
 fn adopt_tenant_key(store: &Store) {
-    let Some(e) = store.embedded() else { return };
+    let Some(e) = store.records() else { return };
     match e.tenant_key(crate::caller::fresh_tenant_key()) {
         Ok(key) if crate::caller::adopt_tenant_key(key) => {}
         Ok(_) => tracing::warn!(
@@ -93,7 +95,11 @@ impl Jobs {
             e.durable = true;
         }
         self.persist(id).await;
-        self.persist_when_sent(id);
+        if self.store.shared().is_some() {
+            self.follow_for_others(id);
+        } else {
+            self.persist_when_sent(id);
+        }
         self.sweep_store_now_and_then().await;
     }
 
@@ -127,13 +133,27 @@ impl Jobs {
         });
     }
 
-    /// Forgets a cancelled job's record, off the caller's path.
+    /// Forgets a job its caller gave up on, off the caller's path.
     pub(super) fn unstore(&self, id: &str) {
         let store = Arc::clone(&self.store);
         let id = id.to_owned();
         tokio::task::spawn_blocking(move || {
-            if let Some(Err(e)) = store.embedded().map(|s| s.remove(&id)) {
-                tracing::warn!(job = %id, error = %e, "cancelled job not removed from the store");
+            if let Some(Err(e)) = store.records().map(|s| s.remove(&id)) {
+                tracing::warn!(job = %id, error = %e, "job not removed from the store");
+            }
+        });
+    }
+
+    /// A handed-out job its owner cancelled: recorded as cancelled, so it reads so after a
+    /// restart and from other instances.
+    pub(super) fn store_cancelled(&self, id: &str) {
+        let Some((record, _)) = self.snapshot(id) else {
+            return;
+        };
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            if let Some(Err(e)) = store.records().map(|s| s.put(&record, &[])) {
+                tracing::warn!(job = %record.id, error = %e, "cancelled job not recorded in the store");
             }
         });
     }
@@ -150,7 +170,7 @@ impl Jobs {
         }
     }
 
-    async fn persist(self: &Arc<Self>, id: &str) {
+    pub(super) async fn persist(self: &Arc<Self>, id: &str) {
         let _in_order = self.writes.lock().await;
         let Some((record, kept)) = self.snapshot(id) else {
             return;
@@ -159,7 +179,7 @@ impl Jobs {
         let written = tokio::task::spawn_blocking(move || {
             let images: Vec<(usize, &[u8])> =
                 kept.iter().map(|k| (k.index, k.bytes.as_slice())).collect();
-            match jobs.store.embedded() {
+            match jobs.store.records() {
                 Some(store) => store.put(&record, &images),
                 None => Ok(()),
             }
@@ -173,7 +193,7 @@ impl Jobs {
     }
 
     fn snapshot(&self, id: &str) -> Option<(Record, Vec<KeptImage>)> {
-        let store = self.store.embedded()?;
+        let store = self.store.records()?;
         let table = self.lock();
         let e = table.get(id)?;
         let state = e.state.borrow();
@@ -189,14 +209,17 @@ impl Jobs {
                 .now()
                 .saturating_sub(state.started.elapsed().as_secs()),
             finished: result.is_some().then(|| store.now()),
-            status: if result.is_some() {
-                Status::Finished
-            } else {
-                Status::Running
+            status: match (e.cancelled, &result) {
+                (true, _) => Status::Cancelled,
+                (false, Some(_)) => Status::Finished,
+                (false, None) => Status::Running,
             },
             sent_upstream: state.sent_upstream,
             phase: state.phase.clone(),
             result,
+            runner: (state.result.is_none() && !e.cancelled)
+                .then(|| self.store.shared().map(|s| s.runner().to_owned()))
+                .flatten(),
             images: e
                 .kept
                 .iter()
@@ -211,7 +234,7 @@ impl Jobs {
     }
 
     async fn sweep_store_now_and_then(self: &Arc<Self>) {
-        let Some(store) = self.store.embedded() else {
+        let Some(store) = self.store.records() else {
             return;
         };
         let now = store.now();
@@ -222,15 +245,16 @@ impl Jobs {
         self.last_sweep.store(now, Ordering::Relaxed);
         let jobs = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            if let Some(Err(e)) = jobs.store.embedded().map(|s| s.sweep()) {
+            if let Some(Err(e)) = jobs.store.records().map(|s| s.sweep()) {
                 tracing::warn!(error = %e, "job store sweep failed");
             }
         });
     }
 
-    /// A job of `owner` that only the store holds, as a finished job.
+    /// A job of `owner` that only the store holds: finished, cancelled, interrupted, or (on a
+    /// shared store) running on another instance, then followed there.
     pub(super) fn restore(&self, id: &str, owner: &Tenant) -> Option<Restored> {
-        let store = self.store.embedded()?;
+        let store = self.store.records()?;
         let record = match store.get(id) {
             Ok(r) => r?,
             Err(e) => {
@@ -242,40 +266,58 @@ impl Jobs {
             return None;
         }
         let tool = tool_name(&record.tool);
-        let result = match (&record.status, &record.result) {
-            (Status::Finished, Some(value)) => {
-                serde_json::from_value(value.clone()).unwrap_or_else(|_| unreadable(&record.id))
-            }
-            _ => interrupted(&record, tool),
+        let elsewhere = record.status == Status::Running && self.runs_elsewhere(&record);
+        let result = match record.status {
+            Status::Cancelled => None,
+            Status::Running if elsewhere => None,
+            Status::Finished => Some(finished(&record)),
+            Status::Running | Status::Interrupted => Some(interrupted(&record, tool)),
         };
-        let kept = record
+        let kept = self.stored_images(&record);
+        let age = store.now().saturating_sub(record.created);
+        let now = tokio::time::Instant::now();
+        let (tx, state) = watch::channel(State {
+            phase: record.phase.clone(),
+            history: Vec::new(),
+            started: now.checked_sub(Duration::from_secs(age)).unwrap_or(now),
+            sent_upstream: record.sent_upstream,
+            result,
+            created_at: unix_time(record.created),
+            updated_at: unix_time(record.finished.unwrap_or(record.created)),
+        });
+        if elsewhere {
+            self.follow_remote(&record, tx);
+        }
+        Some(Restored {
+            tool,
+            state,
+            kept,
+            cancelled: record.status == Status::Cancelled,
+        })
+    }
+
+    fn stored_images(&self, record: &Record) -> Vec<KeptImage> {
+        let Some(store) = self.store.records() else {
+            return Vec::new();
+        };
+        record
             .images
             .iter()
             .filter_map(|meta| {
-                let bytes = store.image(id, meta.index).ok().flatten()?;
+                let bytes = store.image(&record.id, meta.index).ok().flatten()?;
                 Some(KeptImage {
                     index: meta.index,
                     mime: mime_name(&meta.mime),
                     bytes: Arc::new(bytes),
                 })
             })
-            .collect();
-        let (_, state) = watch::channel(State {
-            phase: record.phase.clone(),
-            history: Vec::new(),
-            started: tokio::time::Instant::now(),
-            sent_upstream: record.sent_upstream,
-            result: Some(result),
-            created_at: unix_time(record.created),
-            updated_at: unix_time(record.finished.unwrap_or(record.created)),
-        });
-        Some(Restored { tool, state, kept })
+            .collect()
     }
 
     /// One kept image of `owner`'s job, from the store.
     /// Reads that image alone, not the whole job.
     pub(super) fn stored_image(&self, id: &str, index: usize, owner: &Tenant) -> Option<KeptImage> {
-        let store = self.store.embedded()?;
+        let store = self.store.records()?;
         let record = store.get(id).ok()??;
         let meta = record
             .images
@@ -291,8 +333,16 @@ impl Jobs {
     }
 }
 
+/// A finished record's result as the tool answered it.
+pub(super) fn finished(record: &Record) -> CallToolResult {
+    match record.result.clone().map(serde_json::from_value) {
+        Some(Ok(result)) => result,
+        _ => unreadable(&record.id),
+    }
+}
+
 /// What a job running when its server stopped answers after the restart.
-fn interrupted(record: &Record, tool: &str) -> CallToolResult {
+pub(super) fn interrupted(record: &Record, tool: &str) -> CallToolResult {
     let billing = if record.sent_upstream {
         format!(
             "Its request had already been sent to Seedream, so it may have been billed although its images never reached this server: check your usage with the provider before calling {tool} again."
@@ -315,7 +365,7 @@ fn unreadable(id: &str) -> CallToolResult {
 }
 
 /// The tool names are static everywhere else; a stored name maps back onto them.
-fn tool_name(stored: &str) -> &'static str {
+pub(super) fn tool_name(stored: &str) -> &'static str {
     match stored {
         "generate_image" => "generate_image",
         "edit_image" => "edit_image",

@@ -2,7 +2,8 @@
 
 use rmcp::model::ContentBlock;
 
-use super::store::{Record, Status, Store};
+use super::store::{Record, Records, Status, Store};
+use crate::config::StoreAt;
 use super::*;
 use crate::caller::Tenant;
 
@@ -192,6 +193,7 @@ fn record(id: &str, created: u64, finished: u64, images: usize) -> Record {
         sent_upstream: true,
         phase: "finished".to_owned(),
         result: Some(serde_json::json!({"content": []})),
+        runner: None,
         images: (1..=images)
             .map(|index| super::store::ImageMeta {
                 index,
@@ -247,7 +249,7 @@ async fn a_corrupted_store_file_is_an_error_and_the_server_falls_back_to_memory(
     std::fs::write(&path, vec![0xA5; 64 * 1024]).unwrap();
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.to_string().contains("jobs.redb"), "{err}");
-    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&StoreAt::File(path.to_path_buf())), KEEP, 1 << 30).is_memory());
 }
 
 #[tokio::test]
@@ -256,7 +258,7 @@ async fn a_store_file_held_by_another_server_leaves_this_one_on_memory() {
     let first = Store::open(&path, KEEP, 1 << 30).unwrap();
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.is_locked(), "{err}");
-    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&StoreAt::File(path.to_path_buf())), KEEP, 1 << 30).is_memory());
     drop(first);
 }
 
@@ -308,7 +310,7 @@ async fn a_truncated_store_file_is_reported_as_damaged_and_the_server_falls_back
     drop(file);
     let err = Store::open(&path, KEEP, 1 << 30).unwrap_err();
     assert!(err.to_string().contains("damaged"), "{err}");
-    assert!(super::open_store(Some(&*path), KEEP, 1 << 30).is_memory());
+    assert!(super::open_store(Some(&StoreAt::File(path.to_path_buf())), KEEP, 1 << 30).is_memory());
 }
 
 #[tokio::test]
