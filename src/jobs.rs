@@ -264,10 +264,12 @@ impl Jobs {
         }
         match (owner_of(id), &self.instance) {
             // With a shared store every instance answers for every job.
-            (Some(owner), Some(here)) if owner != here && self.store.shared().is_none() => Lookup::Elsewhere {
-                owner: owner.to_owned(),
-                here: here.clone(),
-            },
+            (Some(owner), Some(here)) if owner != here && self.store.shared().is_none() => {
+                Lookup::Elsewhere {
+                    owner: owner.to_owned(),
+                    here: here.clone(),
+                }
+            }
             // Read outside the table's lock: a disk read must not hold up other calls.
             _ => match self.restore(id, owner) {
                 Some(r) => Lookup::Found {

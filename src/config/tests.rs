@@ -118,7 +118,10 @@ fn the_store_is_a_file_redis_or_memory_and_only_the_binary_defaults_to_a_file() 
     let c = parse(&["--store", "redis://:hunter2@127.0.0.1:6390/2"]).unwrap();
     assert!(matches!(c.jobs.store, Some(StoreAt::Redis(_))));
     let shown = format!("{:?}", c.jobs);
-    assert!(!shown.contains("hunter2"), "the password never prints: {shown}");
+    assert!(
+        !shown.contains("hunter2"),
+        "the password never prints: {shown}"
+    );
     for bad in ["rediss://h:1", "mongodb://h", "redis://[::1"] {
         let err = parse(&["--store", bad]).unwrap_err();
         assert!(err.to_string().contains("SEEDREAM_STORE"), "{err}");

@@ -10,9 +10,9 @@ use std::time::Duration;
 use rmcp::model::CallToolResult;
 use tokio::sync::watch;
 
+use super::durable::interrupted;
 use super::progress::State;
 use super::store::{Record, Records, Shared, Status};
-use super::durable::interrupted;
 use super::{Cancel, Jobs};
 use crate::caller::Tenant;
 
@@ -148,7 +148,10 @@ impl Jobs {
 
 /// What a reading instance finds when it rereads a job another one runs.
 enum Next {
-    Running { phase: String, sent: bool },
+    Running {
+        phase: String,
+        sent: bool,
+    },
     /// Its result, or what to say about a job whose runner died.
     Ended(CallToolResult),
     /// Expired or removed, or cancelled: the view ends without a result.

@@ -3,9 +3,9 @@
 use rmcp::model::ContentBlock;
 
 use super::store::{Record, Records, Status, Store};
-use crate::config::StoreAt;
 use super::*;
 use crate::caller::Tenant;
+use crate::config::StoreAt;
 
 const KEEP: Duration = Duration::from_secs(600);
 

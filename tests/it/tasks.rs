@@ -23,7 +23,7 @@ type TaskClient = RunningService<RoleClient, ClientConfig>;
 
 /// A client that declares the tasks extension (rmcp sends it at `initialize`, or in every
 /// request's `_meta` in the 2026-07-28 era).
-fn declaring() -> ClientConfig {
+pub(crate) fn declaring() -> ClientConfig {
     let mut info = ClientConfig::default();
     info.capabilities = ClientCapabilities::builder().enable_tasks().build();
     info
@@ -64,7 +64,7 @@ fn task_id(response: CallToolResponse) -> String {
 }
 
 /// Polls `tasks/get` until the task ends (a generous 10 s over real sockets).
-async fn settle(client: &rmcp::Peer<RoleClient>, id: &str) -> GetTaskResult {
+pub(crate) async fn settle(client: &rmcp::Peer<RoleClient>, id: &str) -> GetTaskResult {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let got = client.get_task(GetTaskParams::new(id)).await.unwrap();
@@ -76,7 +76,7 @@ async fn settle(client: &rmcp::Peer<RoleClient>, id: &str) -> GetTaskResult {
     }
 }
 
-fn tool_result(got: &GetTaskResult) -> CallToolResult {
+pub(crate) fn tool_result(got: &GetTaskResult) -> CallToolResult {
     match &got.task.payload {
         TaskPayload::Completed { result } => {
             serde_json::from_value(Value::Object(result.clone())).unwrap()

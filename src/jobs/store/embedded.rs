@@ -30,7 +30,6 @@ impl std::fmt::Debug for Embedded {
     }
 }
 
-
 impl Embedded {
     pub fn open(path: &Path, keep: Duration, max_image_bytes: u64) -> Result<Embedded, StoreError> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -74,4 +74,3 @@ impl Clock {
         self.unix_at_base + self.base.elapsed().as_secs()
     }
 }
-

@@ -165,7 +165,10 @@ impl Shared {
     }
 
     /// Runs `f` on a pooled connection; a connection that failed is not reused.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T, DbError> {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, DbError> {
         let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
         let mut conn = match pooled {
             Some(c) => c,
@@ -205,9 +208,7 @@ fn heartbeat(client: &redis::Client, runner: &str, url: &str) {
         if conn.is_none() {
             conn = connect(client).ok();
         }
-        let beat = conn
-            .as_mut()
-            .map(|c| c.pset_ex::<_, _, ()>(&name, 1u8, ms));
+        let beat = conn.as_mut().map(|c| c.pset_ex::<_, _, ()>(&name, 1u8, ms));
         if !matches!(beat, Some(Ok(()))) {
             tracing::warn!(store = %url, "job store heartbeat failed: retrying");
             conn = None;
@@ -252,12 +253,14 @@ impl Records for Shared {
             .set_ex(key(&["job:", &record.id]), json, ttl)
             .ignore();
         for (index, bytes) in images {
-            pipe.set_ex(image_key(&record.id, *index), *bytes, ttl).ignore();
+            pipe.set_ex(image_key(&record.id, *index), *bytes, ttl)
+                .ignore();
         }
         if record.status != Status::Running {
             // Images written while it ran follow the record's new, shorter life.
             for meta in &record.images {
-                pipe.expire(image_key(&record.id, meta.index), ttl as i64).ignore();
+                pipe.expire(image_key(&record.id, meta.index), ttl as i64)
+                    .ignore();
             }
         }
         self.with(|c| pipe.query::<()>(c))
