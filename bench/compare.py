@@ -178,6 +178,8 @@ def servers(args, fake_port, stub_port):
         "sequence": ("generate_sequence", lambda p: {"prompt": p, "max_images": 4, "embed": "none"}),
     }, http_argv=[BIN, "http"])]
     out[0].env["SEEDREAM_OUTPUT_DIR"] = out[0].cwd
+    # The job store as shipped (embedded), but in the scratch folder, never the user's own.
+    out[0].env.setdefault("SEEDREAM_STORE", os.path.join(out[0].cwd, "jobs.redb"))
     cache = args.cache
     peer = os.path.join(cache, "seedream-image-mcp", "bin", "seedream-image-mcp")
     if os.path.exists(peer):

@@ -29,6 +29,8 @@ struct Args {
     body: String,
     /// Seconds between two samples of the per-interval throughput and latency (0 = none).
     interval: f64,
+    /// A file to write every successful answer to, one per line (task ids for a second pass).
+    dump: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -40,6 +42,7 @@ fn parse_args() -> anyhow::Result<Args> {
         headers: Vec::new(),
         body: String::new(),
         interval: 0.0,
+        dump: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +53,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--requests" => args.requests = value.parse()?,
             "--max-seconds" => args.max_seconds = value.parse()?,
             "--interval" => args.interval = value.parse()?,
+            "--dump" => args.dump = Some(value),
             "--body" => args.body = value,
             "--header" => {
                 let (name, v) = value
@@ -79,6 +83,7 @@ struct Tally {
     response_bytes: usize,
     /// (seconds since start, latency in µs) of every finished request, for the intervals.
     finished: Vec<(f64, u64)>,
+    answers: Vec<String>,
 }
 
 fn is_success(status: reqwest::StatusCode, body: &str) -> bool {
@@ -145,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
                         Ok(response) => {
                             let status = response.status();
                             match response.text().await {
-                                Ok(text) if is_success(status, &text) => Ok(text.len()),
+                                Ok(text) if is_success(status, &text) => Ok(text),
                                 Ok(text) => Err(format!(
                                     "{status}: {}",
                                     text.chars().take(300).collect::<String>()
@@ -160,9 +165,13 @@ async fn main() -> anyhow::Result<()> {
                     let mut t = tally.lock().await;
                     t.finished.push((at, latency));
                     match outcome {
-                        Ok(bytes) => {
+                        Ok(text) => {
                             t.latencies_us.push(latency);
-                            t.response_bytes += bytes;
+                            t.response_bytes += text.len();
+                            if args.dump.is_some() {
+                                // One line per answer: an SSE answer's own newlines are folded.
+                                t.answers.push(text.replace(['\r', '\n'], " "));
+                            }
                         }
                         Err(e) => {
                             t.errors += 1;
@@ -210,6 +219,9 @@ async fn main() -> anyhow::Result<()> {
         "response_bytes": t.response_bytes,
         "intervals": intervals,
     });
+    if let Some(path) = &args.dump {
+        std::fs::write(path, t.answers.join("\n"))?;
+    }
     println!("{report}");
     Ok(())
 }

@@ -38,6 +38,8 @@ pub struct JobSettings {
     /// Named in job ids, so a load balancer can send `get_job` to the owner.
     pub instance: Option<String>,
     pub wait: Duration,
+    /// How long a task-declaring call runs before it answers with a task.
+    pub task_after: Duration,
     pub max_concurrency: usize,
     pub keep: Duration,
     /// Where jobs outlive the process; `None` keeps them in memory only.
@@ -111,6 +113,7 @@ impl Config {
             download_max_mb: 64,
             download_allow_private: false,
             wait_seconds: 50.0,
+            task_after_seconds: 1.0,
             max_concurrency: 1,
             job_keep_seconds: 60,
             instance: None,

@@ -65,6 +65,8 @@ pub struct ImageServer {
     /// Who saved which file, for reading them back over HTTP.
     saved: Arc<SavedFiles>,
     pace: wait::Pace,
+    /// How long a task-declaring call runs before it answers with a task.
+    task_after: std::time::Duration,
     /// Set by the transport: over HTTP it reads the caller its middleware identified.
     callers: CallerSource,
     /// Why the server cannot work (a bad setting), told to every tool call instead of exiting,
@@ -115,6 +117,7 @@ impl ImageServer {
                 limit: config.jobs.wait,
                 heartbeat: wait::Pace::HEARTBEAT,
             },
+            task_after: config.jobs.task_after,
             callers: |_| None,
             misconfigured: None,
             grace_over: tokio_util::sync::CancellationToken::new(),

@@ -180,6 +180,18 @@ pub struct ServerArgs {
     )]
     pub wait_seconds: f64,
 
+    /// Seconds a generating call from a client that declared the tasks extension runs before it
+    /// answers with a task (0: at once). A call that finishes sooner (a refused argument, a quick
+    /// answer) is answered on the spot, which the extension allows ("the server is the sole
+    /// decider") and which spares the client a round of polling.
+    #[arg(
+        long,
+        env = "SEEDREAM_TASK_AFTER_SECONDS",
+        default_value_t = 1.0,
+        global = true
+    )]
+    pub task_after_seconds: f64,
+
     /// Upstream requests in flight at once; further calls queue.
     #[arg(
         long,

@@ -108,6 +108,15 @@ impl ServerArgs {
                 "use 0 to 3600 seconds, e.g. 50",
             ));
         }
+        if !(self.task_after_seconds.is_finite()
+            && (0.0..=3600.0).contains(&self.task_after_seconds))
+        {
+            return Err(bad(
+                "--task-after-seconds",
+                "SEEDREAM_TASK_AFTER_SECONDS",
+                "use 0 to 3600 seconds, e.g. 1",
+            ));
+        }
         if !(1..=10_000).contains(&self.max_concurrency) {
             return Err(bad(
                 "--max-concurrency",
@@ -150,6 +159,7 @@ impl ServerArgs {
             store_max_bytes: self.store_max_mb.saturating_mul(1 << 20),
             instance,
             wait: Duration::from_secs_f64(self.wait_seconds),
+            task_after: Duration::from_secs_f64(self.task_after_seconds),
             max_concurrency: self.max_concurrency,
             keep: Duration::from_secs(self.job_keep_seconds.max(60)),
         })

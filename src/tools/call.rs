@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rmcp::RoleServer;
-use rmcp::model::{CallToolResponse, CallToolResult, JsonObject};
+use rmcp::model::{CallToolResponse, CallToolResult, JsonObject, ProtocolVersion};
 use rmcp::service::RequestContext;
 
 use secrecy::SecretString;
@@ -20,7 +20,7 @@ use crate::jobs;
 
 impl ImageServer {
     /// Runs a tool call as a job and waits for it up to the wait limit, or, for a client that
-    /// declared the tasks extension, up to [`tasks::TASK_AFTER`] before answering with a task.
+    /// declared the tasks extension, up to `task_after` (1 s by default) before answering with a task.
     pub(super) async fn start(
         &self,
         kind: ToolKind,
@@ -33,15 +33,19 @@ impl ImageServer {
             Payer::Own(key) => Some(key.clone()),
             Payer::Missing => return CallToolResult::from(ToolError::CallerKeyMissing).into(),
         };
-        // Never a task to a client that did not declare the extension: a 2026-07-28 request
-        // declares it in its own `_meta` (and only that counts for it), a 2025 session at
-        // `initialize`; rmcp applies the same rule to `tasks/*`.
+        // Never a task to a client that did not declare the extension in a 2026-07-28 request's
+        // own `_meta`. SEP-2663 belongs to that revision: 2025-11-25 clients list it at
+        // `initialize` and then read a task answer as an empty result (the Inspector does, and
+        // over stdio exits, losing the images), so sessions of older revisions get a job id.
         let as_task = rc
-            .client_capabilities()
-            .is_some_and(|caps| caps.supports_tasks());
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+            && rc
+                .client_capabilities()
+                .is_some_and(|caps| caps.supports_tasks());
         let pace = if as_task {
             Pace {
-                limit: self.pace.limit.min(tasks::TASK_AFTER),
+                limit: self.pace.limit.min(self.task_after),
                 ..self.pace
             }
         } else {
@@ -84,7 +88,11 @@ impl ImageServer {
                 // SEP-2663: the task exists durably before its handle is returned.
                 self.jobs.handed_out(&handle.id).await;
                 let state = handle.state.borrow().clone();
-                tasks::created(&handle.id, &state, self.jobs.keep()).into()
+                match state.result {
+                    // It finished during that write: the result itself spares a round of polling.
+                    Some(result) => result.into(),
+                    None => tasks::created(&handle.id, &state, self.jobs.keep()).into(),
+                }
             }
             Outcome::StillRunning => {
                 tracing::info!(job = %handle.id, tool = kind.name(), "answering with a job id");

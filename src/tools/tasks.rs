@@ -1,6 +1,6 @@
 //! The MCP Tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`): a second view of the
 //! same jobs `get_job` reads. A generating call from a client that declared the extension and
-//! that is still running after [`TASK_AFTER`] answers with a task whose id is the job id;
+//! that is still running after `--task-after-seconds` (1 s by default) answers with a task whose id is the job id;
 //! `tasks/get`, `tasks/update` and `tasks/cancel` read and stop that job.
 //!
 //! rmcp's `TaskManager` is not used: it keeps its own in-memory table and runs its own futures,
@@ -19,11 +19,6 @@ use tokio::sync::watch;
 use crate::caller::Tenant;
 use crate::jobs::progress::State;
 use crate::jobs::{Cancel, Jobs, Lookup};
-
-/// How long a task-declaring call waits before answering with a task: a call that finishes
-/// sooner (a refused argument, a quick answer) is answered on the spot, which the extension
-/// allows ("the server is the sole decider") and which spares the client a round of polling.
-pub const TASK_AFTER: Duration = Duration::from_secs(1);
 
 /// How often a client should poll: generations take 10-60 s and progress moves in whole images.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);

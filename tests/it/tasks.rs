@@ -1,15 +1,17 @@
-//! The MCP Tasks extension (issue 13): a client that declares it gets a long call as a task,
-//! polls it to the tool's result, cancels it for real, and sees only its own tasks; a client
-//! that does not declare it gets exactly the old answers. Over an in-memory pipe (stdio), raw
-//! JSON-RPC, a 2025 HTTP session and stateless 2026-07-28 HTTP.
+//! The MCP Tasks extension (issue 13): a 2026-07-28 client that declares it gets a long call
+//! as a task, polls it to the tool's result, cancels it for real, and sees only its own tasks;
+//! a client that does not declare it, or a 2025-11-25 session that lists it at `initialize`
+//! (the extension belongs to 2026-07-28), gets exactly the old answers. Over an in-memory pipe,
+//! raw JSON-RPC over the binary's stdio, 2025 HTTP sessions and stateless 2026-07-28 HTTP.
 
 use std::time::{Duration, Instant};
 
+use rmcp::model::ProtocolVersion;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ClientCapabilities,
     ClientConfig, GetTaskParams, GetTaskResult, TaskPayload, TaskStatus,
 };
-use rmcp::service::RunningService;
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::{RoleClient, ServiceExt};
 use seedream_fake::{FakeApi, FakeConfig};
 use seedream_mcp::config::Config;
@@ -37,7 +39,15 @@ async fn connect_declaring(config: Config) -> TaskClient {
             let _ = running.waiting().await;
         }
     });
-    declaring().serve(client_io).await.unwrap()
+    declaring()
+        .serve_with_lifecycle(
+            client_io,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .unwrap()
 }
 
 async fn call_once(
@@ -191,20 +201,40 @@ async fn http_client(addr: std::net::SocketAddr, modern: bool, key: &'static str
 }
 
 #[tokio::test]
-async fn over_http_in_both_eras_a_task_is_visible_to_its_creator_only() {
+async fn over_stateless_http_a_task_is_visible_to_its_creator_only_and_a_2025_session_gets_a_job_id()
+ {
     let fake = FakeApi::start(FakeConfig {
         api_key: None,
         ..Default::default()
     })
     .await
     .unwrap();
-    for (modern, http_flags) in [
-        (false, vec!["--allow-caller-keys", "true"]),
-        (
-            true,
-            vec!["--allow-caller-keys", "true", "--stateless", "true"],
+    let (addr, _stop) = crate::tenants::serve(
+        &fake,
+        &["--allow-caller-keys", "true"],
+        &["--wait-seconds", "1"],
+    )
+    .await;
+    let session = http_client(addr, false, "key-alice").await;
+    let old = call_once(
+        &session,
+        "generate_image",
+        json!({"prompt": "[[fake:slow=1500]] a 2025 fox"}),
+    )
+    .await;
+    match old {
+        CallToolResponse::Complete(r) => assert!(
+            r.structured_content.as_ref().unwrap()["job_id"].is_string(),
+            "a job id, never a task: {}",
+            text(&r)
         ),
-    ] {
+        other => panic!("a 2025 session gets no task: {other:?}"),
+    }
+
+    for (modern, http_flags) in [(
+        true,
+        vec!["--allow-caller-keys", "true", "--stateless", "true"],
+    )] {
         let (addr, _stop) = crate::tenants::serve(&fake, &http_flags, &[]).await;
         let alice = http_client(addr, modern, "key-alice").await;
         let mallory = http_client(addr, modern, "key-mallory").await;
@@ -265,8 +295,24 @@ fn slow_call(id: i64) -> Value {
         "name": "generate_image", "arguments": {"prompt": "[[fake:slow=1200]] a raw fox"}}})
 }
 
+/// A 2026-07-28 request: no `initialize`; the request carries the era, the client and its
+/// capabilities in its own `_meta`.
+fn with_meta(mut request: Value, declare_tasks: bool) -> Value {
+    let capabilities = if declare_tasks {
+        json!({"extensions": {"io.modelcontextprotocol/tasks": {}}})
+    } else {
+        json!({})
+    };
+    request["params"]["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "tasks-test", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    });
+    request
+}
+
 #[tokio::test]
-async fn over_raw_stdio_a_declared_task_is_polled_to_its_result() {
+async fn over_raw_stdio_a_2025_session_that_lists_tasks_at_initialize_gets_a_job_id_not_a_task() {
     let fake = fake().await;
     let mut io = raw_session(
         &fake,
@@ -275,6 +321,21 @@ async fn over_raw_stdio_a_declared_task_is_polled_to_its_result() {
     .await;
 
     io.send(&slow_call(2)).await;
+    let answer = io.next_reply().await;
+
+    assert_ne!(answer["result"]["resultType"], "task", "{answer}");
+    assert!(
+        answer["result"]["structuredContent"]["job_id"].is_string(),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn over_raw_stdio_a_2026_request_that_declares_tasks_is_polled_to_its_result() {
+    let fake = fake().await;
+    let mut io = crate::transport::stdio(&fake, &["--wait-seconds", "0.3"], 1 << 20);
+
+    io.send(&with_meta(slow_call(2), true)).await;
     let created = io.next_reply().await;
     assert_eq!(created["result"]["resultType"], "task", "{created}");
     assert_eq!(created["result"]["status"], "working");
@@ -282,9 +343,10 @@ async fn over_raw_stdio_a_declared_task_is_polled_to_its_result() {
 
     let mut last = Value::Null;
     for n in 3..100 {
-        io.send(
-            &json!({"jsonrpc": "2.0", "id": n, "method": "tasks/get", "params": {"taskId": id}}),
-        )
+        io.send(&with_meta(
+            json!({"jsonrpc": "2.0", "id": n, "method": "tasks/get", "params": {"taskId": id}}),
+            true,
+        ))
         .await;
         last = io.next_reply().await;
         if last["result"]["status"] != "working" {
