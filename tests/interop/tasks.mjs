@@ -205,9 +205,15 @@ async function main() {
       assert(created?.resultType === "task" && created?.status === "working", `tools/call answered ${short(created)}`);
       assert(created.pollIntervalMs > 0 && created.ttlMs > 0, `no pollIntervalMs/ttlMs in ${short(created)}`);
       const seen = [];
+      const messages = [];
       const { outcome, lastTask } = await execution.settle({
-        onEvent: (e) => seen.push(e.type === "task" ? e.task.status : `outcome:${e.outcome.status}`),
+        onEvent: (e) => {
+          seen.push(e.type === "task" ? e.task.status : `outcome:${e.outcome.status}`);
+          if (e.type === "task" && e.task.status === "working") messages.push(e.task.statusMessage);
+        },
       });
+      assert(seen[0] === "working", `events ${seen.join(" → ")}`);
+      assert(messages.every((m) => /generat|download|saving/.test(m ?? "")), `working status messages ${short(messages)}`);
       assert(outcome.status === "completed", `outcome ${outcome.status} ${outcome.error?.message ?? ""}`);
       assert(lastTask?.taskId === taskId && lastTask?.status === "completed", `last task ${short(lastTask)}`);
       const polls = wire.filter(([q]) => q.method === "tasks/get" && q.params?.taskId === taskId).length;
