@@ -399,6 +399,11 @@ start_inspector() {
         "${stdio[@]}" "${call[@]}" generate_image --tool-args-json '{"prompt":""}'
     inspect "http (modern era) generate_image" 0 image "${modern[@]}" "${call[@]}" generate_image \
         --tool-args-json '{"prompt":"a red fox"}'
+    # In 2026-07-28 the Inspector follows a task (it drives tasks/get through ext-tasks), so a slow
+    # call over stdio ends with the images although the server answered with a task.
+    inspect "stdio (modern era) slow generate_image (a task, followed to its images)" 0 image \
+        "${stdio[@]}" --protocol-era modern "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":"[[fake:slow=3000]] a slow fox"}'
     # Claude Code's `--header` shape against the server with a token, and without the token.
     inspect "http tools/list with the bearer token" 0 tools "$AUTH_URL" --transport http \
         --header "Authorization: $AUTH_HEADER" --method tools/list
