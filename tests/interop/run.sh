@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Interop suite: drives the release binary with MCP clients this project did not write (the
-# official Python and TypeScript SDKs, the MCP Inspector CLI, the MCP conformance suite, and the
-# schema conversions of the OpenAI Agents SDK and google-genai) against the project's fake API
-# API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
+# official Python and TypeScript SDKs, the official TypeScript Tasks client, the MCP Inspector
+# CLI, the MCP conformance suite, and the schema conversions of the OpenAI Agents SDK and
+# google-genai) against the project's fake API, on loopback only. Ends with `interop: N passed, N failed`; exits 1 if any failed.
 #
 # The pinned clients (requirements.txt, package.json + package-lock.json) are installed once
 # into a cache outside the checkout, reused by later runs and by fresh clones:
@@ -101,6 +101,7 @@ install_clients() {
     INSPECTOR=$NPM_DIR/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js
     CONFORMANCE=$NPM_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js
     MCP_REMOTE=$NPM_DIR/node_modules/mcp-remote/dist/proxy.js
+    EXT_TASKS=$NPM_DIR/node_modules/@modelcontextprotocol/ext-tasks
     exec 9>&-
 }
 
@@ -149,6 +150,9 @@ start_servers() {
     start_http http-ts-sse TS_SSE_URL
     SEEDREAM_HTTP_STATELESS=true start_http stateless STATELESS_URL
     SEEDREAM_HTTP_STATELESS=true start_http stateless-modern MODERN_URL
+    # The Tasks client's own: one keeping sessions, one stateless.
+    start_http tasks TASKS_URL
+    SEEDREAM_HTTP_STATELESS=true start_http tasks-stateless TASKS_STATELESS_URL
     say "fake API at $api, MCP at $MCP_URL and (with a token) $AUTH_URL"
 }
 
@@ -289,6 +293,50 @@ report_typescript() {
     done
 }
 
+# --- TypeScript Tasks client (ext-tasks) ----------------------------------------------------
+
+TASK_NAMES=()
+
+# tasks_run NAME CLIENT_ARGS...: starts tasks.mjs in the background, from the work folder (the
+# cached node_modules are linked in there by start_typescript).
+tasks_run() {
+    local name=$1
+    shift
+    TASK_NAMES+=("$name")
+    launch "ext-tasks-$name" timeout -k 5 120 "$NODE" "$WORK/tasks.mjs" "$@"
+}
+
+# tasks.mjs in the 2026-07-28 revision over session HTTP, stateless HTTP and stdio (tasks), and
+# in 2025-11-25 (no tasks there: plain calls and get_job). A missing package is a failure.
+start_ext_tasks() {
+    if [[ ! -e $EXT_TASKS/package.json ]]; then
+        fail "ext-tasks: @modelcontextprotocol/ext-tasks is not installed in $NPM_DIR"
+        return
+    fi
+    ln -sfn "$NPM_DIR/node_modules" "$WORK/node_modules"
+    cp "$HERE/tasks.mjs" "$WORK/tasks.mjs"
+    tasks_run http http http-2026-07-28 "$TASKS_URL" --log "$WORK/tasks.log"
+    tasks_run stateless http stateless-2026-07-28 "$TASKS_STATELESS_URL" --log "$WORK/tasks-stateless.log"
+    tasks_run stdio stdio stdio-2026-07-28 -- "$BIN" stdio
+    tasks_run legacy http http-2025-11-25 "$TASKS_URL" --log "$WORK/tasks.log" --legacy
+}
+
+# Counts the checks tasks.mjs printed; a crash without a FAIL line is one more failure.
+report_ext_tasks() {
+    local name rc
+    for name in "${TASK_NAMES[@]}"; do
+        reap "ext-tasks-$name"
+        rc=$?
+        cat "$WORK/ext-tasks-$name.out"
+        grep -E '^(ok|FAIL) ' "$WORK/ext-tasks-$name.out" >>"$RESULTS"
+        if ((rc != 0)); then
+            grep -q '^FAIL' "$WORK/ext-tasks-$name.out" || fail "ext-tasks/$name: tasks.mjs exited with $rc"
+            echo "--- last lines of its stderr:"
+            tail -n 25 "$WORK/ext-tasks-$name.err"
+        fi
+    done
+}
+
 # --- MCP Inspector CLI ----------------------------------------------------------------------
 
 INSPECTIONS=()
@@ -351,6 +399,11 @@ start_inspector() {
         "${stdio[@]}" "${call[@]}" generate_image --tool-args-json '{"prompt":""}'
     inspect "http (modern era) generate_image" 0 image "${modern[@]}" "${call[@]}" generate_image \
         --tool-args-json '{"prompt":"a red fox"}'
+    # In 2026-07-28 the Inspector follows a task (it drives tasks/get through ext-tasks), so a slow
+    # call over stdio ends with the images although the server answered with a task.
+    inspect "stdio (modern era) slow generate_image (a task, followed to its images)" 0 image \
+        "${stdio[@]}" --protocol-era modern "${call[@]}" generate_image \
+        --tool-args-json '{"prompt":"[[fake:slow=3000]] a slow fox"}'
     # Claude Code's `--header` shape against the server with a token, and without the token.
     inspect "http tools/list with the bearer token" 0 tools "$AUTH_URL" --transport http \
         --header "Authorization: $AUTH_HEADER" --method tools/list
@@ -433,6 +486,11 @@ say "strict-schema conversions (OpenAI Agents SDK, google-genai) and strict-mode
 report_strict
 say "MCP Inspector CLI"
 report_inspector
+# Last, on a quieter machine: whether a call is answered at once or as a task depends on its
+# finishing within a second, which a quick call may not do while every other client runs.
+start_ext_tasks
+say "TypeScript Tasks client (@modelcontextprotocol/ext-tasks $(sed -nE 's/^ *"version": *"([^"]+)".*/\1/p' "$EXT_TASKS/package.json" 2>/dev/null | head -n1)): tasks in 2026-07-28, plain calls in 2025-11-25"
+report_ext_tasks
 say "conformance suite"
 report_conformance
 
