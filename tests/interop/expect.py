@@ -94,13 +94,14 @@ def main() -> None:
     elif what == "sequence":
         if len(successful_images(inspector_result(), "preview")) < 2:
             fail("fewer than 2 images")
-    elif what == "task":
-        # The pinned Inspector declares the tasks extension (SEP-2663), so a slow call answers
-        # with a task; its id is a job id that get_job also answers for.
-        task = inspector_result()
-        if task.get("status") != "working" or not task.get("taskId") or not task.get("pollIntervalMs"):
-            fail(f"no task handle: {json.dumps(task)[:300]}")
-        print(task["taskId"])
+    elif what == "job":
+        # The Inspector lists the tasks extension at a 2025-11-25 `initialize` too, where it
+        # ignores task answers; the server answers such sessions with a job handle.
+        result = inspector_result()
+        job = result.get("structuredContent") or {}
+        if result.get("resultType") == "task" or job.get("status") != "running" or not job.get("job_id"):
+            fail(f"no job handle: {json.dumps(result)[:300]}")
+        print(job["job_id"])
     elif what.startswith("error:"):
         result = inspector_result()
         text = " ".join(b.get("text", "") for b in result.get("content", []) if b.get("type") == "text")

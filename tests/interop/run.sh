@@ -378,9 +378,10 @@ start_inspector() {
     done
     local http=("$MCP_URL" --transport http) modern=("$MCP_URL" --transport http --protocol-era modern)
     local call=(--method tools/call --tool-name)
-    # First, as it takes longest: a slow call from the Inspector, which declares the tasks
-    # extension, answers with a task (a job id, fetched with get_job below).
-    inspect "http generate_image (answers with a task)" 0 task "${http[@]}" "${call[@]}" generate_image \
+    # First, as it takes longest: a slow call from the Inspector in a 2025-11-25 session answers
+    # with a job id (fetched with get_job below), never a task: it lists the tasks extension at
+    # `initialize` but reads a task answer as an empty result.
+    inspect "http generate_image (answers with a job id)" 0 job "${http[@]}" "${call[@]}" generate_image \
         --tool-args-json "{\"prompt\":\"[[fake:slow=$((SEEDREAM_WAIT_SECONDS * 1000 + 1500))]] a slow owl\"}"
     inspect "stdio tools/list --strict" 0 tools "${stdio[@]}" --method tools/list --strict
     inspect "http tools/list --strict" 0 tools "${http[@]}" --method tools/list --strict
@@ -421,16 +422,16 @@ start_inspector() {
 report_inspector() {
     local n
     for n in "${!INSPECTIONS[@]}"; do check_inspection "$n"; done
-    # A task (a job) outlives the connection that made it: fetch the slow call's images with
-    # get_job, the fallback every client has.
+    # A job outlives the connection that made it: fetch the slow call's images with get_job,
+    # the fallback every client has.
     local job
-    if job=$("$PY" "$HERE/expect.py" task <"$WORK/inspector-0.out" 2>/dev/null); then
-        inspect "http (modern era) get_job (the task's result)" 0 image "$MCP_URL" --transport http \
+    if job=$("$PY" "$HERE/expect.py" job <"$WORK/inspector-0.out" 2>/dev/null); then
+        inspect "http (modern era) get_job (the job's result)" 0 image "$MCP_URL" --transport http \
             --protocol-era modern --method tools/call --tool-name get_job \
             --tool-args-json "{\"job_id\":\"$job\",\"wait_seconds\":20}"
         check_inspection $((${#INSPECTIONS[@]} - 1))
     else
-        fail "inspector http (modern era) get_job: no task handle to fetch"
+        fail "inspector http (modern era) get_job: no job handle to fetch"
     fi
 }
 
