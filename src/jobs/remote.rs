@@ -34,7 +34,8 @@ impl Jobs {
         let jobs = Arc::clone(self);
         let id = id.to_owned();
         tokio::spawn(async move {
-            let mut poll = tokio::time::interval(POLL);
+            // Not at once: the id was handed out a moment ago, nobody has asked to cancel yet.
+            let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
             loop {
                 tokio::select! {
                     changed = state.changed() => {
