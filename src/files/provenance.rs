@@ -85,7 +85,7 @@ impl Provenance {
     /// One line per field, for people (`seedream-mcp meta FILE`).
     pub fn describe(&self) -> String {
         let mut out = String::new();
-        let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<13}{v}\n"));
+        let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<14}{v}\n"));
         line("prompt:", &self.prompt);
         line("model:", &self.model);
         if let Some(size) = &self.size {
