@@ -57,7 +57,7 @@ pub(crate) async fn serve(
 
 /// A client of `addr`, of the 2025 (session) or 2026-07-28 (stateless) era, sending
 /// `caller_key` as its own upstream key when given.
-async fn client(
+pub(crate) async fn client(
     addr: SocketAddr,
     modern: bool,
     caller_key: Option<&'static str>,
