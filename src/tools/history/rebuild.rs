@@ -36,7 +36,7 @@ pub fn scan(dir: &Path) -> Vec<Entry> {
             Some((meta.modified().ok()?, e.path(), meta.len()))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files.truncate(MAX_READ);
     let found: Vec<(PathBuf, u64, Provenance)> = files
         .into_iter()
