@@ -160,7 +160,7 @@ impl History {
                     .flat_map(|e| &e.images)
                     .filter_map(|i| i.path.as_ref())
                 {
-                    saved.record(path, &local);
+                    saved.record_if_new(path, &local);
                 }
                 self.add_rebuilt(entries);
             })
