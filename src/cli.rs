@@ -25,6 +25,11 @@ pub enum Command {
     Http(crate::transport::http::HttpArgs),
     /// Generate images once, save them and print their paths (same code path as the tools).
     Generate(crate::oneshot::GenerateArgs),
+    /// Print what a saved image's metadata says made it (prompt, model, size, seed, request id, time).
+    Meta {
+        /// An image this server saved.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Runs the chosen mode to completion.
@@ -58,7 +63,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => crate::oneshot::generate(cli.server, args).await,
+        Command::Meta { file } => print_meta(&file),
     }
+}
+
+/// `seedream-mcp meta FILE`: the file's provenance on stdout, or an error when it has none.
+fn print_meta(file: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let made = crate::files::provenance::read_file(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let Some(made) = made else {
+        anyhow::bail!(
+            "{} carries no seedream-mcp provenance metadata (only PNG and JPEG files this server saved do)",
+            file.display()
+        );
+    };
+    let mut stdout = std::io::stdout().lock(); // stdout-ok: the meta command's output, not MCP mode
+    stdout.write_all(made.describe().as_bytes())?;
+    Ok(())
 }
 
 /// The problem to serve over stdio when the flags could not be parsed, or `None` to let clap

@@ -16,6 +16,7 @@ pub use destination::{DeliveryConfig, Destination};
 pub use embed::{EmbedMode, Embedded};
 
 use crate::advice;
+use crate::files::provenance::{self, Provenance};
 use crate::files::{OutputDir, naming, save};
 use seedream::{Client, DownloadError, DownloadPolicy, ImageFormat, ImageItem};
 
@@ -97,12 +98,12 @@ impl Delivery {
 type Slot = (DeliveredImage, Option<Vec<u8>>);
 
 /// Fetches, saves and selects embeds for the successful items of `items`; saved files are
-/// named after `now`.
+/// named after `now` and carry `made` (with each image's size and index) as metadata.
 pub async fn deliver(
     client: &Client,
     config: &DeliveryConfig,
     destination: &Destination,
-    prompt: &str,
+    made: &Provenance,
     items: &[ImageItem],
     now: SystemTime,
 ) -> Delivery {
@@ -110,7 +111,7 @@ pub async fn deliver(
     if let Some(dir) = &destination.dir {
         let stems = Stems {
             filename: destination.filename.as_deref(),
-            prompt,
+            made,
             count: slots.len(),
             now,
         };
@@ -216,25 +217,29 @@ async fn fetch_one(
     (image, Some(bytes))
 }
 
-/// How saved files are named.
+/// How saved files are named, and what their metadata says.
 struct Stems<'a> {
     filename: Option<&'a str>,
-    prompt: &'a str,
+    made: &'a Provenance,
     /// Images in the answer.
     count: usize,
     now: SystemTime,
 }
 
-/// Saves every fetched image into `dir`. The image bytes move into the blocking task and
-/// back: never copied, so a call's peak memory stays near the size of its images.
+/// A file to write: its stem, extension, format and metadata.
+type Naming = (String, &'static str, ImageFormat, Provenance);
+
+/// Saves every fetched image into `dir`, with its provenance spliced in. The image bytes move
+/// into the blocking task and back: never copied, so a call's peak memory stays near the size
+/// of its images.
 async fn save_all(dir: &OutputDir, stems: &Stems<'_>, slots: &mut [Slot]) {
-    let names: Vec<Option<(String, &'static str)>> = slots
+    let names: Vec<Option<Naming>> = slots
         .iter()
         .map(|(image, bytes)| {
             let format = image.format.filter(|_| bytes.is_some())?;
             let stem = naming::stem(
                 stems.filename,
-                stems.prompt,
+                &stems.made.prompt,
                 image.index,
                 stems.count,
                 stems.now,
@@ -243,7 +248,10 @@ async fn save_all(dir: &OutputDir, stems: &Stems<'_>, slots: &mut [Slot]) {
                 ImageFormat::Jpeg => "jpeg",
                 other => other.subtype(),
             };
-            Some((stem, ext))
+            let mut made = stems.made.clone();
+            made.size.clone_from(&image.size);
+            made.index = Some(image.index);
+            Some((stem, ext, format, made))
         })
         .collect();
     let mut datas: Vec<Option<Vec<u8>>> = slots.iter_mut().map(|(_, b)| b.take()).collect();
@@ -253,8 +261,8 @@ async fn save_all(dir: &OutputDir, stems: &Stems<'_>, slots: &mut [Slot]) {
             .iter()
             .zip(&datas)
             .map(|(name, data)| match (name, data) {
-                (Some((stem, ext)), Some(data)) => {
-                    Some(save::write_unique(&folder, stem, ext, data))
+                (Some((stem, ext, format, made)), Some(data)) => {
+                    Some(write_stamped(&folder, stem, ext, data, *format, made))
                 }
                 _ => None,
             })
@@ -279,6 +287,24 @@ async fn save_all(dir: &OutputDir, stems: &Stems<'_>, slots: &mut [Slot]) {
                 image.problem = Some(format!("could not save to {}: {e}", dir.display()))
             }
             None => {}
+        }
+    }
+}
+
+/// Writes `data` with `made` spliced in, or as it came when its layout does not allow it.
+fn write_stamped(
+    folder: &OutputDir,
+    stem: &str,
+    ext: &str,
+    data: &[u8],
+    format: ImageFormat,
+    made: &Provenance,
+) -> std::io::Result<PathBuf> {
+    match provenance::stamp(data, format, made) {
+        Ok(splice) => save::write_unique(folder, stem, ext, &splice.pieces(data)),
+        Err(why) => {
+            tracing::debug!(%why, "saving without provenance metadata");
+            save::write_unique(folder, stem, ext, &[data])
         }
     }
 }

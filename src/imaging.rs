@@ -24,7 +24,7 @@ mod pixels;
 mod proptests;
 mod resize;
 #[cfg(test)]
-mod test_images;
+pub(crate) mod test_images;
 mod transcode;
 
 pub use error::ImagingError;

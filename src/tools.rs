@@ -8,6 +8,7 @@ mod generate;
 mod generating;
 mod get_job;
 mod guard;
+mod history;
 mod inflight;
 pub mod params;
 mod render;
@@ -25,8 +26,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
     GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, UpdateTaskParams,
+    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -37,6 +38,7 @@ use crate::generation::{Generator, ToolError};
 use crate::jobs::Jobs;
 use generating::ToolKind;
 pub(crate) use guard::guarded;
+use history::History;
 use inflight::InFlight;
 use params::{EditImageParams, GenerateImageParams, GenerateSequenceParams, GetJobParams};
 pub use render::summary_text;
@@ -64,6 +66,8 @@ pub struct ImageServer {
     calls: Arc<InFlight>,
     /// Who saved which file, for reading them back over HTTP.
     saved: Arc<SavedFiles>,
+    /// What was made, listed as resources.
+    history: Arc<History>,
     pace: wait::Pace,
     /// How long a task-declaring call runs before it answers with a task.
     task_after: std::time::Duration,
@@ -113,6 +117,7 @@ impl ImageServer {
             jobs,
             calls: Arc::default(),
             saved: Arc::default(),
+            history: Arc::default(),
             pace: wait::Pace {
                 limit: config.jobs.wait,
                 heartbeat: wait::Pace::HEARTBEAT,
@@ -342,6 +347,19 @@ impl ServerHandler for ImageServer {
         tasks::cancel(&self.jobs, &request.task_id, &caller.tenant)
     }
 
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let caller = self.caller(&context.extensions);
+        self.history
+            .rebuild_once(self.generator.output_dir(), &self.saved)
+            .await;
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        history::list(&self.history, &caller.tenant, cursor)
+    }
+
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -356,10 +374,14 @@ impl ServerHandler for ImageServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let caller = self.caller(&context.extensions);
+        self.history
+            .rebuild_once(self.generator.output_dir(), &self.saved)
+            .await;
         let readers = resources::Readers {
             roots: self.generator.roots(),
             saved: &self.saved,
             jobs: &self.jobs,
+            history: &self.history,
             tenant: &caller.tenant,
         };
         resources::read(&request.uri, readers).await.map(Into::into)

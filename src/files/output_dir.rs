@@ -106,7 +106,7 @@ mod imp {
         dir: &OwnedFd,
         tmp: &str,
         names: impl Iterator<Item = String>,
-        bytes: &[u8],
+        parts: &[&[u8]],
     ) -> std::io::Result<String> {
         let file = rustix::fs::openat(
             dir,
@@ -116,7 +116,9 @@ mod imp {
         )?;
         let mut file = std::fs::File::from(file);
         let result = (|| {
-            file.write_all(bytes)?;
+            for part in parts {
+                file.write_all(part)?;
+            }
             file.sync_all()?;
             drop(file);
             for name in names {
@@ -156,7 +158,7 @@ pub fn write_unique(
     dir: &OutputDir,
     stem: &str,
     ext: &str,
-    bytes: &[u8],
+    parts: &[&[u8]],
 ) -> std::io::Result<PathBuf> {
     let tmp = format!(".{stem}.{}.partial", fastrand::u64(..));
     let names = (1..10_000u32).map(|n| {
@@ -167,6 +169,6 @@ pub fn write_unique(
         }
     });
     let fd = imp::open(dir)?;
-    let name = imp::write_unique(&fd, &tmp, names, bytes)?;
+    let name = imp::write_unique(&fd, &tmp, names, parts)?;
     Ok(dir.path().join(name))
 }

@@ -7,17 +7,18 @@ use std::path::{Path, PathBuf};
 
 use super::output_dir::OutputDir;
 
-/// Writes `bytes` into `dir` (opened now, see [`OutputDir`]) as `stem.ext`, or `stem-2.ext`,
-/// `-3`… if taken. Returns the path.
+/// Writes `parts` one after the other (a file with metadata spliced in, never copied whole)
+/// into `dir` (opened now, see [`OutputDir`]) as `stem.ext`, or `stem-2.ext`, `-3`… if taken.
+/// Returns the path.
 pub fn write_unique(
     dir: &OutputDir,
     stem: &str,
     ext: &str,
-    bytes: &[u8],
+    parts: &[&[u8]],
 ) -> std::io::Result<PathBuf> {
     #[cfg(unix)]
     {
-        super::output_dir::write_unique(dir, stem, ext, bytes)
+        super::output_dir::write_unique(dir, stem, ext, parts)
     }
     #[cfg(not(unix))]
     {
@@ -32,7 +33,7 @@ pub fn write_unique(
                 "the folder now resolves outside the allowed folders",
             ));
         }
-        write_unique_in(&real, stem, ext, bytes)
+        write_unique_in(&real, stem, ext, parts)
     }
 }
 
@@ -41,9 +42,9 @@ pub fn write_unique(
     unix,
     allow(dead_code, reason = "the fallback where openat is missing")
 )]
-fn write_unique_in(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+fn write_unique_in(dir: &Path, stem: &str, ext: &str, parts: &[&[u8]]) -> std::io::Result<PathBuf> {
     let tmp = dir.join(format!(".{stem}.{}.partial", fastrand::u64(..)));
-    let result = write_then_link(&tmp, dir, stem, ext, bytes);
+    let result = write_then_link(&tmp, dir, stem, ext, parts);
     // The temporary name is removed whatever happened; on success the data lives on under the final name.
     let _ = std::fs::remove_file(&tmp);
     result
@@ -54,13 +55,15 @@ fn write_then_link(
     dir: &Path,
     stem: &str,
     ext: &str,
-    bytes: &[u8],
+    parts: &[&[u8]],
 ) -> std::io::Result<PathBuf> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(tmp)?;
-    file.write_all(bytes)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
     file.sync_all()?;
     drop(file);
     for n in 1..10_000u32 {
@@ -92,7 +95,7 @@ mod tests {
     use super::*;
 
     fn write_unique(dir: &Path, stem: &str, ext: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        super::write_unique(&OutputDir::trusted(dir.to_path_buf()), stem, ext, bytes)
+        super::write_unique(&OutputDir::trusted(dir.to_path_buf()), stem, ext, &[bytes])
     }
 
     #[test]

@@ -33,4 +33,7 @@ pub struct Options {
     pub watermark: Option<bool>,
     pub seed: Option<i64>,
     pub guidance_scale: Option<f64>,
+    /// The job this call runs as, written into saved files' metadata so history can group a
+    /// call's images again after a restart.
+    pub job: Option<String>,
 }

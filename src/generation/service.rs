@@ -13,6 +13,7 @@ use super::{Outcome, Progress, Request, ToolError};
 use crate::config::{Config, Defaults};
 use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
+use crate::files::provenance::Provenance;
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
 /// Generates images for every caller of the server. Shared by all calls.
@@ -65,6 +66,13 @@ impl Generator {
         &self.delivery.roots
     }
 
+    /// The default folder images are saved to, when saving is on.
+    pub fn output_dir(&self) -> Option<&std::path::Path> {
+        self.delivery
+            .save
+            .then_some(self.delivery.output_dir.as_path())
+    }
+
     /// The largest reference image accepted, in bytes.
     pub fn reference_max_bytes(&self) -> usize {
         self.profile.reference_max_bytes
@@ -84,18 +92,25 @@ impl Generator {
         progress: &dyn Progress,
     ) -> Result<Outcome, ToolError> {
         let destination = self.destination(&request)?;
+        let job = request.options.job.clone();
         let (prepared, notes) = self.prepare(request, &access.roots).await?;
         let generation = self
             .send(&prepared.request, access.api_key, progress)
             .await?;
         progress.phase("downloading, saving and previewing the images".to_owned());
+        let now = (self.clock)();
+        let sent = &prepared.request;
+        let mut made = Provenance::new(&sent.prompt, &sent.model, now);
+        made.seed = sent.seed;
+        made.request_id.clone_from(&generation.request_id);
+        made.job = job;
         let delivery = delivery::deliver(
             &self.client,
             &self.delivery,
             &destination,
-            &prepared.request.prompt,
+            &made,
             &generation.response.data,
-            (self.clock)(),
+            now,
         )
         .await;
         Ok(Outcome {

@@ -118,6 +118,7 @@ impl ImageServer {
     ) -> jobs::Handle {
         let generator = Arc::clone(&self.generator);
         let saved = Arc::clone(&self.saved);
+        let history = Arc::clone(&self.history);
         let owner = tenant.clone();
         self.jobs
             .spawn(kind.name(), owner, move |reporter, job| async move {
@@ -125,6 +126,7 @@ impl ImageServer {
                     caller_key,
                     tenant,
                     saved,
+                    history,
                     job,
                 };
                 generating::respond(&generator, kind, args, &reporter, call).await

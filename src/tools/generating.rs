@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
+use super::history::{Entry, History};
 use super::params::ImageOptions;
 use super::saved::{Access as FileAccess, SavedFiles};
 use super::{args, edit, generate, render, sequence};
@@ -46,6 +47,8 @@ pub struct Call {
     pub tenant: Tenant,
     /// Who saved which file.
     pub saved: Arc<SavedFiles>,
+    /// What was made, for `resources/list`.
+    pub history: Arc<History>,
     /// The call's job, which keeps the images nothing else holds.
     pub job: JobRef,
 }
@@ -68,13 +71,14 @@ pub async fn respond(
     reporter: &Reporter,
     call: Call,
 ) -> CallToolResult {
-    let request = match parse(kind, args) {
+    let mut request = match parse(kind, args) {
         Ok(request) => request,
         Err(error) => {
             tracing::info!(tool = kind.name(), %error, "refused arguments");
             return error.into();
         }
     };
+    request.options.job = Some(call.job.id.clone());
     let access = match access(generator, &call, &request) {
         Ok(access) => access,
         Err(error) => return error.into(),
@@ -83,6 +87,16 @@ pub async fn respond(
         Ok(mut outcome) => {
             remember_saved(&call, &outcome.delivery);
             keep_unheld(&call.job, &mut outcome.delivery);
+            let made = Entry::of(
+                &outcome,
+                kind.name(),
+                &call.job.id,
+                &call.tenant,
+                call.job.keep(),
+            );
+            if let Some(entry) = made {
+                call.history.record(entry);
+            }
             render::success(&outcome)
         }
         Err(error) => error.into(),
@@ -116,6 +130,7 @@ pub fn options(o: ImageOptions) -> Options {
         watermark: o.watermark,
         seed: o.seed,
         guidance_scale: o.guidance_scale,
+        job: None,
     }
 }
 

@@ -1,6 +1,9 @@
 //! Images as MCP resources, for clients that cannot open local files: saved images
-//! (`file://` URIs) and the full images a job keeps when nothing else holds them
-//! (`seedream://jobs/{job_id}/images/{n}`). A caller reads only its own.
+//! (`file://` URIs), the full images a job keeps when nothing else holds them
+//! (`seedream://jobs/{job_id}/images/{n}`) and the jobs in the history
+//! (`seedream://jobs/{job_id}`, see `history`). A caller reads only its own: a `file://` URI
+//! is served only for a file this server saved (or found in its output folder after a restart)
+//! for that caller, never any other file on the disk.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -9,6 +12,7 @@ use rmcp::model::{
     ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate,
 };
 
+use super::history::{self, History};
 use super::saved::{Access, SavedFiles};
 use crate::caller::Tenant;
 use crate::files::{AllowedRoots, local_ref};
@@ -20,7 +24,11 @@ pub fn templates() -> ListResourceTemplatesResult {
     ListResourceTemplatesResult::with_all_items(vec![
         ResourceTemplate::new("file://{+path}", "saved-image")
             .with_title("Saved image")
-            .with_description("An image this server saved (the file:// links in tool results); other images inside the allowed folders can be read too."),
+            .with_description("An image this server saved (the file:// links in tool results and resources/list)."),
+        ResourceTemplate::new("seedream://jobs/{job_id}", "job")
+            .with_title("Job")
+            .with_description("What a call made: prompt, model, and its images' URIs (listed in resources/list).")
+            .with_mime_type("application/json"),
         ResourceTemplate::new("seedream://jobs/{job_id}/images/{index}", "kept-image")
             .with_title("Kept image")
             .with_description("A full image the server keeps with its job when it was neither saved nor has a URL (the links in tool results)."),
@@ -32,12 +40,16 @@ pub struct Readers<'a> {
     pub roots: &'a AllowedRoots,
     pub saved: &'a SavedFiles,
     pub jobs: &'a Jobs,
+    pub history: &'a History,
     pub tenant: &'a Tenant,
 }
 
 /// Reads an image the caller may see; anything else is `resource_not_found`.
 pub async fn read(uri: &str, readers: Readers<'_>) -> Result<ReadResourceResult, ErrorData> {
     if let Some(rest) = uri.strip_prefix(JOB_IMAGES) {
+        if !rest.contains('/') {
+            return history::read_job(readers.history, uri, rest, readers.tenant);
+        }
         return read_kept(uri, rest, &readers);
     }
     let not_found =
@@ -52,8 +64,9 @@ pub async fn read(uri: &str, readers: Readers<'_>) -> Result<ReadResourceResult,
         ));
     }
     let path = local_ref::to_path(uri, None).map_err(|e| not_found(e.to_string()))?;
-    // Another tenant's file is as absent as a file that never was.
-    if readers.saved.access(&path, readers.tenant) == Access::Foreign {
+    // Another tenant's file, or one this server never saved, is as absent as a file that
+    // never was.
+    if readers.saved.access(&path, readers.tenant) != Access::Own {
         return Err(not_found("no such file".to_owned()));
     }
     let roots = readers.saved.roots_for(readers.roots, readers.tenant);

@@ -48,6 +48,15 @@ impl SavedFiles {
         }
     }
 
+    /// Records `path` as `owner`'s unless someone is already recorded for it (history found
+    /// it on disk after a restart; this process may have saved it for a caller since).
+    pub fn record_if_new(&self, path: &Path, owner: &Tenant) {
+        let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if !self.lock().owners.contains_key(&real) {
+            self.record(&real, owner);
+        }
+    }
+
     /// Who may open `path` (resolved first, so a symlink cannot dress up another's file).
     pub fn access(&self, path: &Path, caller: &Tenant) -> Access {
         let Ok(real) = path.canonicalize() else {

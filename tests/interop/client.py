@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import sys
 import time
@@ -127,6 +128,25 @@ def check_images(result: Any, *, embedded: str, url: bool = True) -> list[dict[s
     return images
 
 
+def check_provenance(path: Path, prompt: str) -> None:
+    """Reads a saved file's metadata with Pillow, a reader this project did not write."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()  # checks the PNG chunks' CRCs and decodes the pixels
+        if im.format == "PNG":
+            xmp = im.text.get("XML:com.adobe.xmp", "")
+            assert im.text.get("Description") == prompt, f"Description: {im.text.get('Description')!r}"
+            assert "Model: " in im.text.get("parameters", ""), im.text.get("parameters")
+        else:
+            assert im.format == "JPEG", im.format
+            xmp = im.info.get("xmp", b"").decode()
+            comment = im.info.get("comment", b"")
+            assert comment.startswith(b"AI-generated image"), f"COM: {comment!r}"
+    assert "Iptc4xmpExt:DigitalSourceType=\"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia\"" in xmp, xmp
+    assert prompt.replace('"', "&quot;") in xmp, xmp
+
+
 def strings_in(value: Any):
     if isinstance(value, str):
         yield value
@@ -197,6 +217,38 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
         text = expect_success(r)
         check_images(r, embedded="full", url=False)
         assert "full resolution" in text, text[:400]
+
+    if saves:
+        async with c.check("provenance in saved files (Pillow)"):
+            prompt = "a glass teapot, \"studio\" light"
+            for args in ({}, {"model": "5.0", "output_format": "png"}):
+                r = await finished(client, await client.call_tool("generate_image", {"prompt": prompt, **args}))
+                expect_success(r)
+                check_provenance(Path(check_images(r, embedded="preview")[0]["path"]), prompt)
+
+    async with c.check("resources/list"):
+        if not saves:
+            # Saving off: an image only the server keeps (data, not embedded) is in the history.
+            r = await client.call_tool(
+                "generate_image", {"prompt": "a fox", "response_format": "b64_json", "embed": "none"}
+            )
+            expect_success(await finished(client, r))
+        listed = await client.list_resources()
+        uris = [str(r.uri) for r in listed.resources]
+        jobs = [u for u in uris if u.startswith("seedream://jobs/") and "/images/" not in u]
+        assert jobs, f"no job in resources/list: {uris}"
+        if saves and saved:
+            assert Path(saved[0]).as_uri() in uris, f"{saved[0]} not in {uris}"
+        read = await client.read_resource(jobs[0])
+        summary = json.loads(read.contents[0].text)
+        assert summary["prompt"] and summary["images"], summary
+        image = await client.read_resource(summary["images"][0]["uri"])
+        assert base64.b64decode(image.contents[0].blob), "the job's image reads back"
+
+    async with c.check("resources/templates/list"):
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        expected = {"file://{+path}", "seedream://jobs/{job_id}", "seedream://jobs/{job_id}/images/{index}"}
+        assert expected <= templates, f"templates: {sorted(templates)}"
 
     async with c.check("edit_image"):
         refs = [tiny_png_data_uri()] + saved  # a saved path works as a reference too

@@ -23,6 +23,24 @@ fn path_of(r: &CallToolResult, i: usize) -> PathBuf {
     )
 }
 
+/// The saved JPEG is `original` with its provenance spliced in: the same pixels, not re-encoded.
+fn assert_same_image_with_provenance(saved: &[u8], original: &[u8]) {
+    let decode = |b: &[u8]| jpeg_decoder::Decoder::new(b).decode().unwrap();
+    assert_eq!(
+        decode(saved),
+        decode(original),
+        "the saved file is the image"
+    );
+    assert!(saved.len() > original.len());
+    let tail = &original[original.len() - 1000..];
+    assert!(
+        saved.ends_with(tail),
+        "the image data is kept byte for byte"
+    );
+    let made = seedream_mcp::files::provenance::read(saved).expect("provenance in the file");
+    assert!(made.ai_generated);
+}
+
 fn kinds(r: &CallToolResult) -> Vec<&'static str> {
     r.content
         .iter()
@@ -63,11 +81,7 @@ async fn the_default_result_is_text_then_a_preview_then_a_link_to_the_saved_file
         .unwrap()
         .to_owned();
     let downloaded = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        downloaded.as_ref(),
-        "the saved file is the image"
-    );
+    assert_same_image_with_provenance(&std::fs::read(&path).unwrap(), downloaded.as_ref());
     let t = text(&r);
     assert!(
         t.contains(&path.display().to_string()) && t.contains(&url) && t.contains("valid until"),
@@ -312,10 +326,9 @@ async fn b64_json_embeds_the_original_when_it_is_small_enough() {
     assert_eq!(kinds(&r), ["text", "image", "resource_link"]);
     let image = r.content[1].as_image().unwrap();
     assert_eq!(image.mime_type, "image/jpeg");
-    assert_eq!(
-        STANDARD.decode(&image.data).unwrap(),
-        std::fs::read(path_of(&r, 0)).unwrap(),
-        "full resolution"
+    assert_same_image_with_provenance(
+        &std::fs::read(path_of(&r, 0)).unwrap(),
+        &STANDARD.decode(&image.data).unwrap(),
     );
     assert_eq!(structured(&r)["images"][0]["embedded"], "full");
 }

@@ -94,3 +94,68 @@ async fn a_refused_reference_is_printed_once() {
         .count();
     assert_eq!(mentions, 1, "{stderr}");
 }
+
+#[tokio::test]
+async fn meta_prints_what_made_a_saved_image_and_refuses_a_file_without_it() {
+    let fake = fake().await;
+    let out = scratch_dir("meta");
+    let base = fake.base_url();
+    let dir = out.clone();
+    let run = move |args: Vec<String>| {
+        Command::new(env!("CARGO_BIN_EXE_seedream-mcp"))
+            .args(args)
+            .env("SEEDREAM_API_KEY", KEY)
+            .env("SEEDREAM_BASE_URL", &base)
+            .output()
+            .unwrap()
+    };
+    let (generated, meta, plain) = tokio::task::spawn_blocking(move || {
+        let generated = run(
+            ["generate", "a red \"fox\"", "--out", dir.to_str().unwrap()]
+                .map(String::from)
+                .to_vec(),
+        );
+        let path = String::from_utf8(generated.stdout.clone()).unwrap();
+        let meta = run(vec!["meta".to_owned(), path.trim().to_owned()]);
+        let plain_file = dir.join("plain.txt");
+        std::fs::write(&plain_file, b"not an image").unwrap();
+        let plain = run(vec!["meta".to_owned(), plain_file.display().to_string()]);
+        (generated, meta, plain)
+    })
+    .await
+    .unwrap();
+
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    assert!(
+        meta.status.success(),
+        "{}",
+        String::from_utf8_lossy(&meta.stderr)
+    );
+    let printed = String::from_utf8(meta.stdout).unwrap();
+    for (key, value) in [
+        ("prompt:", "a red \"fox\""),
+        ("model:", "doubao-seedream-"),
+        ("size:", "2048x2048"),
+        ("request id:", ""),
+        ("created:", "20"),
+        (
+            "AI generated:",
+            "yes (IPTC digital source type: trainedAlgorithmicMedia)",
+        ),
+    ] {
+        let line = format!("\n{key:<14}{value}");
+        assert!(
+            format!("\n{printed}").contains(&line),
+            "{line:?} in {printed}"
+        );
+    }
+    assert!(!plain.status.success());
+    assert!(
+        String::from_utf8_lossy(&plain.stderr)
+            .contains("carries no seedream-mcp provenance metadata")
+    );
+}

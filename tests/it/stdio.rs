@@ -193,7 +193,10 @@ async fn stdin_closing_before_a_client_connects_is_a_clean_exit() {
 
 /// Sends `messages` to a fresh stdio server started with `env`, and collects the replies to
 /// the requests among them, with the server's stderr once it has exited.
-async fn exchange(env: &[(&str, &str)], messages: &[Value]) -> (HashMap<i64, Value>, String) {
+pub(crate) async fn exchange(
+    env: &[(&str, &str)],
+    messages: &[Value],
+) -> (HashMap<i64, Value>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_seedream-mcp"));
     command
         .env("SEEDREAM_STORE", "memory")

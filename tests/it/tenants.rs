@@ -57,7 +57,7 @@ pub(crate) async fn serve(
 
 /// A client of `addr`, of the 2025 (session) or 2026-07-28 (stateless) era, sending
 /// `caller_key` as its own upstream key when given.
-async fn client(
+pub(crate) async fn client(
     addr: SocketAddr,
     modern: bool,
     caller_key: Option<&'static str>,
@@ -287,10 +287,12 @@ async fn over_http_local_files_are_off_unless_the_operator_names_folders() {
     .await;
     assert!(is_error(&edit), "{}", text(&edit));
 
+    // A named folder lends its images as references, but resources/read serves only images
+    // the server saved (issue 14): never other files on its disk.
     let opened = client(opened, false, None).await;
     assert!(
-        read(&opened, &uri).await.is_some(),
-        "inside the named folder it is"
+        read(&opened, &uri).await.is_none(),
+        "not even inside the named folder"
     );
     assert_eq!(fake.requests().len(), 0);
 }
