@@ -133,6 +133,7 @@ impl ImageServer {
     /// Generate one image from a text prompt with ByteDance Seedream.
     #[tool(
         input_schema = schema::input_schema::<GenerateImageParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Generate image",
         annotations(title = "Generate image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -149,6 +150,7 @@ impl ImageServer {
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
     #[tool(
         input_schema = schema::input_schema::<EditImageParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Edit image",
         annotations(title = "Edit image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -165,6 +167,7 @@ impl ImageServer {
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
     #[tool(
         input_schema = schema::input_schema::<GenerateSequenceParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Generate image sequence",
         annotations(title = "Generate image sequence", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -184,6 +187,7 @@ impl ImageServer {
     /// Collect the images of a call that answered with a job_id because it took long.
     #[tool(
         input_schema = schema::input_schema::<GetJobParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Get job result",
         annotations(title = "Get job result", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
