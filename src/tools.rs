@@ -1,11 +1,13 @@
 //! The MCP face of the server: the tool router, server info and instructions. Each tool body
 //! only delegates; parsing, validation and rendering live in the submodules.
 
+mod app;
 mod args;
 mod call;
 mod edit;
 mod generate;
 mod generating;
+mod get_image;
 mod get_job;
 mod guard;
 mod inflight;
@@ -25,8 +27,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
     GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig, UpdateTaskParams,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
@@ -118,7 +120,7 @@ impl ImageServer {
             callers: |_| None,
             misconfigured: None,
             grace_over: tokio_util::sync::CancellationToken::new(),
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::app_router(),
         })
     }
 
@@ -343,6 +345,18 @@ impl ServerHandler for ImageServer {
         tasks::cancel(&self.jobs, &request.task_id, &caller.tenant)
     }
 
+    /// The tools, linked to the gallery and with its own tool for a client that renders MCP
+    /// Apps, as before for one that does not.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let apps = app::supported(context.client_capabilities().as_ref());
+        let tools = app::tools_for(self.tool_router.list_all(), apps);
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -356,6 +370,9 @@ impl ServerHandler for ImageServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri == app::GALLERY_URI {
+            return Ok(app::read_gallery().into());
+        }
         let caller = self.caller(&context.extensions);
         let readers = resources::Readers {
             roots: self.generator.roots(),
