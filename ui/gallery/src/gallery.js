@@ -140,18 +140,22 @@ function failureCard(f) {
 }
 
 function editBox(card, img) {
-  if (card.querySelector("form")) return;
-  const form = el("form", "edit");
+  if (card.querySelector(".edit")) return;
+  // Not a <form>: hosts' sandboxes rarely grant allow-forms, and a blocked submit never fires.
+  const box = el("div", "edit");
   const input = el("input");
   input.placeholder = "What to change, e.g. make it a watercolor";
-  input.required = true;
-  form.append(input, el("button", null, "Edit"));
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    form.remove();
-    run("edit_image", { prompt: input.value, images: [img.path || img.url] }, `Edit of image ${img.index}: ${input.value}`, 1);
-  });
-  card.append(form);
+  const go = el("button", null, "Edit");
+  const submit = () => {
+    const prompt = input.value.trim();
+    if (!prompt) return input.focus();
+    box.remove();
+    run("edit_image", { prompt, images: [img.path || img.url] }, `Edit of image ${img.index}: ${prompt}`, 1);
+  };
+  go.addEventListener("click", submit);
+  input.addEventListener("keydown", (e) => e.key === "Enter" && submit());
+  box.append(input, go);
+  card.append(box);
   input.focus();
 }
 
