@@ -6,7 +6,8 @@
 //! It reads what `resources/read` reads (a saved file, an image a job keeps, under the same
 //! per-caller rules), so whatever images become resources are shown too, and downloads an
 //! image's upstream URL under delivery's guards (public hosts only, size cap) for images that
-//! were neither saved nor kept.
+//! were neither saved nor kept: only a URL this server handed to the same caller, so it never
+//! fetches arbitrary URLs for whoever asks.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -83,8 +84,15 @@ impl ImageServer {
         uri: &str,
         rc: &RequestContext<RoleServer>,
     ) -> Result<(Vec<u8>, String), String> {
+        let caller = self.caller(&rc.extensions);
         let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
         if lower.starts_with("https://") || lower.starts_with("http://") {
+            if !self.saved.handed_url(uri, &caller.tenant) {
+                return Err(format!(
+                    "{uri} is not the URL of an image this server made for you (or it is too old to \
+                     be remembered); pass an image's `resource` or `url` from a recent result"
+                ));
+            }
             let bytes = self
                 .generator
                 .download(uri)
@@ -95,7 +103,6 @@ impl ImageServer {
                 .unwrap_or("application/octet-stream");
             return Ok((bytes, mime.to_owned()));
         }
-        let caller = self.caller(&rc.extensions);
         let readers = resources::Readers {
             roots: self.generator.roots(),
             saved: &self.saved,

@@ -147,13 +147,15 @@ async fn get_image_scales_a_saved_image_and_fetches_a_url_image_at_full_size() {
 }
 
 #[tokio::test]
-async fn get_image_refuses_files_the_caller_did_not_make_and_unknown_schemes() {
+async fn get_image_refuses_files_and_urls_the_caller_was_not_given_and_unknown_schemes() {
     let fake = fake().await;
     let host = connect_host(config(&fake.base_url(), KEY, &[])).await;
     for uri in [
         "file:///etc/passwd",
         "ftp://example.com/a.png",
         "seedream://jobs/nope/images/1",
+        // Not a URL this server handed out: it fetches no arbitrary URLs.
+        "https://example.com/a.png",
     ] {
         let r = call(&host, "get_image", json!({"uri": uri})).await;
         assert!(is_error(&r), "{uri}: {}", text(&r));
