@@ -1,11 +1,13 @@
 //! The MCP face of the server: the tool router, server info and instructions. Each tool body
 //! only delegates; parsing, validation and rendering live in the submodules.
 
+mod app;
 mod args;
 mod call;
 mod edit;
 mod generate;
 mod generating;
+mod get_image;
 mod get_job;
 mod guard;
 mod history;
@@ -26,13 +28,13 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
     GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
-    ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    ServerCapabilities, ServerConfig, UpdateTaskParams,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::caller::{CallerContext, Cancellation, Scope};
+use crate::caller::{CallerContext, Cancellation, Scope, Tenant};
 use crate::config::Config;
 use crate::generation::{Generator, ToolError};
 use crate::jobs::Jobs;
@@ -106,6 +108,17 @@ fn tenant_key_from(jobs: &Arc<Jobs>) {
 
 #[tool_router]
 impl ImageServer {
+    /// What `resources/read` (and the gallery's `get_image`) may read for `tenant`.
+    fn readers<'a>(&'a self, tenant: &'a Tenant) -> resources::Readers<'a> {
+        resources::Readers {
+            roots: self.generator.roots(),
+            saved: &self.saved,
+            jobs: &self.jobs,
+            history: &self.history,
+            tenant,
+        }
+    }
+
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client.clone())?;
         let jobs = Arc::new(jobs(&config));
@@ -126,7 +139,7 @@ impl ImageServer {
             callers: |_| None,
             misconfigured: None,
             grace_over: tokio_util::sync::CancellationToken::new(),
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::app_router(),
         })
     }
 
@@ -141,6 +154,7 @@ impl ImageServer {
     /// Generate one image from a text prompt with ByteDance Seedream.
     #[tool(
         input_schema = schema::input_schema::<GenerateImageParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Generate image",
         annotations(title = "Generate image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -157,6 +171,7 @@ impl ImageServer {
     /// Make a new image from 1-14 reference images and an instruction: edit, restyle, or combine them.
     #[tool(
         input_schema = schema::input_schema::<EditImageParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Edit image",
         annotations(title = "Edit image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -173,6 +188,7 @@ impl ImageServer {
     /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
     #[tool(
         input_schema = schema::input_schema::<GenerateSequenceParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Generate image sequence",
         annotations(title = "Generate image sequence", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
@@ -192,6 +208,7 @@ impl ImageServer {
     /// Collect the images of a call that answered with a job_id because it took long.
     #[tool(
         input_schema = schema::input_schema::<GetJobParams>(),
+        output_schema = render::structured::output_schema(),
         title = "Get job result",
         annotations(title = "Get job result", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
@@ -360,6 +377,18 @@ impl ServerHandler for ImageServer {
         history::list(&self.history, &caller.tenant, cursor)
     }
 
+    /// The tools, linked to the gallery and with its own tool for a client that renders MCP
+    /// Apps, as before for one that does not.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let apps = app::supported(context.client_capabilities().as_ref());
+        let tools = app::tools_for(self.tool_router.list_all(), apps);
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -373,17 +402,15 @@ impl ServerHandler for ImageServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if request.uri == app::GALLERY_URI {
+            return Ok(app::read_gallery().into());
+        }
         let caller = self.caller(&context.extensions);
         self.history
             .rebuild_once(self.generator.output_dir(), &self.saved)
             .await;
-        let readers = resources::Readers {
-            roots: self.generator.roots(),
-            saved: &self.saved,
-            jobs: &self.jobs,
-            history: &self.history,
-            tenant: &caller.tenant,
-        };
-        resources::read(&request.uri, readers).await.map(Into::into)
+        resources::read(&request.uri, self.readers(&caller.tenant))
+            .await
+            .map(Into::into)
     }
 }

@@ -73,6 +73,12 @@ impl Generator {
             .then_some(self.delivery.output_dir.as_path())
     }
 
+    /// Downloads a generated image again, under the same guards as delivery (no private
+    /// addresses, the size cap): for a page that shows it.
+    pub async fn download(&self, url: &str) -> Result<Vec<u8>, seedream::DownloadError> {
+        self.client.download(url, &self.delivery.download).await
+    }
+
     /// The largest reference image accepted, in bytes.
     pub fn reference_max_bytes(&self) -> usize {
         self.profile.reference_max_bytes

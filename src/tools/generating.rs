@@ -178,6 +178,9 @@ fn remember_saved(call: &Call, delivery: &Delivery) {
     for path in delivery.images.iter().filter_map(|i| i.path.as_ref()) {
         call.saved.record(path, &call.tenant);
     }
+    for url in delivery.images.iter().filter_map(|i| i.url.as_ref()) {
+        call.saved.record_url(url, &call.tenant);
+    }
 }
 
 /// Hands the images nothing else holds to the job, which serves them as resources and

@@ -3,17 +3,17 @@
 //! per kept or saved file; `structuredContent` carries the same metadata and never base64.
 //! Kept apart from delivery so the result shape can follow the protocol's evolution.
 
+pub mod structured;
 pub mod summary;
 
 use std::path::Path;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use rmcp::model::{CallToolResult, ContentBlock, Resource};
-use serde_json::{Map, Value, json};
 
 use crate::delivery::DeliveredImage;
 use crate::generation::{Outcome, ToolError};
-use seedream::{ImageItem, ItemError, parse_dimensions};
+use seedream::{ImageItem, ItemError};
 
 /// Characters escaped in `file://` URIs.
 const PATH_ESCAPES: &AsciiSet = &CONTROLS
@@ -88,7 +88,7 @@ pub fn success(outcome: &Outcome) -> CallToolResult {
     }
     content.extend(images.iter().flat_map(links));
     let mut result = CallToolResult::success(content);
-    result.structured_content = Some(structured(&facts));
+    result.structured_content = Some(structured::of(&facts));
     result
 }
 
@@ -123,78 +123,6 @@ fn links(image: &DeliveredImage) -> Vec<ContentBlock> {
             ContentBlock::resource_link(resource)
         })
         .collect()
-}
-
-fn structured(facts: &Facts<'_>) -> Value {
-    let generation = &facts.outcome.generation;
-    let images: Vec<Value> = facts
-        .outcome
-        .delivery
-        .images
-        .iter()
-        .map(image_metadata)
-        .collect();
-    let failures: Vec<Value> = facts
-        .failures
-        .iter()
-        .map(|(i, f)| json!({"index": i, "code": f.code, "message": f.message}))
-        .collect();
-    let mut out = Map::new();
-    out.insert("model".into(), json!(facts.model));
-    out.insert("images".into(), Value::Array(images));
-    out.insert("failures".into(), Value::Array(failures));
-    if let Some(usage) = &generation.response.usage {
-        out.insert("usage".into(), json!(usage));
-    }
-    if let Some(created) = generation.response.created {
-        out.insert("created".into(), json!(created));
-        out.insert("urls_expire_at".into(), json!(created + 24 * 3600));
-    }
-    if let Some(id) = &generation.request_id {
-        out.insert("request_id".into(), json!(id));
-    }
-    if !facts.notes.is_empty() {
-        out.insert("notes".into(), json!(facts.notes));
-    }
-    Value::Object(out)
-}
-
-fn image_metadata(i: &DeliveredImage) -> Value {
-    let mut o = Map::new();
-    o.insert("index".into(), json!(i.index));
-    if let Some(url) = &i.url {
-        o.insert("url".into(), json!(url));
-    }
-    if let Some(path) = &i.path {
-        o.insert("path".into(), json!(path.display().to_string()));
-    }
-    if let Some(kept) = &i.kept {
-        o.insert("resource".into(), json!(kept.uri));
-        o.insert("job_id".into(), json!(kept.job_id));
-    }
-    if let Some(size) = &i.size {
-        o.insert("size".into(), json!(size));
-        if let Some((w, h)) = parse_dimensions(size) {
-            o.insert("width".into(), json!(w));
-            o.insert("height".into(), json!(h));
-        }
-    }
-    if let Some(format) = i.format {
-        o.insert("mime_type".into(), json!(format.mime()));
-    }
-    if let Some(bytes) = i.bytes {
-        o.insert("bytes".into(), json!(bytes));
-    }
-    if let Some(e) = &i.embedded {
-        o.insert(
-            "embedded".into(),
-            json!(if e.preview { "preview" } else { "full" }),
-        );
-    }
-    if let Some(problem) = &i.problem {
-        o.insert("problem".into(), json!(problem));
-    }
-    Value::Object(o)
 }
 
 /// The resource a kept image is read from.

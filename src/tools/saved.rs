@@ -12,9 +12,21 @@ use crate::files::AllowedRoots;
 /// through the operator's folders if any).
 const MAX_FILES: usize = 100_000;
 
+/// Upstream URLs remembered at most (a signed URL is ~600 bytes, so a few MB).
+const MAX_URLS: usize = 10_000;
+
 #[derive(Debug, Default)]
 pub struct SavedFiles {
     table: Mutex<Table>,
+    /// Which tenant was handed which upstream URL: `get_image` downloads only those, so the
+    /// server never becomes a fetcher of arbitrary URLs for whoever asks.
+    urls: Mutex<Handed>,
+}
+
+#[derive(Debug, Default)]
+struct Handed {
+    owners: HashMap<String, Tenant>,
+    order: std::collections::VecDeque<String>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +96,25 @@ impl SavedFiles {
         AllowedRoots::new(base.roots().iter().cloned().chain(own))
     }
 
+    /// Remembers that `owner` was handed `url` in a result.
+    pub fn record_url(&self, url: &str, owner: &Tenant) {
+        let mut h = self.urls.lock().unwrap_or_else(|p| p.into_inner());
+        if h.owners.insert(url.to_owned(), owner.clone()).is_none() {
+            h.order.push_back(url.to_owned());
+        }
+        while h.order.len() > MAX_URLS {
+            if let Some(old) = h.order.pop_front() {
+                h.owners.remove(&old);
+            }
+        }
+    }
+
+    /// Whether `caller` was handed `url` (and it is not yet forgotten).
+    pub fn handed_url(&self, url: &str, caller: &Tenant) -> bool {
+        let h = self.urls.lock().unwrap_or_else(|p| p.into_inner());
+        h.owners.get(url) == Some(caller)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -109,5 +140,15 @@ mod tests {
         let roots = saved.roots_for(&AllowedRoots::default(), &alice);
         assert!(roots.resolve_existing(&file).is_ok());
         assert!(roots.resolve_existing(&other).is_err());
+    }
+
+    #[test]
+    fn a_url_is_known_only_to_the_tenant_it_was_handed_to() {
+        let saved = SavedFiles::default();
+        let (alice, bob) = (Tenant::named("alice"), Tenant::named("bob"));
+        saved.record_url("https://cdn.example/a.jpeg?sig=1", &alice);
+        assert!(saved.handed_url("https://cdn.example/a.jpeg?sig=1", &alice));
+        assert!(!saved.handed_url("https://cdn.example/a.jpeg?sig=1", &bob));
+        assert!(!saved.handed_url("https://cdn.example/b.jpeg", &alice));
     }
 }

@@ -58,10 +58,12 @@ async fn call_over(
     tool: &'static str,
     arguments: serde_json::Value,
 ) -> rmcp::model::CallToolResult {
-    client
+    let result = client
         .call_tool(CallToolRequestParams::new(tool).with_arguments(args(arguments)))
         .await
-        .unwrap()
+        .unwrap();
+    crate::support::check_output_schema(client, tool, &result).await;
+    result
 }
 
 /// Lists the tools and calls each one as a model would, checking every answer. The server must

@@ -11,6 +11,7 @@
 mod client;
 mod delivery;
 mod faults;
+mod gallery;
 mod history;
 mod http;
 mod legacy_sse;

@@ -98,10 +98,101 @@ pub async fn call(
     tool: &str,
     arguments: serde_json::Value,
 ) -> CallToolResult {
-    client
+    let result = client
         .call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(args(arguments)))
         .await
-        .expect("the call is routed")
+        .expect("the call is routed");
+    check_output_schema(client, tool, &result).await;
+    result
+}
+
+/// Every result of a tool with an `outputSchema` matches it: a success carries
+/// `structuredContent` that validates (what the TypeScript SDK's client enforces), an error
+/// need not carry any, but what it carries validates too.
+pub async fn check_output_schema(
+    client: &rmcp::Peer<RoleClient>,
+    tool: &str,
+    result: &CallToolResult,
+) {
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let Some(schema) = tools
+        .iter()
+        .find(|t| t.name == tool)
+        .and_then(|t| t.output_schema.clone())
+    else {
+        return;
+    };
+    let schema = serde_json::Value::Object((*schema).clone());
+    match &result.structured_content {
+        Some(content) => {
+            if let Err(e) = schema_check(&schema, content, "$") {
+                panic!("{tool}: structuredContent does not match its outputSchema: {e}\n{content}");
+            }
+            let text = content.to_string();
+            assert!(
+                !text.contains(";base64,") && text.len() < 64 * 1024,
+                "{tool}: base64 in structuredContent"
+            );
+        }
+        None => assert!(
+            is_error(result),
+            "{tool}: a successful result without structuredContent"
+        ),
+    }
+}
+
+/// The subset of JSON Schema the output schemas use: `type`, `properties`, `required`,
+/// `items`, `enum`.
+pub fn schema_check(
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    let type_ok = |t: &str| match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => false,
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) if !type_ok(t) => return Err(format!("{at}: not {t}: {value}")),
+        Some(Value::Array(ts)) if !ts.iter().any(|t| t.as_str().is_some_and(type_ok)) => {
+            return Err(format!("{at}: not any of {ts:?}: {value}"));
+        }
+        _ => {}
+    }
+    if let Some(Value::Array(allowed)) = schema.get("enum")
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {allowed:?}"));
+    }
+    if let Value::Object(map) = value {
+        if let Some(Value::Array(required)) = schema.get("required") {
+            for r in required.iter().filter_map(Value::as_str) {
+                if !map.contains_key(r) {
+                    return Err(format!("{at}: missing {r}"));
+                }
+            }
+        }
+        if let Some(Value::Object(props)) = schema.get("properties") {
+            for (k, sub) in props {
+                if let Some(v) = map.get(k) {
+                    schema_check(sub, v, &format!("{at}.{k}"))?;
+                }
+            }
+        }
+    }
+    if let (Value::Array(items), Some(sub)) = (value, schema.get("items")) {
+        for (i, v) in items.iter().enumerate() {
+            schema_check(sub, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
 }
 
 /// The first text block of a result.
