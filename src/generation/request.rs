@@ -1,7 +1,7 @@
 //! A generation request as the service takes it: parsed and typed, nothing read, fetched or
 //! checked against a model yet.
 
-use seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
+use seedream::{AspectRatio, Background, Model, OutputFormat, PromptMode, ResponseFormat, Size};
 
 use super::ImageRef;
 use crate::delivery::EmbedMode;
@@ -33,4 +33,7 @@ pub struct Options {
     pub watermark: Option<bool>,
     pub seed: Option<i64>,
     pub guidance_scale: Option<f64>,
+    pub background: Option<Background>,
+    pub prompt_mode: Option<PromptMode>,
+    pub web_search: Option<bool>,
 }

@@ -13,6 +13,7 @@ use super::{Outcome, Progress, Request, ToolError};
 use crate::config::{Config, Defaults};
 use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
+use crate::spend::Cost;
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
 /// Generates images for every caller of the server. Shared by all calls.
@@ -27,6 +28,8 @@ pub struct Generator {
     max_concurrency: usize,
     /// The time saved files are named after.
     clock: fn() -> SystemTime,
+    /// What prices are in, for cost estimates.
+    currency: String,
 }
 
 /// What one caller may use beyond its arguments.
@@ -51,6 +54,7 @@ impl Generator {
             slots: Semaphore::new(config.jobs.max_concurrency),
             max_concurrency: config.jobs.max_concurrency,
             clock: SystemTime::now,
+            currency: config.spend.currency.clone(),
         }
     }
 
@@ -98,11 +102,18 @@ impl Generator {
             (self.clock)(),
         )
         .await;
+        let cost = Cost::of(
+            &prepared.model.rules(&self.profile),
+            &generation,
+            prepared.request.image.len(),
+            &self.currency,
+        );
         Ok(Outcome {
             request: prepared.request,
             generation,
             notes,
             delivery,
+            cost,
         })
     }
 
@@ -165,6 +176,9 @@ impl Generator {
             watermark: o.watermark.unwrap_or(self.defaults.watermark),
             seed: o.seed,
             guidance_scale: o.guidance_scale,
+            background: o.background,
+            prompt_mode: o.prompt_mode,
+            web_search: o.web_search.unwrap_or(false),
         }
     }
 

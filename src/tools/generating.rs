@@ -116,6 +116,9 @@ pub fn options(o: ImageOptions) -> Options {
         watermark: o.watermark,
         seed: o.seed,
         guidance_scale: o.guidance_scale,
+        background: o.background.map(Into::into),
+        prompt_mode: o.prompt_mode.map(Into::into),
+        web_search: o.web_search,
     }
 }
 

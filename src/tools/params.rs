@@ -1,6 +1,6 @@
 //! The arguments of each tool. Field doc comments become the schema descriptions a model
 //! reads, so they state formats, ranges and an example, and stay short: the whole `tools/list`
-//! must stay under 6 KB, and the shared options below appear once per tool. Ranges the server
+//! must stay under 8 KB, and the shared options below appear once per tool. Ranges the server
 //! checks anyway (seed, guidance_scale) are left to its error messages.
 
 use schemars::JsonSchema;
@@ -10,7 +10,10 @@ use crate::delivery::EmbedMode;
 
 mod choices;
 
-pub use choices::{AspectRatioArg, ModelArg, OutputFormatArg, ResponseFormatArg, SizeArg};
+pub use choices::{
+    AspectRatioArg, BackgroundArg, ModelArg, OutputFormatArg, PromptModeArg, ResponseFormatArg,
+    SizeArg,
+};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -19,7 +22,7 @@ pub struct ImageOptions {
     pub size: Option<SizeArg>,
     /// Shape at the preset size.
     pub aspect_ratio: Option<AspectRatioArg>,
-    /// 5.0 (default), 4.5, 4.0 or a model id.
+    /// 5.0 (default), 5.0-pro, 5.0-flash, 5.5, 4.5, 4.0, id.
     pub model: Option<ModelArg>,
     /// url (default) or b64_json (inline).
     pub response_format: Option<ResponseFormatArg>,
@@ -37,6 +40,12 @@ pub struct ImageOptions {
     pub seed: Option<i64>,
     /// Currently ignored.
     pub guidance_scale: Option<f64>,
+    /// transparent: 5.5 only.
+    pub background: Option<BackgroundArg>,
+    /// fast: 4.0, 5.0-pro.
+    pub prompt_mode: Option<PromptModeArg>,
+    /// 5.0 only.
+    pub web_search: Option<bool>,
 }
 
 /// Arguments of `generate_image`.

@@ -146,6 +146,7 @@ fn structured(facts: &Facts<'_>) -> Value {
     if let Some(usage) = &generation.response.usage {
         out.insert("usage".into(), json!(usage));
     }
+    out.insert("cost".into(), facts.outcome.cost.json());
     if let Some(created) = generation.response.created {
         out.insert("created".into(), json!(created));
         out.insert("urls_expire_at".into(), json!(created + 24 * 3600));

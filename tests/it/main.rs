@@ -14,6 +14,7 @@ mod faults;
 mod http;
 mod legacy_sse;
 mod long;
+mod models;
 mod oneshot;
 mod references;
 mod restart;

@@ -30,9 +30,10 @@ async fn tools_list_matches_the_snapshot() {
 }
 
 #[tokio::test]
-async fn tools_list_stays_under_six_kilobytes() {
+async fn tools_list_stays_under_eight_kilobytes() {
+    // Issue 14's cap; the per-model options (background, prompt_mode, web_search) took it past 6.
     let size = serde_json::to_string(&tools_list().await).unwrap().len();
-    assert!(size < 6 * 1024, "tools/list is {size} bytes");
+    assert!(size < 8 * 1024, "tools/list is {size} bytes");
 }
 
 #[tokio::test]
