@@ -13,7 +13,7 @@ use super::{Outcome, Progress, Request, ToolError};
 use crate::config::{Config, Defaults};
 use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
-use crate::spend::Cost;
+use crate::spend::{Cost, Spend};
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
 /// Generates images for every caller of the server. Shared by all calls.
@@ -28,8 +28,8 @@ pub struct Generator {
     max_concurrency: usize,
     /// The time saved files are named after.
     clock: fn() -> SystemTime,
-    /// What prices are in, for cost estimates.
-    currency: String,
+    /// Caps and the ledger of billed calls.
+    spend: Spend,
 }
 
 /// What one caller may use beyond its arguments.
@@ -38,6 +38,8 @@ pub struct Access {
     /// The caller's own upstream key (multi-tenant HTTP), used for this call only; `None`
     /// pays with the server's key.
     pub api_key: Option<SecretString>,
+    /// Whose spending this is (the tenant's keyed hash), for the ledger and the caps.
+    pub caller: String,
     /// Where this caller may read local reference images from.
     pub roots: AllowedRoots,
 }
@@ -54,7 +56,17 @@ impl Generator {
             slots: Semaphore::new(config.jobs.max_concurrency),
             max_concurrency: config.jobs.max_concurrency,
             clock: SystemTime::now,
-            currency: config.spend.currency.clone(),
+            spend: Spend::new(
+                config.spend.call,
+                config.spend.period,
+                config.spend.currency.clone(),
+                // Its own small file next to the job store's, so the store can change freely.
+                config
+                    .jobs
+                    .store
+                    .as_ref()
+                    .map(|p| p.with_file_name("spend.redb")),
+            ),
         }
     }
 
@@ -88,10 +100,28 @@ impl Generator {
         progress: &dyn Progress,
     ) -> Result<Outcome, ToolError> {
         let destination = self.destination(&request)?;
-        let (prepared, notes) = self.prepare(request, &access.roots).await?;
+        let (prepared, mut notes) = self.prepare(request, &access.roots).await?;
+        let rules = prepared.model.rules(&self.profile);
+        if let Some(why) = self
+            .spend
+            .refusal(&access.caller, &prepared.request, &rules)
+        {
+            return Err(ToolError::InvalidRequest(why));
+        }
         let generation = self
             .send(&prepared.request, access.api_key, progress)
             .await?;
+        let cost = Cost::of(
+            &rules,
+            &generation,
+            prepared.request.image.len(),
+            &self.spend.currency,
+        );
+        self.spend
+            .record(&access.caller, &prepared.request.model, &cost);
+        if !self.spend.period.is_empty() {
+            notes.push(self.spend.usage_text(&access.caller));
+        }
         progress.phase("downloading, saving and previewing the images".to_owned());
         let delivery = delivery::deliver(
             &self.client,
@@ -102,12 +132,6 @@ impl Generator {
             (self.clock)(),
         )
         .await;
-        let cost = Cost::of(
-            &prepared.model.rules(&self.profile),
-            &generation,
-            prepared.request.image.len(),
-            &self.currency,
-        );
         Ok(Outcome {
             request: prepared.request,
             generation,

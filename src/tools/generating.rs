@@ -158,6 +158,7 @@ fn access(generator: &Generator, call: &Call, request: &Request) -> Result<Acces
     let roots: AllowedRoots = call.saved.roots_for(generator.roots(), &call.tenant);
     Ok(Access {
         api_key: call.caller_key.clone(),
+        caller: call.tenant.as_str().to_owned(),
         roots,
     })
 }

@@ -20,6 +20,7 @@ mod references;
 mod restart;
 mod scale;
 mod schema;
+mod spend;
 mod stdio;
 mod stdio_fuzz;
 mod support;
