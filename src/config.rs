@@ -3,6 +3,7 @@
 
 mod args;
 mod build;
+mod spend;
 #[cfg(test)]
 mod tests;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 pub use args::{ResponseFormatArg, ServerArgs};
 use seedream::{ClientConfig, DownloadPolicy, Model, Profile, ResponseFormat, Size};
+pub use spend::{SpendArgs, SpendSettings};
 
 /// Defaults applied when a tool call leaves a field out.
 #[derive(Debug, Clone)]
@@ -64,6 +66,7 @@ pub struct Config {
     pub profile: Profile,
     pub delivery: DeliverySettings,
     pub jobs: JobSettings,
+    pub spend: SpendSettings,
 }
 
 /// A setting that cannot work; names the flag and the variable.
@@ -120,6 +123,7 @@ impl Config {
             store: None,
             store_max_mb: 2048,
             stream: false,
+            spend: SpendArgs::default(),
         }
         .into_config()
     }

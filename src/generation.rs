@@ -58,4 +58,6 @@ pub struct Outcome {
     /// What was changed on the way (references fitted, fields dropped), for the caller.
     pub notes: Vec<String>,
     pub delivery: Delivery,
+    /// Images billed and the estimated cost.
+    pub cost: crate::spend::Cost,
 }

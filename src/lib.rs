@@ -25,6 +25,7 @@ pub mod generation;
 pub mod imaging;
 pub mod jobs;
 pub mod oneshot;
+pub mod spend;
 pub mod tcp;
 pub mod telemetry;
 pub mod tools;

@@ -43,6 +43,7 @@ pub async fn generate(mut server_args: ServerArgs, args: GenerateArgs) -> anyhow
     let generator = Generator::new(seedream::Client::new(config.client.clone())?, &config);
     let access = Access {
         api_key: None,
+        caller: crate::caller::Tenant::local().as_str().to_owned(),
         roots: generator.roots().clone(),
     };
     let generated = with_progress(generator.generate(request(args), access, &Unwatched)).await;

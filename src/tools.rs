@@ -156,7 +156,7 @@ impl ImageServer {
         input_schema = schema::input_schema::<GenerateImageParams>(),
         output_schema = render::structured::output_schema(),
         title = "Generate image",
-        annotations(title = "Generate image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn generate_image(
         &self,
@@ -173,7 +173,7 @@ impl ImageServer {
         input_schema = schema::input_schema::<EditImageParams>(),
         output_schema = render::structured::output_schema(),
         title = "Edit image",
-        annotations(title = "Edit image", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn edit_image(
         &self,
@@ -185,12 +185,12 @@ impl ImageServer {
             .await)
     }
 
-    /// Generate a set of up to 15 related, consistent images in one call, optionally from reference images.
+    /// Up to 15 related, consistent images in one call, optionally from references.
     #[tool(
         input_schema = schema::input_schema::<GenerateSequenceParams>(),
         output_schema = render::structured::output_schema(),
         title = "Generate image sequence",
-        annotations(title = "Generate image sequence", read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
+        annotations(read_only_hint = false, destructive_hint = false, idempotent_hint = false, open_world_hint = true)
     )]
     async fn generate_sequence(
         &self,
@@ -205,12 +205,12 @@ impl ImageServer {
             .await)
     }
 
-    /// Collect the images of a call that answered with a job_id because it took long.
+    /// Collect the images of a call that answered with a job_id.
     #[tool(
         input_schema = schema::input_schema::<GetJobParams>(),
         output_schema = render::structured::output_schema(),
         title = "Get job result",
-        annotations(title = "Get job result", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
+        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_job(
         &self,

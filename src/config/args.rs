@@ -33,7 +33,7 @@ pub struct ServerArgs {
     )]
     pub base_url: String,
 
-    /// Default model: 5.0, 4.5, 4.0 or a full model id.
+    /// Default model: 5.0, 5.0-pro, 5.0-flash, 5.5, 4.5, 4.0 or a full model id.
     #[arg(
         long,
         env = "SEEDREAM_MODEL",
@@ -123,6 +123,9 @@ pub struct ServerArgs {
         global = true
     )]
     pub reference_max_mb: u32,
+
+    #[command(flatten)]
+    pub spend: super::SpendArgs,
 
     /// Absolute folder for saved images [default: the pictures (or data) folder + seedream-mcp].
     #[arg(long, env = "SEEDREAM_OUTPUT_DIR", global = true)]

@@ -31,9 +31,11 @@ impl ServerArgs {
                 lite_4k: self.lite_4k,
                 reference_max_bytes: self.reference_max_mb as usize * 1024 * 1024,
                 stream_sequences: self.stream,
+                models: self.spend.models()?,
             },
             delivery,
             jobs,
+            spend: self.spend.settings()?,
         })
     }
 

@@ -1,7 +1,7 @@
 //! A generation request as the service takes it: parsed and typed, nothing read, fetched or
 //! checked against a model yet.
 
-use seedream::{AspectRatio, Model, OutputFormat, ResponseFormat, Size};
+use seedream::{AspectRatio, Background, Model, OutputFormat, PromptMode, ResponseFormat, Size};
 
 use super::ImageRef;
 use crate::delivery::EmbedMode;
@@ -36,4 +36,7 @@ pub struct Options {
     /// The job this call runs as, written into saved files' metadata so history can group a
     /// call's images again after a restart.
     pub job: Option<String>,
+    pub background: Option<Background>,
+    pub prompt_mode: Option<PromptMode>,
+    pub web_search: Option<bool>,
 }

@@ -14,6 +14,7 @@ use crate::config::{Config, Defaults};
 use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
 use crate::files::provenance::Provenance;
+use crate::spend::{Cost, Spend};
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
 /// Generates images for every caller of the server. Shared by all calls.
@@ -28,6 +29,8 @@ pub struct Generator {
     max_concurrency: usize,
     /// The time saved files are named after.
     clock: fn() -> SystemTime,
+    /// Caps and the ledger of billed calls.
+    spend: Spend,
 }
 
 /// What one caller may use beyond its arguments.
@@ -36,6 +39,8 @@ pub struct Access {
     /// The caller's own upstream key (multi-tenant HTTP), used for this call only; `None`
     /// pays with the server's key.
     pub api_key: Option<SecretString>,
+    /// Whose spending this is (the tenant's keyed hash), for the ledger and the caps.
+    pub caller: String,
     /// Where this caller may read local reference images from.
     pub roots: AllowedRoots,
 }
@@ -52,6 +57,18 @@ impl Generator {
             slots: Semaphore::new(config.jobs.max_concurrency),
             max_concurrency: config.jobs.max_concurrency,
             clock: SystemTime::now,
+            spend: Spend::new(
+                config.spend.call,
+                config.spend.period,
+                config.spend.currency.clone(),
+                // Its own small file next to the job store's, so the store can change freely.
+                // With a shared (Redis) store each instance keeps its ledger in memory for now:
+                // caps then count per instance.
+                match &config.jobs.store {
+                    Some(crate::config::StoreAt::File(p)) => Some(p.with_file_name("spend.redb")),
+                    Some(crate::config::StoreAt::Redis(_)) | None => None,
+                },
+            ),
         }
     }
 
@@ -99,10 +116,28 @@ impl Generator {
     ) -> Result<Outcome, ToolError> {
         let destination = self.destination(&request)?;
         let job = request.options.job.clone();
-        let (prepared, notes) = self.prepare(request, &access.roots).await?;
+        let (prepared, mut notes) = self.prepare(request, &access.roots).await?;
+        let rules = prepared.model.rules(&self.profile);
+        if let Some(why) = self
+            .spend
+            .refusal(&access.caller, &prepared.request, &rules)
+        {
+            return Err(ToolError::InvalidRequest(why));
+        }
         let generation = self
             .send(&prepared.request, access.api_key, progress)
             .await?;
+        let cost = Cost::of(
+            &rules,
+            &generation,
+            prepared.request.image.len(),
+            &self.spend.currency,
+        );
+        self.spend
+            .record(&access.caller, &prepared.request.model, &cost);
+        if !self.spend.period.is_empty() {
+            notes.push(self.spend.usage_text(&access.caller));
+        }
         progress.phase("downloading, saving and previewing the images".to_owned());
         let now = (self.clock)();
         let sent = &prepared.request;
@@ -124,6 +159,7 @@ impl Generator {
             generation,
             notes,
             delivery,
+            cost,
         })
     }
 
@@ -186,6 +222,9 @@ impl Generator {
             watermark: o.watermark.unwrap_or(self.defaults.watermark),
             seed: o.seed,
             guidance_scale: o.guidance_scale,
+            background: o.background,
+            prompt_mode: o.prompt_mode,
+            web_search: o.web_search.unwrap_or(false),
         }
     }
 

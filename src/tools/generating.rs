@@ -131,6 +131,9 @@ pub fn options(o: ImageOptions) -> Options {
         seed: o.seed,
         guidance_scale: o.guidance_scale,
         job: None,
+        background: o.background.map(Into::into),
+        prompt_mode: o.prompt_mode.map(Into::into),
+        web_search: o.web_search,
     }
 }
 
@@ -170,6 +173,7 @@ fn access(generator: &Generator, call: &Call, request: &Request) -> Result<Acces
     let roots: AllowedRoots = call.saved.roots_for(generator.roots(), &call.tenant);
     Ok(Access {
         api_key: call.caller_key.clone(),
+        caller: call.tenant.as_str().to_owned(),
         roots,
     })
 }

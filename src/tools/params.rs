@@ -1,6 +1,6 @@
 //! The arguments of each tool. Field doc comments become the schema descriptions a model
 //! reads, so they state formats, ranges and an example, and stay short: the whole `tools/list`
-//! must stay under 6 KB, and the shared options below appear once per tool. Ranges the server
+//! must stay under 8 KB, and the shared options below appear once per tool. Ranges the server
 //! checks anyway (seed, guidance_scale) are left to its error messages.
 
 use schemars::JsonSchema;
@@ -10,7 +10,10 @@ use crate::delivery::EmbedMode;
 
 mod choices;
 
-pub use choices::{AspectRatioArg, ModelArg, OutputFormatArg, ResponseFormatArg, SizeArg};
+pub use choices::{
+    AspectRatioArg, BackgroundArg, ModelArg, OutputFormatArg, PromptModeArg, ResponseFormatArg,
+    SizeArg,
+};
 
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -19,24 +22,33 @@ pub struct ImageOptions {
     pub size: Option<SizeArg>,
     /// Shape at the preset size.
     pub aspect_ratio: Option<AspectRatioArg>,
-    /// 5.0 (default), 4.5, 4.0 or a model id.
+    /// 5.0 (default), 5.0-pro, 5.0-flash, 5.5, 4.5, 4.0, id.
     pub model: Option<ModelArg>,
-    /// url (default) or b64_json (inline).
+    /// Default url; b64_json inlines.
     pub response_format: Option<ResponseFormatArg>,
-    /// jpeg (default) or png (5.0 only).
+    /// Default jpeg; png on 5.0.
     pub output_format: Option<OutputFormatArg>,
-    /// Images in the result (default preview).
+    /// Default preview.
     pub embed: Option<EmbedMode>,
-    /// Saved file base name, e.g. fox.
+    /// Saved file name, e.g. fox.
     pub filename: Option<String>,
     /// Absolute folder to save into.
     pub output_dir: Option<String>,
     /// Add an AI-generated mark.
     pub watermark: Option<bool>,
-    /// Currently ignored.
+    // Accepted but not advertised: no built-in model uses them (the model table says which
+    // would), and `tools/list` must stay under 8 KB. A models file can enable them for an
+    // endpoint that does; callers who know pass them.
+    #[schemars(skip)]
     pub seed: Option<i64>,
-    /// Currently ignored.
+    #[schemars(skip)]
     pub guidance_scale: Option<f64>,
+    /// transparent: 5.5 only.
+    pub background: Option<BackgroundArg>,
+    /// fast: 4.0, 5.0-pro.
+    pub prompt_mode: Option<PromptModeArg>,
+    /// 5.0 only.
+    pub web_search: Option<bool>,
 }
 
 /// Arguments of `generate_image`.
@@ -53,7 +65,7 @@ pub struct GenerateImageParams {
 pub struct EditImageParams {
     /// The change, e.g. "make it a watercolor".
     pub prompt: String,
-    /// 1-14 reference images: absolute paths, file:// or http(s) URLs, or data: URIs.
+    /// 1-14 references: absolute paths, file:// or http(s) URLs, data: URIs.
     #[schemars(length(min = 1, max = seedream::MAX_REFERENCES))]
     pub images: Vec<String>,
     #[serde(flatten)]
@@ -65,10 +77,10 @@ pub struct EditImageParams {
 pub struct GenerateSequenceParams {
     /// The set with its count, e.g. "4 panels of a cat's day".
     pub prompt: String,
-    /// 1-15; references + max_images <= 15. The model may make fewer.
+    /// 1-15, references included; the model may make fewer.
     #[schemars(range(min = 1, max = seedream::MAX_SEQUENCE_IMAGES))]
     pub max_images: u32,
-    /// 0-14 reference images: paths, file:// or http(s) URLs, or data: URIs.
+    /// 0-14 references: paths, file:// or http(s) URLs, data: URIs.
     #[schemars(length(max = seedream::MAX_REFERENCES))]
     pub images: Option<Vec<String>>,
     #[serde(flatten)]

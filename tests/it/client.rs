@@ -40,6 +40,9 @@ fn request(prompt: &str, max_images: Option<u32>) -> ImageRequest {
         watermark: false,
         seed: None,
         guidance_scale: None,
+        background: None,
+        prompt_mode: None,
+        web_search: false,
     };
     prepare(spec, Size::Preset(Preset::TwoK), &Profile::default())
         .unwrap()

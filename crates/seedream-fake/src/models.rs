@@ -7,6 +7,13 @@ use super::sizes::{Preset, SizeSpec, parse_wxh, ratio_ok, resolve_preset};
 pub(crate) const LITE: &str = "doubao-seedream-5-0-260128";
 pub(crate) const V45: &str = "doubao-seedream-4-5-251128";
 pub(crate) const V40: &str = "doubao-seedream-4-0-250828";
+// The newer models, from third-party pages of 2026 (no official Ark page was found): 5.0 pro
+// and flash make one image at 1K–2K (up to 4,194,304 pixels) from up to 10 references, with no
+// groups and no streaming; pro has the fast prompt mode; 5.5 adds `background` (transparent
+// PNG) and answers PNG unless asked for JPEG.
+pub(crate) const PRO: &str = "doubao-seedream-5-0-pro-260628";
+pub(crate) const FLASH: &str = "doubao-seedream-5-0-flash-260915";
+pub(crate) const V55: &str = "doubao-seedream-5-5-261028";
 
 /// Which rule set a model follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +21,9 @@ pub(crate) enum Generation {
     Lite,
     V45,
     V40,
+    Pro,
+    Flash,
+    V55,
 }
 
 /// The rules of one model id.
@@ -31,6 +41,7 @@ const MAX_4K: u64 = 16_777_216;
 const MAX_LITE_EARLY: u64 = 10_404_496;
 const MIN_2K: u64 = 3_686_400;
 const MIN_1K: u64 = 921_600;
+const MAX_SMALL: u64 = 4_194_304;
 
 impl ModelRules {
     /// The rules for `model`, or `None` if the fake API does not serve it.
@@ -39,6 +50,9 @@ impl ModelRules {
             LITE => Generation::Lite,
             V45 => Generation::V45,
             V40 => Generation::V40,
+            PRO => Generation::Pro,
+            FLASH => Generation::Flash,
+            V55 => Generation::V55,
             other if config.extra_models.iter().any(|m| m == other) => Generation::Lite,
             _ => return None,
         };
@@ -49,6 +63,9 @@ impl ModelRules {
             },
             Generation::V45 => (&[Preset::P2K, Preset::P4K], MIN_2K, MAX_4K),
             Generation::V40 => (&[Preset::P1K, Preset::P2K, Preset::P4K], MIN_1K, MAX_4K),
+            Generation::Pro | Generation::Flash | Generation::V55 => {
+                (&[Preset::P1K, Preset::P2K], MIN_1K, MAX_SMALL)
+            }
         };
         Some(ModelRules {
             generation,
@@ -64,9 +81,31 @@ impl ModelRules {
         self.generation == Generation::Lite
     }
 
-    /// `optimize_prompt_options.mode:"fast"` exists only on 4.0.
+    /// `optimize_prompt_options.mode:"fast"` exists on 4.0 and 5.0 pro.
     pub(crate) fn supports_fast_mode(&self) -> bool {
-        self.generation == Generation::V40
+        matches!(self.generation, Generation::V40 | Generation::Pro)
+    }
+
+    /// `output_format` is read by 5.0 lite and the newer models; 4.x always answers JPEG.
+    pub(crate) fn has_output_format(&self) -> bool {
+        !matches!(self.generation, Generation::V45 | Generation::V40)
+    }
+
+    /// The newer models make one image per request from at most 10 references, unstreamed.
+    pub(crate) fn single_image(&self) -> bool {
+        matches!(
+            self.generation,
+            Generation::Pro | Generation::Flash | Generation::V55
+        )
+    }
+
+    pub(crate) fn max_refs(&self) -> usize {
+        if self.single_image() { 10 } else { 14 }
+    }
+
+    /// `background` exists on 5.5 only, whose default output is PNG.
+    pub(crate) fn is_v55(&self) -> bool {
+        self.generation == Generation::V55
     }
 
     /// Seconds per 2K image (M14).
@@ -75,6 +114,9 @@ impl ModelRules {
             Generation::Lite => 25.0,
             Generation::V45 => 15.0,
             Generation::V40 => 12.0,
+            Generation::Pro => 60.0,
+            Generation::Flash => 8.0,
+            Generation::V55 => 30.0,
         }
     }
 
@@ -188,6 +230,17 @@ mod tests {
         );
         assert!(rules(V40).check_size("2048X2048").is_err());
         assert!(rules(V40).check_size("16:9").is_err());
+    }
+
+    #[test]
+    fn newer_models_take_1k_to_2k_and_ten_references() {
+        for m in [PRO, FLASH, V55] {
+            assert!(rules(m).check_size("1K").is_ok());
+            assert!(rules(m).check_size("3K").is_err());
+            assert!(rules(m).check_size("2560x1920").is_err());
+            assert_eq!(rules(m).max_refs(), 10);
+        }
+        assert!(rules(PRO).supports_fast_mode() && !rules(V55).supports_fast_mode());
     }
 
     #[test]

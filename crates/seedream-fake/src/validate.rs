@@ -14,7 +14,7 @@ use super::sizes::SizeSpec;
 pub(crate) const GROUP_LIMIT: u32 = 15;
 
 /// Fields the fake API understands; anything else is "not supported by the current model".
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     "model",
     "prompt",
     "image",
@@ -27,6 +27,7 @@ const KNOWN: [&str; 12] = [
     "output_format",
     "optimize_prompt_options",
     "tools",
+    "background",
 ];
 
 /// A request that passed validation.
@@ -47,6 +48,8 @@ pub(crate) struct GenRequest {
     pub fmt: Fmt,
     pub fast_mode: bool,
     pub web_search: bool,
+    /// `background:"transparent"` (5.5).
+    pub transparent: bool,
     /// Defaults applied and fields ignored, for `RecordedRequest::notes`.
     pub notes: Vec<String>,
 }
@@ -81,21 +84,22 @@ pub(crate) fn validate(
             .map_err(|why| ArkError::invalid("size", &why))?,
         Some(_) => return Err(ArkError::invalid("size", "must be a string")),
     };
-    let group = v.str_enum("sequential_image_generation", &["auto", "disabled"])? == Some("auto");
-    let max_images = v.max_images(group, refs.len(), config)?;
-    let stream = v.bool("stream")?.unwrap_or(false);
+    let (group, max_images, stream) = v.group(&rules, refs.len(), config)?;
     let b64 = v.str_enum("response_format", &["url", "b64_json"])? == Some("b64_json");
     if v.bool("watermark")?.is_none() {
         v.note("watermark absent: the upstream default true applies");
     }
-    let mut fmt = Fmt::Jpeg;
-    if rules.is_lite() {
-        if v.str_enum("output_format", &["jpeg", "png"])? == Some("png") {
-            fmt = Fmt::Png;
+    let mut fmt = if rules.is_v55() { Fmt::Png } else { Fmt::Jpeg };
+    if rules.has_output_format() {
+        match v.str_enum("output_format", &["jpeg", "png"])? {
+            Some("png") => fmt = Fmt::Png,
+            Some(_) => fmt = Fmt::Jpeg,
+            None => {}
         }
     } else if v.get("output_format").is_some() {
         v.unsupported("output_format")?;
     }
+    let transparent = v.background(&rules, fmt)?;
     let fast_mode = v.optimize_prompt(&rules)?;
     let web_search = v.tools(&rules)?;
     for key in body.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
@@ -114,6 +118,7 @@ pub(crate) fn validate(
         fmt,
         fast_mode,
         web_search,
+        transparent,
         notes: v.notes,
     })
 }
@@ -250,6 +255,56 @@ impl<'a> Fields<'a> {
             )),
             Some(_) => Err(ArkError::invalid(FIELD, "must be one of: standard, fast")),
         }
+    }
+
+    /// The reference count, `sequential_image_generation` and `stream`, which the newer
+    /// single-image models refuse (groups) or ignore (stream).
+    fn group(
+        &mut self,
+        rules: &ModelRules,
+        refs: usize,
+        config: &FakeConfig,
+    ) -> Result<(bool, u32, bool), ArkError> {
+        if refs > rules.max_refs() {
+            return Err(ArkError::invalid(
+                "image",
+                &format!(
+                    "the number of reference images cannot exceed {}",
+                    rules.max_refs()
+                ),
+            ));
+        }
+        let group =
+            self.str_enum("sequential_image_generation", &["auto", "disabled"])? == Some("auto");
+        if group && rules.single_image() {
+            return Err(ArkError::unsupported("sequential_image_generation"));
+        }
+        let max_images = self.max_images(group, refs, config)?;
+        let mut stream = self.bool("stream")?.unwrap_or(false);
+        if stream && rules.single_image() {
+            self.unsupported("stream")?;
+            stream = false;
+        }
+        Ok((group, max_images, stream))
+    }
+
+    /// `background` (5.5 only); returns whether a transparent image was asked for. Transparency
+    /// needs PNG: with JPEG it is refused, as Ark does.
+    fn background(&mut self, rules: &ModelRules, fmt: Fmt) -> Result<bool, ArkError> {
+        if !rules.is_v55() {
+            if self.get("background").is_some() {
+                self.unsupported("background")?;
+            }
+            return Ok(false);
+        }
+        let mode = self.str_enum("background", &["auto", "transparent", "opaque"])?;
+        if mode == Some("transparent") && fmt == Fmt::Jpeg {
+            return Err(ArkError::invalid(
+                "background",
+                "transparent requires output_format png",
+            ));
+        }
+        Ok(mode == Some("transparent"))
     }
 
     /// `tools` (lite only); returns whether web search is on.

@@ -48,6 +48,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         watermark: false,
         seed: None,
         guidance_scale: None,
+        background: None,
+        prompt_mode: None,
+        web_search: false,
     };
     // Checked against the model's rules before anything is sent.
     let prepared = prepare(spec, Size::Preset(Preset::TwoK), &Profile::default())?;

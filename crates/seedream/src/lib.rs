@@ -40,6 +40,9 @@
 //!         watermark: false,
 //!         seed: None,
 //!         guidance_scale: None,
+//!         background: None,
+//!         prompt_mode: None,
+//!         web_search: false,
 //!     },
 //!     Size::Preset(Preset::TwoK),
 //!     &Profile::default(),
@@ -81,14 +84,16 @@ pub use download::{DownloadError, DownloadPolicy};
 pub use error::{Error, Kind};
 pub use http::SetupError;
 pub use image_format::ImageFormat;
-pub use model::{EmptyModel, Model, Profile, Rules};
+pub use model::{
+    EmptyModel, Model, ModelOverrides, ModelsFileError, Price, Profile, Rules, RulesPatch,
+};
 pub use reference::{MAX_REFERENCES, ReferenceLimits};
 pub use retry::RetryPolicy;
 pub use size::{AspectRatio, Preset, Size, SizeParseError, parse_dimensions};
 pub use stream::{Event, Observer};
 pub use types::{
-    ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, ResponseFormat,
-    SequentialMode, SequentialOptions, Usage,
+    Background, ImageItem, ImageRequest, ImagesResponse, ItemError, OutputFormat, PromptMode,
+    PromptOptions, ResponseFormat, SequentialMode, SequentialOptions, Tool, Usage,
 };
 pub use validate::{
     GenerationSpec, MAX_SEQUENCE_IMAGES, MAX_TOTAL_IMAGES, Prepared, ValidationError, prepare,

@@ -1,14 +1,26 @@
 //! Seedream model ids, their aliases and the per-model rules (presets, pixel ranges, fields).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::reference::ReferenceLimits;
 use crate::size::Preset;
 
+mod overrides;
+mod table;
+
+pub use overrides::{ModelOverrides, ModelsFileError, RulesPatch};
+
 /// A Seedream model. Unknown ids are kept as given, because new models appear before this
-/// crate knows them; they get [`Rules::permissive`].
+/// crate knows them; they get [`Rules::permissive`] (or what a models file says about them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Model {
+    /// Seedream 5.5.
+    V55,
+    /// Seedream 5.0 pro.
+    Pro50,
+    /// Seedream 5.0 flash.
+    Flash50,
     /// Seedream 5.0 lite.
     Lite50,
     /// Seedream 4.5.
@@ -22,14 +34,23 @@ pub enum Model {
 pub const LITE_50_ID: &str = "doubao-seedream-5-0-260128";
 pub const V45_ID: &str = "doubao-seedream-4-5-251128";
 pub const V40_ID: &str = "doubao-seedream-4-0-250828";
+/// CometAPI relays the Volcengine China ids (`doubao-` prefix, seedream-api.md §1); the pro,
+/// flash and 5.5 ids below follow that pattern and are not yet confirmed on CometAPI.
+pub const PRO_50_ID: &str = "doubao-seedream-5-0-pro-260628";
+pub const FLASH_50_ID: &str = "doubao-seedream-5-0-flash-260915";
+pub const V55_ID: &str = "doubao-seedream-5-5-261028";
 
 /// Why a model name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("model must not be empty: use `5.0`, `4.5`, `4.0` or a full model id such as {LITE_50_ID}")]
+#[error(
+    "model must not be empty: use `5.0`, `5.0-pro`, `5.0-flash`, `5.5`, `4.5`, `4.0` or a full model id such as {LITE_50_ID}"
+)]
 pub struct EmptyModel;
 
 impl Model {
-    /// Reads a model id or one of the aliases `5.0`, `5.0-lite`, `4.5`, `4.0`.
+    /// Reads a model id or one of the aliases `5.0`, `5.0-lite`, `5.0-pro`, `5.0-flash`, `5.5`,
+    /// `4.5`, `4.0`. Only the `doubao-` ids are recognised: a BytePlus id (no prefix) is sent
+    /// as given, because BytePlus refuses the prefixed one.
     pub fn parse(raw: &str) -> Result<Model, EmptyModel> {
         let s = raw.trim();
         Ok(match s.to_ascii_lowercase().as_str() {
@@ -41,6 +62,9 @@ impl Model {
             | "lite"
             | LITE_50_ID
             | "doubao-seedream-5-0-lite-260128" => Model::Lite50,
+            "5.0-pro" | "5.0 pro" | "pro" | PRO_50_ID => Model::Pro50,
+            "5.0-flash" | "5.0 flash" | "flash" | FLASH_50_ID => Model::Flash50,
+            "5.5" | V55_ID => Model::V55,
             "4.5" | V45_ID => Model::V45,
             "4.0" | "4" | V40_ID => Model::V40,
             _ => Model::Other(s.to_owned()),
@@ -50,6 +74,9 @@ impl Model {
     /// The id sent upstream.
     pub fn id(&self) -> &str {
         match self {
+            Model::V55 => V55_ID,
+            Model::Pro50 => PRO_50_ID,
+            Model::Flash50 => FLASH_50_ID,
             Model::Lite50 => LITE_50_ID,
             Model::V45 => V45_ID,
             Model::V40 => V40_ID,
@@ -60,6 +87,9 @@ impl Model {
     /// A short human name for messages.
     pub fn label(&self) -> &str {
         match self {
+            Model::V55 => "Seedream 5.5",
+            Model::Pro50 => "Seedream 5.0 pro",
+            Model::Flash50 => "Seedream 5.0 flash",
             Model::Lite50 => "Seedream 5.0 lite",
             Model::V45 => "Seedream 4.5",
             Model::V40 => "Seedream 4.0",
@@ -67,37 +97,13 @@ impl Model {
         }
     }
 
-    /// What this model accepts under `profile`.
+    /// What this model accepts under `profile`: the built-in table ([`table`]), with what the
+    /// profile's models file says about this id laid over it.
     pub fn rules(&self, profile: &Profile) -> Rules {
-        const MIN_2K: u64 = 3_686_400;
-        const MIN_1K: u64 = 921_600;
-        const MAX_4K: u64 = 16_777_216;
-        match self {
-            Model::Lite50 if profile.lite_4k => Rules {
-                presets: &[Preset::TwoK, Preset::ThreeK, Preset::FourK],
-                pixels: (MIN_2K, MAX_4K),
-                output_format: true,
-                seed_and_guidance: false,
-            },
-            Model::Lite50 => Rules {
-                presets: &[Preset::TwoK, Preset::ThreeK],
-                pixels: (MIN_2K, 10_404_496),
-                output_format: true,
-                seed_and_guidance: false,
-            },
-            Model::V45 => Rules {
-                presets: &[Preset::TwoK, Preset::FourK],
-                pixels: (MIN_2K, MAX_4K),
-                output_format: false,
-                seed_and_guidance: false,
-            },
-            Model::V40 => Rules {
-                presets: &[Preset::OneK, Preset::TwoK, Preset::FourK],
-                pixels: (MIN_1K, MAX_4K),
-                output_format: false,
-                seed_and_guidance: false,
-            },
-            Model::Other(_) => Rules::permissive(),
+        let base = table::builtin(self, profile.lite_4k);
+        match profile.models.get(self.id()) {
+            Some(patch) => patch.apply(base),
+            None => base,
         }
     }
 }
@@ -124,6 +130,8 @@ pub struct Profile {
     pub reference_max_bytes: usize,
     /// Ask for streamed answers to sequences, so each image is reported as it completes.
     pub stream_sequences: bool,
+    /// Rules and prices read from a models file, by model id, laid over the built-in table.
+    pub models: Arc<ModelOverrides>,
 }
 
 impl Profile {
@@ -142,32 +150,78 @@ impl Default for Profile {
             lite_4k: true,
             reference_max_bytes: 10 * 1024 * 1024,
             stream_sequences: true,
+            models: Arc::default(),
         }
     }
 }
 
-/// What one model accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one model accepts, and what it costs.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Rules {
     /// The presets it accepts.
-    pub presets: &'static [Preset],
+    pub presets: Vec<Preset>,
     /// Inclusive range of width × height.
     pub pixels: (u64, u64),
-    /// Whether `output_format` is honoured (5.0 lite only; 4.x always answers JPEG).
+    /// Most reference images one call may pass.
+    pub max_references: usize,
+    /// Whether it makes sequences (`sequential_image_generation: auto`).
+    pub sequences: bool,
+    /// Whether it answers `stream: true` with one event per image.
+    pub streaming: bool,
+    /// Whether `output_format` is honoured (4.x always answers JPEG).
     pub output_format: bool,
+    /// Whether `background: transparent` gives a real alpha channel.
+    pub transparent: bool,
+    /// Whether `tools: [{"type":"web_search"}]` is accepted.
+    pub web_search: bool,
+    /// Whether `optimize_prompt_options.mode: fast` is accepted (`standard` always is).
+    pub fast_prompt: bool,
     /// Whether `seed` and `guidance_scale` are honoured (none of the current models).
     pub seed_and_guidance: bool,
+    /// The list price, when one is known.
+    pub price: Option<Price>,
+}
+
+/// A price in the configured currency: per image billed (`usage.generated_images`), per
+/// reference image sent, and per million output tokens (for gateways that bill tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Price {
+    /// Per generated image.
+    pub per_image: f64,
+    /// Per reference image in the request.
+    pub per_reference: f64,
+    /// Per million `usage.output_tokens`.
+    pub per_million_tokens: f64,
+}
+
+impl Price {
+    /// The estimate for one call that billed `images` and `tokens` with `references` inputs.
+    pub fn estimate(&self, images: u64, references: u64, tokens: u64) -> f64 {
+        // Reference fees are charged per request (seedream 5.5), so only when an image came.
+        let refs = if images > 0 { references as f64 } else { 0.0 };
+        images as f64 * self.per_image
+            + refs * self.per_reference
+            + tokens as f64 * self.per_million_tokens / 1_000_000.0
+    }
 }
 
 impl Rules {
     /// For ids this crate does not know: the union of the known models' ranges, and every
-    /// field passed through so the upstream can decide.
+    /// field passed through so the upstream can decide; no price, so no estimate.
     pub fn permissive() -> Rules {
         Rules {
-            presets: &Preset::ALL,
+            presets: Preset::ALL.to_vec(),
             pixels: (921_600, 16_777_216),
+            max_references: crate::reference::MAX_REFERENCES,
+            sequences: true,
+            streaming: true,
             output_format: true,
+            transparent: true,
+            web_search: true,
+            fast_prompt: true,
             seed_and_guidance: true,
+            price: None,
         }
     }
 

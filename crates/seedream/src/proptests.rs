@@ -87,6 +87,7 @@ prop_compose! {
             model, prompt, size, aspect_ratio, images, max_images,
             response_format: if b64 { ResponseFormat::B64Json } else { ResponseFormat::Url },
             output_format, watermark, seed, guidance_scale,
+            background: None, prompt_mode: None, web_search: false,
         }
     }
 }

@@ -27,6 +27,41 @@ pub enum OutputFormat {
     Png,
 }
 
+/// `background` (Seedream 5.5): a real alpha channel, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Background {
+    /// An RGBA PNG with a transparent background.
+    Transparent,
+    /// An RGB image.
+    Opaque,
+}
+
+/// `optimize_prompt_options.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptMode {
+    /// Higher quality, slower (the upstream default).
+    Standard,
+    /// Faster, plainer.
+    Fast,
+}
+
+/// `optimize_prompt_options`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromptOptions {
+    /// The mode.
+    pub mode: PromptMode,
+}
+
+/// One entry of `tools`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tool {
+    /// Always `web_search` (the only tool there is).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
 /// `sequential_image_generation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +109,15 @@ pub struct ImageRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     /// JPEG or PNG (5.0 lite only).
     pub output_format: Option<OutputFormat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Transparent or opaque (5.5 only).
+    pub background: Option<Background>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Prompt optimisation, sent only for a non-default mode.
+    pub optimize_prompt_options: Option<PromptOptions>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Web search (5.0 lite only).
+    pub tools: Vec<Tool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// A seed (no current model honours it).
     pub seed: Option<i64>,

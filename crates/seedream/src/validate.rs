@@ -4,7 +4,8 @@
 use super::model::{Model, Profile, Rules};
 use super::reference::{self, MAX_REFERENCES};
 use super::size::{AspectRatio, Preset, Size};
-use super::types::{ImageRequest, OutputFormat, ResponseFormat, SequentialMode, SequentialOptions};
+use super::types::{Background, PromptMode};
+use super::types::{ImageRequest, OutputFormat, ResponseFormat, SequentialOptions};
 
 /// Longest prompt accepted (a policy: the upstream documents no hard limit).
 pub const MAX_PROMPT_CHARS: usize = 10_000;
@@ -58,6 +59,12 @@ pub struct GenerationSpec {
     pub seed: Option<i64>,
     /// Prompt adherence, where the model honours it.
     pub guidance_scale: Option<f64>,
+    /// Transparent or opaque, where the model can make transparent images.
+    pub background: Option<Background>,
+    /// Prompt optimisation mode; `standard` is the upstream default and is not sent.
+    pub prompt_mode: Option<PromptMode>,
+    /// Let the model search the web first, where it can.
+    pub web_search: bool,
 }
 
 /// A request ready to send, with what was changed on the way.
@@ -82,20 +89,25 @@ pub fn prepare(
 
     let prompt = check_prompt(&spec.prompt, &mut notes)?;
     let size = resolve_size(&spec, default_size, &rules)?;
-    let image = check_references(&spec.images, profile, &mut notes)?;
+    let image = check_references(&spec, &rules, profile, &mut notes)?;
     let (sequential_image_generation, sequential_image_generation_options) = match spec.max_images {
         None => (None, None),
         Some(n) => {
             let max_images = check_max_images(n, image.len())?;
-            (
-                Some(SequentialMode::Auto),
-                Some(SequentialOptions { max_images }),
-            )
+            extras::check_sequences(&spec, &rules, max_images)?
         }
     };
-    let output_format = check_output_format(&spec, &rules, &mut notes);
-    let (seed, guidance_scale) = check_seed_and_guidance(&spec, &rules, &mut notes)?;
+    let mut output_format = check_output_format(&spec, &rules, &mut notes);
+    let background = extras::check_background(&spec, &rules, &mut output_format, &mut notes)?;
+    let optimize_prompt_options = extras::check_prompt_mode(&spec, &rules)?;
+    let tools = extras::check_web_search(&spec, &rules)?;
+    let (seed, guidance_scale) = extras::check_seed_and_guidance(&spec, &rules, &mut notes)?;
     let response_format = check_response_format(&spec, size, &mut notes);
+    let stream = profile.stream_sequences
+        && rules.streaming
+        && sequential_image_generation_options
+            .as_ref()
+            .is_some_and(|o: &SequentialOptions| o.max_images > 1);
 
     let request = ImageRequest {
         model: spec.model.id().to_owned(),
@@ -104,11 +116,13 @@ pub fn prepare(
         size: Some(size),
         sequential_image_generation,
         sequential_image_generation_options,
-        stream: (profile.stream_sequences && spec.max_images.is_some_and(|n| n > 1))
-            .then_some(true),
+        stream: stream.then_some(true),
         response_format,
         watermark: spec.watermark,
         output_format,
+        background,
+        optimize_prompt_options,
+        tools,
         seed,
         guidance_scale,
     };
@@ -120,16 +134,29 @@ pub fn prepare(
 }
 
 fn check_references(
-    images: &[String],
+    spec: &GenerationSpec,
+    rules: &Rules,
     profile: &Profile,
     notes: &mut Vec<String>,
 ) -> Result<Vec<String>, ValidationError> {
+    let images = &spec.images;
     if images.len() > MAX_REFERENCES {
         return Err(ValidationError::new(
             "images",
             format!(
                 "{} reference images were given; at most {MAX_REFERENCES} are allowed",
                 images.len()
+            ),
+        ));
+    }
+    if images.len() > rules.max_references {
+        return Err(ValidationError::new(
+            "images",
+            format!(
+                "{} reference images were given; {} takes at most {}",
+                images.len(),
+                spec.model.label(),
+                rules.max_references
             ),
         ));
     }
@@ -302,47 +329,6 @@ fn check_max_images(n: u32, references: usize) -> Result<u8, ValidationError> {
     Ok(small)
 }
 
-fn check_seed_and_guidance(
-    spec: &GenerationSpec,
-    rules: &Rules,
-    notes: &mut Vec<String>,
-) -> Result<(Option<i64>, Option<f64>), ValidationError> {
-    if let Some(seed) = spec.seed
-        && !(-1..=2_147_483_647).contains(&seed)
-    {
-        return Err(ValidationError::new(
-            "seed",
-            format!("{seed} is out of range: use -1 (random) to 2147483647, e.g. 42"),
-        ));
-    }
-    if let Some(g) = spec.guidance_scale
-        && !(1.0..=10.0).contains(&g)
-    {
-        return Err(ValidationError::new(
-            "guidance_scale",
-            format!("{g} is out of range: use 1.0 to 10.0, e.g. 2.5"),
-        ));
-    }
-    if rules.seed_and_guidance {
-        return Ok((spec.seed, spec.guidance_scale));
-    }
-    let dropped: Vec<&str> = [
-        ("seed", spec.seed.is_some()),
-        ("guidance_scale", spec.guidance_scale.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, given)| given.then_some(name))
-    .collect();
-    if !dropped.is_empty() {
-        notes.push(format!(
-            "{} not sent: {} ignores it",
-            dropped.join(" and "),
-            spec.model.label()
-        ));
-    }
-    Ok((None, None))
-}
-
 fn is_large(size: Size, max_images: Option<u32>) -> bool {
     let big = match size {
         Size::Preset(p) => p >= Preset::ThreeK,
@@ -370,6 +356,8 @@ pub(crate) fn group(n: u64) -> String {
     }
     out
 }
+
+mod extras;
 
 #[cfg(test)]
 mod tests;

@@ -50,6 +50,7 @@ fn request(prompt: &str) -> Request {
 fn access(generator: &Generator) -> Access {
     Access {
         api_key: None,
+        caller: "local".to_owned(),
         roots: generator.roots().clone(),
     }
 }

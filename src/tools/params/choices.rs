@@ -50,6 +50,40 @@ pub enum OutputFormatArg {
     Png,
 }
 
+/// `background`: a transparent PNG (where the model can) or an opaque image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackgroundArg {
+    Transparent,
+    Opaque,
+}
+
+/// `prompt_mode`: the upstream's prompt optimisation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptModeArg {
+    Standard,
+    Fast,
+}
+
+impl From<BackgroundArg> for seedream::Background {
+    fn from(arg: BackgroundArg) -> Self {
+        match arg {
+            BackgroundArg::Transparent => seedream::Background::Transparent,
+            BackgroundArg::Opaque => seedream::Background::Opaque,
+        }
+    }
+}
+
+impl From<PromptModeArg> for seedream::PromptMode {
+    fn from(arg: PromptModeArg) -> Self {
+        match arg {
+            PromptModeArg::Standard => seedream::PromptMode::Standard,
+            PromptModeArg::Fast => seedream::PromptMode::Fast,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for SizeArg {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
@@ -150,6 +184,16 @@ mod tests {
             let arg: ResponseFormatArg = serde_json::from_value(format.into()).unwrap();
             let wire = seedream::ResponseFormat::from(arg);
             assert_eq!(serde_json::to_value(wire).unwrap(), format);
+        }
+        for background in ["transparent", "opaque"] {
+            let arg: BackgroundArg = serde_json::from_value(background.into()).unwrap();
+            let wire = seedream::Background::from(arg);
+            assert_eq!(serde_json::to_value(wire).unwrap(), background);
+        }
+        for mode in ["standard", "fast"] {
+            let arg: PromptModeArg = serde_json::from_value(mode.into()).unwrap();
+            let wire = seedream::PromptMode::from(arg);
+            assert_eq!(serde_json::to_value(wire).unwrap(), mode);
         }
         for format in ["jpeg", "png"] {
             let arg: OutputFormatArg = serde_json::from_value(format.into()).unwrap();

@@ -5,7 +5,8 @@
 //! The four tools that return images share one schema. It stays small, since `tools/list`
 //! repeats it in each tool and must stay under 8 KB: the fields a typed client needs are
 //! declared (a failure's only by name; `items` without `"type": "array"`, which it implies),
-//! the rest (`notes`, `phase`, `created`, …) are allowed but not spelled out.
+//! the rest (an image's `bytes` and `mime_type`, `prompt`, `notes`, …) are present and allowed
+//! but not spelled out.
 
 use std::sync::{Arc, LazyLock};
 
@@ -18,8 +19,8 @@ use seedream::parse_dimensions;
 
 /// The `outputSchema` of `generate_image`, `edit_image`, `generate_sequence` and `get_job`:
 /// a finished result (`images`, `failures`, `model`, …) or a job still running (`job_id`,
-/// `status: "running"`). `cost` is the estimate (`{"estimated": number, "currency": string}`)
-/// once cost control fills it.
+/// `status: "running"`). `cost` is the estimate (`{"estimated", "currency", "images_billed",
+/// "is_estimate"}`).
 pub fn output_schema() -> Arc<JsonObject> {
     static SCHEMA: LazyLock<Arc<JsonObject>> = LazyLock::new(|| {
         let int = || json!({"type": "integer"});
@@ -29,8 +30,8 @@ pub fn output_schema() -> Arc<JsonObject> {
             "properties": {
                 "model": text(),
                 "images": {"items": {"properties": {
-                    "index": int(), "width": int(), "height": int(), "bytes": int(),
-                    "mime_type": text(), "path": text(), "url": text(), "resource": text()
+                    "index": int(), "width": int(), "height": int(),
+                    "path": text(), "url": text(), "resource": text()
                 }}},
                 "failures": {"items": {"required": ["index", "code", "message"]}},
                 "usage": {"type": "object"},
@@ -65,6 +66,7 @@ pub fn of(facts: &Facts<'_>) -> Value {
     if let Some(usage) = &generation.response.usage {
         out.insert("usage".into(), json!(usage));
     }
+    out.insert("cost".into(), outcome.cost.json());
     if let Some(created) = generation.response.created {
         out.insert("created".into(), json!(created));
         out.insert("urls_expire_at".into(), json!(created + 24 * 3600));

@@ -38,6 +38,7 @@ pub fn text(facts: &Facts<'_>) -> String {
     }
     out.push_str(&attached_line(images));
     out.push_str(&usage_line(&outcome.generation));
+    out.push_str(&outcome.cost.line());
     if let Some(id) = &outcome.generation.request_id {
         out.push_str(&format!("Request id: {id}\n"));
     }

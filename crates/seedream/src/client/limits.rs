@@ -137,6 +137,9 @@ mod tests {
             output_format: None,
             seed: None,
             guidance_scale: None,
+            background: None,
+            optimize_prompt_options: None,
+            tools: Vec::new(),
         }
     }
 

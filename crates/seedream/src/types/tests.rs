@@ -17,6 +17,9 @@ fn minimal() -> ImageRequest {
         output_format: None,
         seed: None,
         guidance_scale: None,
+        background: None,
+        optimize_prompt_options: None,
+        tools: Vec::new(),
     }
 }
 

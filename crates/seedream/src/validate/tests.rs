@@ -15,6 +15,9 @@ fn spec(model: Model) -> GenerationSpec {
         watermark: false,
         seed: None,
         guidance_scale: None,
+        background: None,
+        prompt_mode: None,
+        web_search: false,
     }
 }
 
@@ -233,3 +236,6 @@ fn numbers_are_grouped_for_reading() {
     assert_eq!(group(3_686_400), "3,686,400");
     assert_eq!(group(999), "999");
 }
+
+#[path = "table_tests.rs"]
+mod table_tests;

@@ -1,0 +1,196 @@
+//! The ledger of billed calls: time, caller (the keyed hash the job store uses, never a key),
+//! model, images, tokens and estimate. Totals are kept in memory, so a cap check costs no disk
+//! read; each entry is written to its own small redb file next to the job store by a writer
+//! thread, off the call's path, and read back at start (the last 32 days), so a restart keeps
+//! what was spent. Kept apart from the job store so that store can change (Redis) freely.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::mpsc::{Sender, channel};
+use std::thread::JoinHandle;
+
+use redb::{Database, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+const ENTRIES: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("billed_calls");
+/// Entries older than this are not loaded: the longest cap period is a calendar month.
+const KEEP_SECONDS: i64 = 32 * 24 * 3600;
+
+/// One billed call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Unix seconds.
+    pub at: i64,
+    /// The caller's tenant hash.
+    pub caller: String,
+    pub model: String,
+    pub images: u64,
+    pub tokens: u64,
+    pub estimate: Option<f64>,
+}
+
+/// What a caller spent in a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub images: u64,
+    /// Sum of the known estimates.
+    pub cost: f64,
+}
+
+/// The ledger: in-memory entries, and a writer to its file when it has one.
+#[derive(Debug)]
+pub struct Ledger {
+    entries: Mutex<Vec<Entry>>,
+    writer: Option<(Sender<Entry>, JoinHandle<()>)>,
+}
+
+impl Ledger {
+    /// A ledger that lives as long as the process.
+    pub fn memory() -> Ledger {
+        Ledger {
+            entries: Mutex::new(Vec::new()),
+            writer: None,
+        }
+    }
+
+    /// The ledger in the file at `path`, created if missing, with the last 32 days loaded. A
+    /// file that cannot be opened (another server holds it, or it is damaged) leaves a memory
+    /// ledger and a warning: spending is still counted, for this process only.
+    pub fn open(path: &Path, now: i64) -> Ledger {
+        match open_file(path, now) {
+            Ok((db, entries)) => {
+                let (tx, rx) = channel::<Entry>();
+                let thread = std::thread::spawn(move || {
+                    for (seq, entry) in rx.into_iter().enumerate() {
+                        if let Err(e) = append(&db, seq as u64, &entry) {
+                            tracing::warn!(error = %e, "could not write the spend ledger");
+                        }
+                    }
+                });
+                Ledger {
+                    entries: Mutex::new(entries),
+                    writer: Some((tx, thread)),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "spend ledger kept in memory only");
+                Ledger::memory()
+            }
+        }
+    }
+
+    /// Counts `entry` now and writes it in the background.
+    pub fn record(&self, entry: Entry) {
+        if let Some((tx, _)) = &self.writer {
+            let _ = tx.send(entry.clone());
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let horizon = entry.at - KEEP_SECONDS;
+        entries.retain(|e| e.at >= horizon);
+        entries.push(entry);
+    }
+
+    /// What `caller` (every caller with `None`) spent from `since` (unix seconds) on.
+    pub fn totals(&self, caller: Option<&str>, since: i64) -> Totals {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .filter(|e| e.at >= since && caller.is_none_or(|c| e.caller == c))
+            .fold(Totals::default(), |t, e| Totals {
+                images: t.images + e.images,
+                cost: t.cost + e.estimate.unwrap_or(0.0),
+            })
+    }
+}
+
+impl Drop for Ledger {
+    /// Waits for the entries still being written, so a clean stop loses none.
+    fn drop(&mut self) {
+        if let Some((tx, thread)) = self.writer.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
+    }
+}
+
+type DbResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn open_file(path: &Path, now: i64) -> DbResult<(Database, Vec<Entry>)> {
+    let db = Database::create(path)?;
+    let txn = db.begin_write()?;
+    txn.open_table(ENTRIES)?;
+    txn.commit()?;
+    let read = db.begin_read()?;
+    let table = read.open_table(ENTRIES)?;
+    let mut entries = Vec::new();
+    for row in table.range((now - KEEP_SECONDS, 0)..)? {
+        let (_, value) = row?;
+        if let Ok(entry) = serde_json::from_slice::<Entry>(value.value()) {
+            entries.push(entry);
+        }
+    }
+    drop(table);
+    drop(read);
+    Ok((db, entries))
+}
+
+fn append(db: &Database, seq: u64, entry: &Entry) -> DbResult<()> {
+    let bytes = serde_json::to_vec(entry)?;
+    let txn = db.begin_write()?;
+    {
+        let mut table = txn.open_table(ENTRIES)?;
+        // The time orders the rows; a random high part keeps two servers' rows (or two
+        // entries in one second after a restart) apart.
+        let key = (entry.at, (fastrand::u64(..) << 20) | (seq & 0xF_FFFF));
+        table.insert(key, bytes.as_slice())?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(at: i64, caller: &str, images: u64) -> Entry {
+        Entry {
+            at,
+            caller: caller.into(),
+            model: "doubao-seedream-4-5-251128".into(),
+            images,
+            tokens: 0,
+            estimate: Some(0.04 * images as f64),
+        }
+    }
+
+    #[test]
+    fn totals_count_one_caller_from_a_time_on() {
+        let l = Ledger::memory();
+        l.record(entry(100, "a", 2));
+        l.record(entry(200, "a", 3));
+        l.record(entry(200, "b", 4));
+        assert_eq!(l.totals(Some("a"), 150).images, 3);
+        assert_eq!(l.totals(None, 0).images, 9);
+        assert!((l.totals(Some("a"), 0).cost - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_restart_keeps_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spend.redb");
+        let now = 1_800_000_000;
+        {
+            let l = Ledger::open(&path, now);
+            l.record(entry(now, "a", 2));
+            l.record(entry(now + 1, "a", 1));
+        }
+        let again = Ledger::open(&path, now + 10);
+        assert_eq!(again.totals(Some("a"), now).images, 3);
+        // Entries older than 32 days are not loaded.
+        let later = {
+            drop(again);
+            Ledger::open(&path, now + 40 * 24 * 3600)
+        };
+        assert_eq!(later.totals(None, 0).images, 0);
+    }
+}
