@@ -83,29 +83,6 @@ pub struct ImageServer {
     tool_router: ToolRouter<Self>,
 }
 
-/// The job table, its store (if any) opened when first needed so start-up never waits for the
-/// disk.
-fn jobs(config: &Config) -> Jobs {
-    let (keep, instance) = (config.jobs.keep, config.jobs.instance.clone());
-    let Some(at) = config.jobs.store.clone() else {
-        return Jobs::new(keep, instance);
-    };
-    let max_bytes = config.jobs.store_max_bytes;
-    Jobs::opening_store(keep, instance, move || {
-        crate::jobs::open_store(Some(&at), keep, max_bytes)
-    })
-}
-
-/// The first tenant hashed opens `jobs`' store, which holds the tenant key.
-fn tenant_key_from(jobs: &Arc<Jobs>) {
-    let jobs = Arc::downgrade(jobs);
-    crate::caller::tenant_key_from_store(move || {
-        if let Some(jobs) = jobs.upgrade() {
-            jobs.open_store_now();
-        }
-    });
-}
-
 #[tool_router]
 impl ImageServer {
     /// What `resources/read` (and the gallery's `get_image`) may read for `tenant`.
@@ -121,10 +98,7 @@ impl ImageServer {
 
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let client = seedream::Client::new(config.client.clone())?;
-        let jobs = Arc::new(jobs(&config));
-        if config.jobs.store.is_some() {
-            tenant_key_from(&jobs);
-        }
+        let jobs = Jobs::for_settings(&config.jobs);
         Ok(ImageServer {
             generator: Arc::new(Generator::new(client, &config)),
             jobs,

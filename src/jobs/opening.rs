@@ -61,6 +61,29 @@ impl StoreCell {
     }
 }
 
+impl super::Jobs {
+    /// The job table the settings describe, its store (if any) opened when first needed so
+    /// start-up never waits for the disk or Redis; the first tenant hashed then opens it, as it
+    /// holds the tenant key.
+    pub fn for_settings(settings: &crate::config::JobSettings) -> Arc<super::Jobs> {
+        let (keep, instance) = (settings.keep, settings.instance.clone());
+        let Some(at) = settings.store.clone() else {
+            return Arc::new(super::Jobs::new(keep, instance));
+        };
+        let max_bytes = settings.store_max_bytes;
+        let jobs = Arc::new(super::Jobs::opening_store(keep, instance, move || {
+            super::open_store(Some(&at), keep, max_bytes)
+        }));
+        let weak = Arc::downgrade(&jobs);
+        crate::caller::tenant_key_from_store(move || {
+            if let Some(jobs) = weak.upgrade() {
+                jobs.open_store_now();
+            }
+        });
+        jobs
+    }
+}
+
 /// The store could not be opened: memory, and a fresh tenant key for whoever waits for the
 /// store's.
 fn in_memory_after_all() -> Store {

@@ -18,6 +18,18 @@ use crate::caller::{Payer, Tenant};
 use crate::generation::ToolError;
 use crate::jobs;
 
+/// Never a task to a client that did not declare the extension in a 2026-07-28 request's own
+/// `_meta`. SEP-2663 belongs to that revision: 2025-11-25 clients list it at `initialize` and
+/// then read a task answer as an empty result (the Inspector does, and over stdio exits, losing
+/// the images), so sessions of older revisions get a job id.
+fn declares_tasks(rc: &RequestContext<RoleServer>) -> bool {
+    rc.protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        && rc
+            .client_capabilities()
+            .is_some_and(|caps| caps.supports_tasks())
+}
+
 impl ImageServer {
     /// Runs a tool call as a job and waits for it up to the wait limit, or, for a client that
     /// declared the tasks extension, up to `task_after` (1 s by default) before answering with a task.
@@ -33,16 +45,7 @@ impl ImageServer {
             Payer::Own(key) => Some(key.clone()),
             Payer::Missing => return CallToolResult::from(ToolError::CallerKeyMissing).into(),
         };
-        // Never a task to a client that did not declare the extension in a 2026-07-28 request's
-        // own `_meta`. SEP-2663 belongs to that revision: 2025-11-25 clients list it at
-        // `initialize` and then read a task answer as an empty result (the Inspector does, and
-        // over stdio exits, losing the images), so sessions of older revisions get a job id.
-        let as_task = rc
-            .protocol_version()
-            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
-            && rc
-                .client_capabilities()
-                .is_some_and(|caps| caps.supports_tasks());
+        let as_task = declares_tasks(&rc);
         let pace = if as_task {
             Pace {
                 limit: self.pace.limit.min(self.task_after),
