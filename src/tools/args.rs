@@ -16,7 +16,11 @@ pub struct ArgError(pub String);
 /// Parses `args` as `T`, refusing arguments `T` does not have.
 pub fn parse<T: DeserializeOwned + JsonSchema>(mut args: JsonObject) -> Result<T, ArgError> {
     let known = schema::property_names::<T>();
-    let mut unknown: Vec<&String> = args.keys().filter(|k| !known.contains(k)).collect();
+    let unlisted = unadvertised(&known);
+    let mut unknown: Vec<&String> = args
+        .keys()
+        .filter(|k| !known.contains(k) && !unlisted.contains(&k.as_str()))
+        .collect();
     if !unknown.is_empty() {
         unknown.sort();
         let mut names: Vec<String> = unknown
@@ -81,6 +85,16 @@ fn drop_unset<T: JsonSchema>(args: &mut JsonObject) {
         };
         !unset
     });
+}
+
+/// The arguments `T` accepts without advertising them: [`ImageOptions::UNADVERTISED`] when `T`
+/// carries the image options (its schema lists `watermark`, one of theirs).
+fn unadvertised(known: &[String]) -> &'static [&'static str] {
+    if known.iter().any(|k| k == "watermark") {
+        ImageOptions::UNADVERTISED
+    } else {
+        &[]
+    }
 }
 
 /// Unknown argument names listed one by one; the rest are counted.

@@ -15,6 +15,13 @@ pub use choices::{
     SizeArg,
 };
 
+impl ImageOptions {
+    /// Accepted but not in the schema: no built-in model uses them, and `tools/list` must stay
+    /// under 8 KB. A call that passes them (a models file can enable them for an endpoint that
+    /// uses them) is not refused.
+    pub const UNADVERTISED: &'static [&'static str] = &["seed", "guidance_scale"];
+}
+
 /// Options every tool shares.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct ImageOptions {
@@ -36,9 +43,7 @@ pub struct ImageOptions {
     pub output_dir: Option<String>,
     /// Add an AI-generated mark.
     pub watermark: Option<bool>,
-    // Accepted but not advertised: no built-in model uses them (the model table says which
-    // would), and `tools/list` must stay under 8 KB. A models file can enable them for an
-    // endpoint that does; callers who know pass them.
+    // In `UNADVERTISED`.
     #[schemars(skip)]
     pub seed: Option<i64>,
     #[schemars(skip)]
