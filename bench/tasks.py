@@ -161,14 +161,17 @@ def redis_pair(fake_port, scratch, per_instance):
         created_s = time.monotonic() - t0
         # Each instance's tasks, read through the other one.
         pending = [(pb, t) for t in task_ids(dumps[pa])] + [(pa, t) for t in task_ids(dumps[pb])]
-        total, statuses, last_done = len(pending), {}, None
+        total, statuses, last_done, rounds = len(pending), {}, None, []
         with concurrent.futures.ThreadPoolExecutor(48) as pool:
             deadline = t0 + 30
             while pending and time.monotonic() < deadline:
+                began = time.monotonic() - t0
                 results = list(pool.map(lambda pt: (pt, task_status(*pt)), pending))
                 pending = [pt for pt, s in results if s != "completed"]
                 for pt, s in results:
                     statuses[pt[1]] = s
+                # Each round: when it began and ended, and how many were still not completed.
+                rounds.append((round(began, 3), round(time.monotonic() - t0, 3), len(pending)))
                 if not pending:
                     last_done = time.monotonic() - t0
                 else:
@@ -182,7 +185,7 @@ def redis_pair(fake_port, scratch, per_instance):
                 "create_p50_ms": {str(p): created[p]["p50_ms"] for p in created},
                 "all_created_s": round(created_s, 3),
                 "all_completed_via_other_s": round(last_done, 3) if last_done else None,
-                "statuses": counts}
+                "statuses": counts, "rounds": rounds}
     finally:
         for p in procs:
             stop(p)
