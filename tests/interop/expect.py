@@ -102,6 +102,10 @@ def main() -> None:
         if result.get("resultType") == "task" or job.get("status") != "running" or not job.get("job_id"):
             fail(f"no job handle: {json.dumps(result)[:300]}")
         print(job["job_id"])
+    elif what == "templates":
+        uris = [t.get("uriTemplate") for t in inspector_result().get("resourceTemplates", [])]
+        if "seedream://jobs/{job_id}" not in uris:
+            fail(f"no job history template: {uris}")
     elif what.startswith("error:"):
         result = inspector_result()
         text = " ".join(b.get("text", "") for b in result.get("content", []) if b.get("type") == "text")

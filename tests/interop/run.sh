@@ -415,6 +415,8 @@ start_inspector() {
         --tool-args-json '{"prompt":"a red fox"}'
     inspect "sse with the bearer token" 0 tools "${AUTH_URL%/mcp}/sse" --transport sse \
         --header "Authorization: $AUTH_HEADER" --method tools/list
+    inspect "stdio resources/templates/list (job history)" 0 templates "${stdio[@]}" \
+        --method resources/templates/list
     inspect "http (modern era) edit_image (bad reference: exit 5)" 5 "error:images[0]" \
         "${modern[@]}" "${call[@]}" edit_image --tool-args-json '{"prompt":"make it snow","images":["not-an-image"]}'
 }
