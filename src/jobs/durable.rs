@@ -208,7 +208,8 @@ impl Jobs {
             created: store
                 .now()
                 .saturating_sub(state.started.elapsed().as_secs()),
-            finished: result.is_some().then(|| store.now()),
+            // A cancelled job has ended too: its record expires like a finished one.
+            finished: (result.is_some() || e.cancelled).then(|| store.now()),
             status: match (e.cancelled, &result) {
                 (true, _) => Status::Cancelled,
                 (false, Some(_)) => Status::Finished,

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// Phases kept per job: a 15-image sequence has about 20.
-const MAX_HISTORY: usize = 64;
+pub(super) const MAX_HISTORY: usize = 64;
 
 /// A snapshot of a job.
 #[derive(Debug, Clone)]

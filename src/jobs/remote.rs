@@ -129,8 +129,10 @@ impl Jobs {
                     Ok(Next::Running { phase, sent }) => tx.send_if_modified(|s| {
                         let changed = s.phase != phase || s.sent_upstream != sent;
                         s.sent_upstream = sent;
-                        if changed {
+                        if changed && s.history.len() < super::progress::MAX_HISTORY {
                             s.history.push(phase.clone());
+                        }
+                        if changed {
                             s.phase = phase;
                         }
                         changed

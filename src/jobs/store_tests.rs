@@ -337,3 +337,42 @@ async fn an_interrupted_job_reports_the_progress_get_job_last_saw() {
     let text = text(&finished(&open(&path), &h.id).await);
     assert!(text.contains("last progress: 2 of 4 images done"), "{text}");
 }
+
+#[tokio::test]
+async fn a_cancelled_handed_out_job_reads_cancelled_after_a_restart_and_its_record_can_expire() {
+    let path = temp_store("cancelled");
+    let jobs = open(&path);
+    let h = jobs.spawn("generate_image", Tenant::local(), |_, _| async move {
+        std::future::pending::<CallToolResult>().await
+    });
+    jobs.handed_out(&h.id).await;
+    assert_eq!(jobs.cancel(&h.id, &Tenant::local()), Cancel::Stopped);
+    // The cancelled record is written off the caller's path.
+    let mut written = None;
+    for _ in 0..100 {
+        written = jobs.store.embedded().unwrap().get(&h.id).unwrap();
+        if written
+            .as_ref()
+            .is_some_and(|r| r.status == Status::Cancelled)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let written = written.expect("recorded");
+    assert_eq!(written.status, Status::Cancelled);
+    assert!(
+        written.finished.is_some(),
+        "an ended record has an end, so it expires"
+    );
+    stop(jobs).await;
+
+    let jobs = open(&path);
+    assert!(matches!(
+        jobs.lookup(&h.id, &Tenant::local()),
+        Lookup::Found {
+            cancelled: true,
+            ..
+        }
+    ));
+}
