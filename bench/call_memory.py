@@ -50,7 +50,9 @@ def main():
             except OSError:
                 time.sleep(0.05)
         env = dict(os.environ, SEEDREAM_API_KEY="test-key", SEEDREAM_BASE_URL=f"http://127.0.0.1:{port}/v1",
-                   SEEDREAM_OUTPUT_DIR=out, RUST_LOG="warn")
+                   SEEDREAM_OUTPUT_DIR=out, RUST_LOG="warn",
+                   # --count 15 is over the cost confirmation threshold; a benchmark has no one to ask.
+                   SEEDREAM_CONFIRM_ABOVE="off")
         server = subprocess.Popen([BIN, "stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL, env=env)
 

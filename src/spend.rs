@@ -3,6 +3,7 @@
 //! caps per call, per day and per month, checked before anything goes upstream.
 
 mod caps;
+mod confirm;
 mod cost;
 mod ledger;
 mod period;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub use caps::CallCaps;
+pub use confirm::{ConfirmAbove, Quote};
 pub use cost::Cost;
 pub use ledger::{Entry, Ledger, Totals};
 pub use period::PeriodCaps;

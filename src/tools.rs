@@ -4,6 +4,7 @@
 mod app;
 mod args;
 mod call;
+mod confirm;
 mod edit;
 mod generate;
 mod generating;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
     GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
@@ -135,10 +137,16 @@ impl ImageServer {
     async fn generate_image(
         &self,
         args: JsonObject,
+        InputResponses(responses): InputResponses,
+        RequestState(state): RequestState,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let retry = confirm::Retry { responses, state };
         Ok(self
-            .answer("generate_image", self.start(ToolKind::Generate, args, rc))
+            .answer(
+                "generate_image",
+                self.start(ToolKind::Generate, args, retry, rc),
+            )
             .await)
     }
 
@@ -152,10 +160,13 @@ impl ImageServer {
     async fn edit_image(
         &self,
         args: JsonObject,
+        InputResponses(responses): InputResponses,
+        RequestState(state): RequestState,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let retry = confirm::Retry { responses, state };
         Ok(self
-            .answer("edit_image", self.start(ToolKind::Edit, args, rc))
+            .answer("edit_image", self.start(ToolKind::Edit, args, retry, rc))
             .await)
     }
 
@@ -169,12 +180,15 @@ impl ImageServer {
     async fn generate_sequence(
         &self,
         args: JsonObject,
+        InputResponses(responses): InputResponses,
+        RequestState(state): RequestState,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let retry = confirm::Retry { responses, state };
         Ok(self
             .answer(
                 "generate_sequence",
-                self.start(ToolKind::Sequence, args, rc),
+                self.start(ToolKind::Sequence, args, retry, rc),
             )
             .await)
     }

@@ -8,7 +8,7 @@ use clap::Args;
 use seedream::ModelOverrides;
 
 use super::{ConfigError, bad};
-use crate::spend::{CallCaps, PeriodCaps};
+use crate::spend::{CallCaps, ConfirmAbove, PeriodCaps};
 
 /// Spend settings as clap reads them.
 #[derive(Clone, Debug, Args)]
@@ -44,6 +44,14 @@ pub struct SpendArgs {
     /// Estimated cost each caller may spend per calendar month (UTC).
     #[arg(long, env = "SEEDREAM_CAP_COST_PER_MONTH", global = true)]
     pub cap_cost_per_month: Option<f64>,
+
+    /// Ask the person before a call estimated above this (in the currency), or "off" [default: 0.50].
+    #[arg(long, env = "SEEDREAM_CONFIRM_ABOVE", global = true)]
+    pub confirm_above: Option<String>,
+
+    /// For models without a price: ask before a call of more images than this, or "off" [default: 10].
+    #[arg(long, env = "SEEDREAM_CONFIRM_ABOVE_IMAGES", global = true)]
+    pub confirm_above_images: Option<String>,
 }
 
 impl Default for SpendArgs {
@@ -57,6 +65,8 @@ impl Default for SpendArgs {
             cap_cost_per_day: None,
             cap_images_per_month: None,
             cap_cost_per_month: None,
+            confirm_above: None,
+            confirm_above_images: None,
         }
     }
 }
@@ -68,6 +78,8 @@ pub struct SpendSettings {
     pub currency: String,
     pub call: CallCaps,
     pub period: PeriodCaps,
+    /// When a call is confirmed by the person first.
+    pub confirm: ConfirmAbove,
 }
 
 impl SpendArgs {
@@ -120,6 +132,7 @@ impl SpendArgs {
                 max_images: self.max_images_per_call,
                 max_cost: self.max_cost_per_call,
             },
+            confirm: self.confirm()?,
             period: PeriodCaps {
                 images_per_day: self.cap_images_per_day,
                 cost_per_day: self.cap_cost_per_day,
@@ -127,5 +140,57 @@ impl SpendArgs {
                 cost_per_month: self.cap_cost_per_month,
             },
         })
+    }
+}
+
+impl SpendArgs {
+    /// The confirmation thresholds: an amount (or image count), "off", or unset for the default.
+    fn confirm(&self) -> Result<ConfirmAbove, ConfigError> {
+        let default = ConfirmAbove::default();
+        let cost = match threshold(self.confirm_above.as_deref()) {
+            Threshold::Default => default.cost,
+            Threshold::Off => None,
+            Threshold::Value(v) => match v.parse::<f64>() {
+                Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+                _ => {
+                    return Err(bad(
+                        "--confirm-above",
+                        "SEEDREAM_CONFIRM_ABOVE",
+                        "use an amount of at least 0 (e.g. 0.50), or off",
+                    ));
+                }
+            },
+        };
+        let images = match threshold(self.confirm_above_images.as_deref()) {
+            Threshold::Default => default.images,
+            Threshold::Off => None,
+            Threshold::Value(v) => match v.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    return Err(bad(
+                        "--confirm-above-images",
+                        "SEEDREAM_CONFIRM_ABOVE_IMAGES",
+                        "use a whole number of images (e.g. 10), or off",
+                    ));
+                }
+            },
+        };
+        Ok(ConfirmAbove { cost, images })
+    }
+}
+
+enum Threshold<'a> {
+    Default,
+    Off,
+    Value(&'a str),
+}
+
+fn threshold(raw: Option<&str>) -> Threshold<'_> {
+    match raw.map(str::trim) {
+        None | Some("") => Threshold::Default,
+        Some(v) if v.eq_ignore_ascii_case("off") || v.eq_ignore_ascii_case("never") => {
+            Threshold::Off
+        }
+        Some(v) => Threshold::Value(v),
     }
 }

@@ -54,6 +54,25 @@ pub enum ToolError {
     /// The caller cancelled the call.
     #[error("Cancelled.")]
     Cancelled,
+    /// An expensive call the person was not asked about (the client cannot ask): the quote, and
+    /// the argument that proceeds.
+    #[error(
+        "Not sent: this {tool} call may make {quote}, over {threshold}. Nothing was sent to the image API \
+         and nothing was billed. Ask the person whether to spend that; if they agree, call {tool} again with \
+         the same arguments plus `confirm_cost: true`. Otherwise ask for fewer images (max_images), a smaller \
+         size or a cheaper model."
+    )]
+    CostNotConfirmed {
+        tool: &'static str,
+        quote: String,
+        threshold: String,
+    },
+    /// The person said no when asked to confirm the cost.
+    #[error(
+        "Not sent: the person declined to spend {quote} on this {tool} call. Nothing was sent to the image \
+         API and nothing was billed. Do not retry it unchanged; ask them what they want instead."
+    )]
+    CostDeclined { tool: &'static str, quote: String },
     /// The server was started with a setting that cannot work: the setting, its fix, and where to make it.
     #[error(
         "This server cannot generate images until its configuration is fixed: {0}. Correct \

@@ -14,7 +14,7 @@ use crate::config::{Config, Defaults};
 use crate::delivery::{self, DeliveryConfig, Destination, EmbedMode};
 use crate::files::AllowedRoots;
 use crate::files::provenance::Provenance;
-use crate::spend::{Cost, Spend};
+use crate::spend::{ConfirmAbove, Cost, Quote, Spend};
 use seedream::{GenerationSpec, ImageRequest, Prepared, Profile, ResponseFormat};
 
 /// Generates images for every caller of the server. Shared by all calls.
@@ -31,6 +31,8 @@ pub struct Generator {
     clock: fn() -> SystemTime,
     /// Caps and the ledger of billed calls.
     spend: Spend,
+    /// When the person confirms a call first.
+    confirm: ConfirmAbove,
 }
 
 /// What one caller may use beyond its arguments.
@@ -57,6 +59,7 @@ impl Generator {
             slots: Semaphore::new(config.jobs.max_concurrency),
             max_concurrency: config.jobs.max_concurrency,
             clock: SystemTime::now,
+            confirm: config.spend.confirm,
             spend: Spend::new(
                 config.spend.call,
                 config.spend.period,
@@ -109,6 +112,16 @@ impl Generator {
     /// fail with [`ToolError::ShuttingDown`].
     pub fn close(&self) {
         self.slots.close();
+    }
+
+    /// What `request` may cost when that is enough to ask the person first, or `None`. A request
+    /// that will be refused anyway is not quoted: the refusal says why.
+    pub fn quote(&self, request: &Request) -> Option<Quote> {
+        let prepared =
+            seedream::prepare(self.spec(request), self.defaults.size, &self.profile).ok()?;
+        let rules = prepared.model.rules(&self.profile);
+        self.confirm
+            .quote(&prepared.request, &rules, &self.spend.currency)
     }
 
     /// Runs `request` to its delivered images, telling `progress` what it is doing.

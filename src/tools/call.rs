@@ -13,9 +13,9 @@ use secrecy::SecretString;
 
 use super::generating::{self, ToolKind};
 use super::wait::{self, Outcome, Pace};
-use super::{ImageServer, inflight, tasks};
+use super::{ImageServer, confirm, inflight, tasks};
 use crate::caller::{Payer, Tenant};
-use crate::generation::ToolError;
+use crate::generation::{Request, ToolError};
 use crate::jobs;
 
 /// Never a task to a client that did not declare the extension in a 2026-07-28 request's own
@@ -37,6 +37,7 @@ impl ImageServer {
         &self,
         kind: ToolKind,
         args: JsonObject,
+        retry: confirm::Retry,
         rc: RequestContext<RoleServer>,
     ) -> CallToolResponse {
         let caller = self.caller(&rc.extensions);
@@ -44,6 +45,10 @@ impl ImageServer {
             Payer::Server => None,
             Payer::Own(key) => Some(key.clone()),
             Payer::Missing => return CallToolResult::from(ToolError::CallerKeyMissing).into(),
+        };
+        let request = match self.confirmed(kind, args, retry, &rc).await {
+            Ok(request) => request,
+            Err(answer) => return answer,
         };
         let as_task = declares_tasks(&rc);
         let pace = if as_task {
@@ -67,7 +72,7 @@ impl ImageServer {
                         .into();
                 }
             };
-        let handle = self.spawn_job(kind, args, caller_key, caller.tenant);
+        let handle = self.spawn_job(kind, request, caller_key, caller.tenant);
         let mut waiter = rc.clone();
         waiter.ct = stop;
         let outcome = tokio::select! {
@@ -111,11 +116,29 @@ impl ImageServer {
         }
     }
 
+    /// The call's arguments read, and the person's yes when it costs enough to ask (nothing is
+    /// sent before it); or the answer to send instead.
+    async fn confirmed(
+        &self,
+        kind: ToolKind,
+        mut args: JsonObject,
+        retry: confirm::Retry,
+        rc: &RequestContext<RoleServer>,
+    ) -> Result<Request, CallToolResponse> {
+        let refused = |e: ToolError| CallToolResponse::from(CallToolResult::from(e));
+        let confirmed = confirm::take_flag(&mut args).map_err(refused)?;
+        let request = generating::parse(kind, args).map_err(refused)?;
+        if !confirmed && let Some(quote) = self.generator.quote(&request) {
+            confirm::ask(&quote, kind, rc, retry).await?;
+        }
+        Ok(request)
+    }
+
     /// The call's work, started as a job of the caller's tenant.
     fn spawn_job(
         &self,
         kind: ToolKind,
-        args: JsonObject,
+        request: Request,
         caller_key: Option<SecretString>,
         tenant: Tenant,
     ) -> jobs::Handle {
@@ -132,7 +155,7 @@ impl ImageServer {
                     history,
                     job,
                 };
-                generating::respond(&generator, kind, args, &reporter, call).await
+                generating::respond(&generator, kind, request, &reporter, call).await
             })
     }
 

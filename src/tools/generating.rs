@@ -67,17 +67,10 @@ impl Progress for Reporter {
 pub async fn respond(
     generator: &Generator,
     kind: ToolKind,
-    args: JsonObject,
+    mut request: Request,
     reporter: &Reporter,
     call: Call,
 ) -> CallToolResult {
-    let mut request = match parse(kind, args) {
-        Ok(request) => request,
-        Err(error) => {
-            tracing::info!(tool = kind.name(), %error, "refused arguments");
-            return error.into();
-        }
-    };
     request.options.job = Some(call.job.id.clone());
     let access = match access(generator, &call, &request) {
         Ok(access) => access,
@@ -103,13 +96,14 @@ pub async fn respond(
     }
 }
 
-/// The tool's arguments as a [`Request`].
-fn parse(kind: ToolKind, args: JsonObject) -> Result<Request, ToolError> {
-    match kind {
-        ToolKind::Generate => generate::request(typed(args)?),
-        ToolKind::Edit => edit::request(typed(args)?),
-        ToolKind::Sequence => sequence::request(typed(args)?),
-    }
+/// The tool's arguments as a [`Request`], read once before the call becomes a job.
+pub fn parse(kind: ToolKind, args: JsonObject) -> Result<Request, ToolError> {
+    let parsed = match kind {
+        ToolKind::Generate => typed(args).and_then(generate::request),
+        ToolKind::Edit => typed(args).and_then(edit::request),
+        ToolKind::Sequence => typed(args).and_then(sequence::request),
+    };
+    parsed.inspect_err(|error| tracing::info!(tool = kind.name(), %error, "refused arguments"))
 }
 
 fn typed<P: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<P, ToolError> {

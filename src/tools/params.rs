@@ -88,6 +88,10 @@ pub struct GenerateSequenceParams {
     /// 0-14 references: paths, file:// or http(s) URLs, data: URIs.
     #[schemars(length(max = seedream::MAX_REFERENCES))]
     pub images: Option<Vec<String>>,
+    /// true once the person agreed to the quoted cost.
+    // Taken out of the arguments before they are parsed (`confirm::take_flag`, which all three
+    // tools accept); declared here only for the schema: a sequence is the call that costs enough.
+    pub confirm_cost: Option<bool>,
     #[serde(flatten)]
     pub options: ImageOptions,
 }

@@ -315,6 +315,47 @@ async def run_checks(client: Client, c: Checks, saves: bool, mode: str, wait_s: 
         expect_tool_error(r, "Unknown or expired job_id")
 
 
+# Over the default confirmation threshold (0.50 USD): up to 15 images with 4.5 at 0.04 USD.
+EXPENSIVE = {"prompt": "[[fake:n=2]] fifteen panels", "max_images": 15, "model": "4.5"}
+
+
+async def check_refused_cost(client: Client, c: Checks) -> None:
+    """This client declares no elicitation: an expensive call is refused naming the argument."""
+    async with c.check("cost confirmation without elicitation"):
+        r = await client.call_tool("generate_sequence", EXPENSIVE)
+        expect_tool_error(r, "`confirm_cost: true`", "nothing was billed")
+        r = await finished(client, await client.call_tool("generate_sequence", EXPENSIVE | {"confirm_cost": True}))
+        assert "Generated 2 of up to 15 images" in expect_success(r), text_of(r)[:300]
+
+
+def person(action: str, asked: list[str]):
+    """An elicitation callback that answers every question with `action`, noting each question."""
+
+    async def answer(context: Any, params: Any) -> Any:
+        from mcp.types import ElicitResult
+
+        asked.append(params.message)
+        assert "proceed" in params.requested_schema["properties"], params.requested_schema
+        return ElicitResult(action=action, content={"proceed": True} if action == "accept" else None)
+
+    return answer
+
+
+async def check_confirmed_cost(connect: Any, c: Checks, mode: str) -> None:
+    """Clients that declare elicitation are asked (elicitation/create in 2025, MRTR in 2026-07-28)."""
+    for action in ("accept", "decline"):
+        asked: list[str] = []
+        async with c.check(f"cost confirmation {action}"):
+            async with Client(connect(), mode=mode, read_timeout_seconds=CALL_TIMEOUT_S,
+                              elicitation_callback=person(action, asked)) as client:
+                r = await client.call_tool("generate_sequence", EXPENSIVE)
+            assert len(asked) == 1 and "0.60 USD" in asked[0], f"asked: {asked}"
+            if action == "accept":
+                assert "Generated 2 of up to 15 images" in expect_success(r), text_of(r)[:300]
+            else:
+                expect_tool_error(r, "declined", "nothing was billed")
+
+
 def stdio_params(command: list[str]) -> StdioServerParameters:
     # The SDK gives a child only a minimal environment: pass the server's settings on explicitly.
     passed = {k: v for k, v in os.environ.items() if k.startswith(PASSED_ENV)}
@@ -338,13 +379,16 @@ async def main() -> int:
     headers = dict(h.split(":", 1) for h in args.header)
     # Values may name environment variables, e.g. 'Authorization:${AUTH_HEADER}' (as mcp-remote's do).
     headers = {k.strip(): os.path.expandvars(v).strip() for k, v in headers.items()}
-    if args.transport == "stdio":
-        server: Any = stdio_params(args.target)
-    elif args.transport == "http":
-        http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(10, read=CALL_TIMEOUT_S))
-        server = streamable_http_client(args.target[0], http_client=http)
-    else:
-        server = sse_client(args.target[0], headers=headers, timeout=10, sse_read_timeout=CALL_TIMEOUT_S)
+
+    def connect() -> Any:
+        if args.transport == "stdio":
+            return stdio_params(args.target)
+        if args.transport == "http":
+            http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(10, read=CALL_TIMEOUT_S))
+            return streamable_http_client(args.target[0], http_client=http)
+        return sse_client(args.target[0], headers=headers, timeout=10, sse_read_timeout=CALL_TIMEOUT_S)
+
+    server = connect()
     saves = args.transport == "stdio" and not args.bridge
     wait_s = float(os.environ.get("SEEDREAM_WAIT_SECONDS", "50"))
 
@@ -352,6 +396,11 @@ async def main() -> int:
     try:
         async with Client(server, mode=args.mode, read_timeout_seconds=CALL_TIMEOUT_S) as client:
             await run_checks(client, checks, saves, args.mode, wait_s)
+            await check_refused_cost(client, checks)
+        # A bridge's own client (mcp-remote's) declares no elicitation, so through it the server
+        # can only refuse, which check_refused_cost covers.
+        if not args.bridge:
+            await check_confirmed_cost(connect, checks, args.mode)
     except Exception as e:  # noqa: BLE001 - a failed connection is one more failed check
         checks.failed += 1
         print(f"FAIL {label} connection: {type(e).__name__}: {e}", flush=True)

@@ -118,7 +118,7 @@ async fn results_stay_under_a_mebibyte_with_small_embeds_for_any_count_size_and_
                 let args = if count == 1 {
                     json!({"prompt": prompt, "model": "5.0", "size": size, "response_format": format})
                 } else {
-                    json!({"prompt": prompt, "model": "5.0", "size": size, "response_format": format, "max_images": count})
+                    json!({"prompt": prompt, "model": "5.0", "size": size, "response_format": format, "max_images": count, "confirm_cost": true})
                 };
                 let tool = if count == 1 {
                     "generate_image"

@@ -9,6 +9,7 @@
 )]
 
 mod client;
+mod confirm;
 mod delivery;
 mod faults;
 mod gallery;

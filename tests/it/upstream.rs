@@ -349,7 +349,7 @@ async fn a_fifteen_image_sequence_downloads_at_most_four_at_once() {
     let result = run(
         &client,
         "generate_sequence",
-        json!({"prompt": "fifteen panels", "max_images": 15}),
+        json!({"prompt": "fifteen panels", "max_images": 15, "confirm_cost": true}),
     )
     .await;
     let body = text(&result);
