@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::{InputResponses, RequestState};
 use rmcp::model::{
     CallToolResponse, CallToolResult, CancelTaskParams, CancelledNotificationParam, Extensions,
     GetTaskParams, GetTaskResult, Implementation, JsonObject, ListResourceTemplatesResult,
@@ -137,11 +136,9 @@ impl ImageServer {
     async fn generate_image(
         &self,
         args: JsonObject,
-        InputResponses(responses): InputResponses,
-        RequestState(state): RequestState,
+        retry: confirm::Retry,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let retry = confirm::Retry { responses, state };
         Ok(self
             .answer(
                 "generate_image",
@@ -160,11 +157,9 @@ impl ImageServer {
     async fn edit_image(
         &self,
         args: JsonObject,
-        InputResponses(responses): InputResponses,
-        RequestState(state): RequestState,
+        retry: confirm::Retry,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let retry = confirm::Retry { responses, state };
         Ok(self
             .answer("edit_image", self.start(ToolKind::Edit, args, retry, rc))
             .await)
@@ -180,11 +175,9 @@ impl ImageServer {
     async fn generate_sequence(
         &self,
         args: JsonObject,
-        InputResponses(responses): InputResponses,
-        RequestState(state): RequestState,
+        retry: confirm::Retry,
         rc: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let retry = confirm::Retry { responses, state };
         Ok(self
             .answer(
                 "generate_sequence",

@@ -3,6 +3,7 @@
 //! is settled (its job stops, or goes on for `get_job`). A client that declared the tasks
 //! extension gets the job as a task after a short wait instead (`tasks.rs`).
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use rmcp::RoleServer;
@@ -47,18 +48,11 @@ impl ImageServer {
             Payer::Missing => return CallToolResult::from(ToolError::CallerKeyMissing).into(),
         };
         let request = match self.confirmed(kind, args, retry, &rc).await {
-            Ok(request) => request,
-            Err(answer) => return answer,
+            ControlFlow::Continue(request) => request,
+            ControlFlow::Break(answer) => return answer,
         };
         let as_task = declares_tasks(&rc);
-        let pace = if as_task {
-            Pace {
-                limit: self.pace.limit.min(self.task_after),
-                ..self.pace
-            }
-        } else {
-            self.pace
-        };
+        let pace = self.pace_for(as_task);
         // Fired by the request's own cancellation, or by one that reached us another way.
         let stop = rc.ct.child_token();
         let registration =
@@ -116,6 +110,18 @@ impl ImageServer {
         }
     }
 
+    /// A task-declaring call waits only `task_after` before it answers with a task.
+    fn pace_for(&self, as_task: bool) -> Pace {
+        if as_task {
+            Pace {
+                limit: self.pace.limit.min(self.task_after),
+                ..self.pace
+            }
+        } else {
+            self.pace
+        }
+    }
+
     /// The call's arguments read, and the person's yes when it costs enough to ask (nothing is
     /// sent before it); or the answer to send instead.
     async fn confirmed(
@@ -124,14 +130,20 @@ impl ImageServer {
         mut args: JsonObject,
         retry: confirm::Retry,
         rc: &RequestContext<RoleServer>,
-    ) -> Result<Request, CallToolResponse> {
-        let refused = |e: ToolError| CallToolResponse::from(CallToolResult::from(e));
-        let confirmed = confirm::take_flag(&mut args).map_err(refused)?;
-        let request = generating::parse(kind, args).map_err(refused)?;
+    ) -> ControlFlow<CallToolResponse, Request> {
+        let refused = |e: ToolError| ControlFlow::Break(CallToolResult::from(e).into());
+        let confirmed = match confirm::take_flag(&mut args) {
+            Ok(confirmed) => confirmed,
+            Err(e) => return refused(e),
+        };
+        let request = match generating::parse(kind, args) {
+            Ok(request) => request,
+            Err(e) => return refused(e),
+        };
         if !confirmed && let Some(quote) = self.generator.quote(&request) {
             confirm::ask(&quote, kind, rc, retry).await?;
         }
-        Ok(request)
+        ControlFlow::Continue(request)
     }
 
     /// The call's work, started as a job of the caller's tenant.

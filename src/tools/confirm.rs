@@ -5,15 +5,18 @@
 //! and the argument that proceeds (`confirm_cost: true`). Either way nothing is sent upstream
 //! until the person has said yes, and a no bills nothing.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
-use rmcp::RoleServer;
+use rmcp::handler::server::common::FromContextPart;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolResponse, ClientCapabilities, ElicitRequest, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationSchema, InputRequest, InputRequests, InputRequiredResult,
-    InputResponses, JsonObject, ProtocolVersion,
+    CallToolResponse, CallToolResult, ClientCapabilities, ElicitRequest, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequests,
+    InputRequiredResult, InputResponses, JsonObject, ProtocolVersion,
 };
 use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -28,11 +31,20 @@ const INPUT_KEY: &str = "confirm_cost";
 /// How long an older session's client has to answer; a person reading a dialog is slow.
 const ASK_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// The MRTR fields of a retried `tools/call`.
+/// The MRTR fields of a retried `tools/call`, taken from the call like its arguments.
 #[derive(Debug, Default)]
 pub struct Retry {
     pub responses: Option<InputResponses>,
     pub state: Option<String>,
+}
+
+impl<S> FromContextPart<ToolCallContext<'_, S>> for Retry {
+    fn from_context_part(context: &mut ToolCallContext<S>) -> Result<Self, ErrorData> {
+        Ok(Retry {
+            responses: context.input_responses.take(),
+            state: context.request_state.take(),
+        })
+    }
 }
 
 /// Takes `confirm_cost` out of the arguments (the tools' params do not carry it): `true`
@@ -48,15 +60,15 @@ pub fn take_flag(args: &mut JsonObject) -> Result<bool, ToolError> {
     }
 }
 
-/// Whether the person agreed to `quote` for this `tool` call: `Ok` proceeds, `Err` is the answer
-/// to send instead (a question, a refusal, or the person's no).
+/// Whether the person agreed to `quote` for this `tool` call: `Continue` proceeds, `Break` holds
+/// the answer to send instead (a question, a refusal, or the person's no).
 pub async fn ask(
     quote: &Quote,
     tool: ToolKind,
     rc: &RequestContext<RoleServer>,
     retry: Retry,
-) -> Result<(), CallToolResponse> {
-    let refused = |e: ToolError| Err(rmcp::model::CallToolResult::from(e).into());
+) -> ControlFlow<CallToolResponse> {
+    let refused = |e: ToolError| ControlFlow::Break(CallToolResult::from(e).into());
     if !asks_forms(rc.client_capabilities().as_ref()) {
         return refused(not_confirmed(quote, tool));
     }
@@ -67,7 +79,7 @@ pub async fn ask(
         let state = state_for(quote, tool);
         match answered(&retry, &state) {
             Some(answer) => answer,
-            None => return Err(question(quote, tool, state).into()),
+            None => return ControlFlow::Break(question(quote, tool, state).into()),
         }
     } else {
         let asked = rc
@@ -86,7 +98,7 @@ pub async fn ask(
     };
     if agreed(&answer) {
         tracing::info!(tool = tool.name(), "the person confirmed the cost");
-        Ok(())
+        ControlFlow::Continue(())
     } else {
         tracing::info!(tool = tool.name(), action = ?answer.action, "the person declined the cost");
         refused(ToolError::CostDeclined {
