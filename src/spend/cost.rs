@@ -63,7 +63,9 @@ impl Cost {
     /// The `cost` object of `structuredContent`.
     pub fn json(&self) -> Value {
         json!({
-            "estimated": self.estimate,
+            // Rounded to a millionth: 3 × 0.035 is 0.10500000000000001 in binary, and a page
+            // or a model shows what it gets.
+            "estimated": self.estimate.map(|v| (v * 1e6).round() / 1e6),
             "currency": self.currency,
             "images_billed": self.images,
             "is_estimate": true,
@@ -95,6 +97,17 @@ mod tests {
         assert_eq!(amount(0.12), "0.12");
         assert_eq!(amount(1.5), "1.50");
         assert_eq!(amount(0.0), "0.00");
+    }
+
+    #[test]
+    fn the_structured_estimate_has_no_binary_noise() {
+        let c = Cost {
+            images: 3,
+            tokens: 0,
+            estimate: Some(3.0 * 0.035),
+            currency: "USD".into(),
+        };
+        assert_eq!(c.json()["estimated"], json!(0.105));
     }
 
     #[test]

@@ -106,6 +106,10 @@ async function scenario({ page, client, html, calls }, name, tool, args, images,
   check(decoded === images, `${name}: ${decoded} of ${images} images decoded (naturalWidth > 0)`);
   const fetched = calls.slice(before).filter((c) => c.name === "get_image").length;
   check(fetched === images, `${name}: every image's pixels came through get_image (${fetched})`);
+  const facts = (await app.locator(".facts").first().textContent()) || "";
+  const cost = result.structuredContent?.cost;
+  check(cost?.estimated == null || facts.includes(`${cost.estimated} ${cost.currency}`), `${name}: the estimated cost is shown (${facts})`);
+  check(!/\d\.\d{7,}/.test(facts), `${name}: no float noise in the facts (${facts})`);
   const failureCards = await app.locator(".card.failure").count();
   check(failureCards === failures, `${name}: ${failureCards} failure card(s)`);
   const paintedAt = Number(await app.locator("body").getAttribute("data-painted-at"));
