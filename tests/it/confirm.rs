@@ -301,3 +301,51 @@ async fn a_legacy_sse_client_is_asked_on_its_event_stream() {
     assert_sent(&sequence(&client, expensive()).await, &fake);
     assert_eq!(person.questions().len(), 1);
 }
+
+#[tokio::test]
+async fn a_task_declaring_client_is_asked_before_its_task_exists() {
+    let fake = fake().await;
+    let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let mut info = crate::tasks::declaring();
+    info.capabilities.elicitation = ClientCapabilities::builder()
+        .enable_elicitation()
+        .build()
+        .elicitation;
+    let client = info
+        .serve_with_lifecycle(client_io, lifecycle(true))
+        .await
+        .unwrap();
+    let mut slow = expensive();
+    slow["prompt"] = json!("[[fake:slow=1500,n=2]] 15 slow panels");
+    let params = CallToolRequestParams::new("generate_sequence").with_arguments(args(slow));
+    let CallToolResponse::InputRequired(question) =
+        client.call_tool_once(params.clone()).await.unwrap()
+    else {
+        panic!("not asked first");
+    };
+    assert!(
+        fake.requests().is_empty(),
+        "no task and no request before the answer"
+    );
+    let mut answers = rmcp::model::InputResponses::new();
+    answers.insert(
+        "confirm_cost".into(),
+        json!({"action": "accept", "content": {"proceed": true}}),
+    );
+    let retried = params
+        .with_input_responses(answers)
+        .with_request_state(question.request_state.unwrap());
+    let CallToolResponse::Task(task) = client.call_tool_once(retried).await.unwrap() else {
+        panic!("the confirmed slow call is not a task");
+    };
+    let done = crate::tasks::settle(&client, &task.task.task_id).await;
+    let result = crate::tasks::tool_result(&done);
+    assert!(!is_error(&result), "{}", text(&result));
+    assert_eq!(fake.requests().len(), 1);
+}
