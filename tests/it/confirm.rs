@@ -234,6 +234,14 @@ async fn the_threshold_is_a_setting_and_off_never_asks() {
         text(&refused)
     );
     assert!(fake.requests().is_empty());
+    // generate_image does not advertise confirm_cost, but takes it.
+    let confirmed = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "confirm_cost": true}),
+    )
+    .await;
+    assert_sent(&confirmed, &fake);
 }
 
 #[tokio::test]
