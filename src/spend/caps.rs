@@ -76,11 +76,12 @@ fn pixels(request: &ImageRequest) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use seedream::{GenerationSpec, Model, Profile, ResponseFormat, prepare};
 
-    fn request(model: Model, max_images: Option<u32>) -> ImageRequest {
+    /// A prepared text-to-image request (a sequence of up to `max_images` when given) at 2K.
+    pub(in crate::spend) fn request(model: Model, max_images: Option<u32>) -> ImageRequest {
         let spec = GenerationSpec {
             model,
             prompt: "a fox".into(),
@@ -102,7 +103,7 @@ mod tests {
             .request
     }
 
-    fn rules(model: &Model) -> Rules {
+    pub(in crate::spend) fn rules(model: &Model) -> Rules {
         model.rules(&Profile::default())
     }
 

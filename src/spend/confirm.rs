@@ -97,27 +97,12 @@ impl Quote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use seedream::{GenerationSpec, Model, Preset, Profile, ResponseFormat, Size, prepare};
+    use crate::spend::caps::tests::{request as prepared, rules as rules_of};
+    use seedream::Model;
 
     fn request(model: Model, max_images: Option<u32>) -> (ImageRequest, Rules) {
-        let spec = GenerationSpec {
-            model: model.clone(),
-            prompt: "a fox".into(),
-            size: None,
-            aspect_ratio: None,
-            images: vec![],
-            max_images,
-            response_format: ResponseFormat::Url,
-            output_format: None,
-            watermark: false,
-            seed: None,
-            guidance_scale: None,
-            background: None,
-            prompt_mode: None,
-            web_search: false,
-        };
-        let prepared = prepare(spec, Size::Preset(Preset::TwoK), &Profile::default()).unwrap();
-        (prepared.request, model.rules(&Profile::default()))
+        let rules = rules_of(&model);
+        (prepared(model, max_images), rules)
     }
 
     #[test]

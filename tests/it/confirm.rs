@@ -91,6 +91,15 @@ async fn over_pipe(
     person: Person,
     modern: bool,
 ) -> RunningService<RoleClient, Person> {
+    let client_io = serve_pipe(fake);
+    person
+        .serve_with_lifecycle(client_io, lifecycle(modern))
+        .await
+        .unwrap()
+}
+
+/// The server's end of an in-process pipe, served; returns the client's end.
+fn serve_pipe(fake: &seedream_fake::FakeApi) -> tokio::io::DuplexStream {
     let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
@@ -98,10 +107,7 @@ async fn over_pipe(
             let _ = running.waiting().await;
         }
     });
-    person
-        .serve_with_lifecycle(client_io, lifecycle(modern))
-        .await
-        .unwrap()
+    client_io
 }
 
 fn lifecycle(modern: bool) -> ClientLifecycleMode {
@@ -313,13 +319,7 @@ async fn a_legacy_sse_client_is_asked_on_its_event_stream() {
 #[tokio::test]
 async fn a_task_declaring_client_is_asked_before_its_task_exists() {
     let fake = fake().await;
-    let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
+    let client_io = serve_pipe(&fake);
     let mut info = crate::tasks::declaring();
     info.capabilities.elicitation = ClientCapabilities::builder()
         .enable_elicitation()
