@@ -6,14 +6,16 @@ mod caps;
 mod cost;
 mod ledger;
 mod period;
+mod reservation;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 pub use caps::CallCaps;
 pub use cost::Cost;
-pub use ledger::{Entry, Ledger, Totals};
+pub use ledger::{Entry, Ledger, Totals, Used};
 pub use period::PeriodCaps;
+pub use reservation::Reservation;
 
 use seedream::{ImageRequest, Rules};
 
@@ -26,7 +28,7 @@ pub struct Spend {
     /// The ledger's file; `None` keeps it in memory.
     path: Option<PathBuf>,
     /// Opened on first use, like the job store, so an idle server holds no file.
-    ledger: OnceLock<Ledger>,
+    ledger: OnceLock<Arc<Ledger>>,
     clock: fn() -> i64,
 }
 
@@ -60,45 +62,54 @@ impl Spend {
         self
     }
 
-    fn ledger(&self) -> &Ledger {
-        self.ledger.get_or_init(|| match &self.path {
-            Some(path) => Ledger::open(path, (self.clock)()),
-            None => Ledger::memory(),
+    fn ledger(&self) -> &Arc<Ledger> {
+        self.ledger.get_or_init(|| {
+            Arc::new(match &self.path {
+                Some(path) => Ledger::open(path, (self.clock)()),
+                None => Ledger::memory(),
+            })
         })
     }
 
-    /// Why `request` from `caller` may not be sent, or `None`: the per-call caps, then what the
-    /// caller has left today and this month against the call's worst case.
-    pub fn refusal(&self, caller: &str, request: &ImageRequest, rules: &Rules) -> Option<String> {
+    /// Room for `request` from `caller`, or why it may not be sent: the per-call caps, then
+    /// what the caller has left today and this month against the call's worst case. The room
+    /// counts towards the caller's totals (so concurrent calls cannot together pass a cap)
+    /// until [`Reservation::settle`] records the real cost, or the reservation is dropped
+    /// because the call failed or was cancelled.
+    pub async fn reserve(
+        &self,
+        caller: &str,
+        request: &ImageRequest,
+        rules: &Rules,
+    ) -> Result<Reservation, String> {
         if let Some(why) = self.call.refusal(request, rules, &self.currency) {
-            return Some(why);
+            return Err(why);
         }
+        let ledger = Arc::clone(self.ledger());
+        let mut reservation = Reservation::new(ledger, caller, self.clock);
         if self.period.is_empty() {
-            return None;
+            return Ok(reservation);
         }
         let worst = caps::worst_case(request, rules);
-        self.period
-            .refusal(self.ledger(), caller, worst, &self.currency, (self.clock)())
-    }
-
-    /// Records a billed call.
-    pub fn record(&self, caller: &str, model: &str, cost: &Cost) {
-        if cost.images == 0 && cost.tokens == 0 {
-            return;
-        }
-        self.ledger().record(Entry {
-            at: (self.clock)(),
-            caller: caller.to_owned(),
-            model: model.to_owned(),
-            images: cost.images,
-            tokens: cost.tokens,
-            estimate: cost.estimate,
-        });
+        let now = (self.clock)();
+        let hold = (worst.0, worst.1.unwrap_or(0.0));
+        let id = self
+            .ledger()
+            .hold(caller, PeriodCaps::starts(now), hold, |used| {
+                self.period.refusal(used, worst, &self.currency, now)
+            })?;
+        reservation.held(id);
+        Ok(reservation)
     }
 
     /// What `caller` spent today and this month, with the caps, for people.
     pub fn usage_text(&self, caller: &str) -> String {
-        self.period
-            .usage_text(self.ledger(), caller, &self.currency, (self.clock)())
+        let now = (self.clock)();
+        let (day, month) = PeriodCaps::starts(now);
+        let billed = Used {
+            day: self.ledger().totals(Some(caller), day),
+            month: self.ledger().totals(Some(caller), month),
+        };
+        self.period.usage_text(billed, &self.currency, now)
     }
 }

@@ -122,12 +122,12 @@ impl Generator {
         let job = request.options.job.clone();
         let (prepared, mut notes) = self.prepare(request, &access.roots).await?;
         let rules = prepared.model.rules(&self.profile);
-        if let Some(why) = self
+        // Held until the cost is known; dropped on any error or cancellation on the way.
+        let reservation = self
             .spend
-            .refusal(&access.caller, &prepared.request, &rules)
-        {
-            return Err(ToolError::InvalidRequest(why));
-        }
+            .reserve(&access.caller, &prepared.request, &rules)
+            .await
+            .map_err(ToolError::InvalidRequest)?;
         let generation = self
             .send(&prepared.request, access.api_key, progress)
             .await?;
@@ -137,8 +137,7 @@ impl Generator {
             prepared.request.image.len(),
             &self.spend.currency,
         );
-        self.spend
-            .record(&access.caller, &prepared.request.model, &cost);
+        reservation.settle(&prepared.request.model, &cost);
         if !self.spend.period.is_empty() {
             notes.push(self.spend.usage_text(&access.caller));
         }

@@ -59,3 +59,28 @@ async fn a_sequence_over_the_per_call_image_cap_is_refused_naming_the_cap() {
     );
     assert!(fake.requests().is_empty());
 }
+
+#[tokio::test]
+async fn concurrent_calls_cannot_together_pass_the_daily_cap() {
+    let fake = fake().await;
+    let flags = ["--cap-images-per-day", "2"];
+    let client = connect(config(&fake.base_url(), KEY, &flags)).await;
+    let slow = || {
+        call(
+            &client,
+            "generate_image",
+            json!({"prompt": "[[fake:slow=600]] a fox", "model": "4.5"}),
+        )
+    };
+    let results = futures_util::future::join_all((0..5).map(|_| slow())).await;
+    let refused: Vec<String> = results.iter().filter(|r| is_error(r)).map(text).collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    for t in &refused {
+        assert!(t.contains("daily image cap"), "{t}");
+    }
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "only the calls that fit were sent"
+    );
+}
