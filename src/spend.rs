@@ -7,6 +7,7 @@ mod cost;
 mod ledger;
 mod period;
 mod reservation;
+mod usage;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -16,6 +17,7 @@ pub use cost::Cost;
 pub use ledger::{Entry, Ledger, Totals, Used};
 pub use period::PeriodCaps;
 pub use reservation::Reservation;
+pub use usage::Usage;
 
 use seedream::{ImageRequest, Rules};
 
@@ -102,14 +104,21 @@ impl Spend {
         Ok(reservation)
     }
 
-    /// What `caller` spent today and this month, with the caps, for people.
-    pub fn usage_text(&self, caller: &str) -> String {
+    /// What `caller` spent today and this month, with the caps and what is left.
+    pub async fn usage(&self, caller: &str) -> Usage {
         let now = (self.clock)();
         let (day, month) = PeriodCaps::starts(now);
-        let billed = Used {
-            day: self.ledger().totals(Some(caller), day),
-            month: self.ledger().totals(Some(caller), month),
-        };
-        self.period.usage_text(billed, &self.currency, now)
+        let ledger = self.ledger();
+        Usage {
+            now,
+            billed: Used {
+                day: ledger.totals(Some(caller), day),
+                month: ledger.totals(Some(caller), month),
+            },
+            in_flight: ledger.held(caller),
+            period: self.period,
+            call: self.call,
+            currency: self.currency.clone(),
+        }
     }
 }

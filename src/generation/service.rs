@@ -82,6 +82,11 @@ impl Generator {
         self
     }
 
+    /// The caps and the ledger, for the usage resource.
+    pub fn spend(&self) -> &Spend {
+        &self.spend
+    }
+
     /// Every folder the operator allows references to be read from.
     pub fn roots(&self) -> &AllowedRoots {
         &self.delivery.roots
@@ -139,7 +144,7 @@ impl Generator {
         );
         reservation.settle(&prepared.request.model, &cost);
         if !self.spend.period.is_empty() {
-            notes.push(self.spend.usage_text(&access.caller));
+            notes.push(self.spend.usage(&access.caller).await.text());
         }
         progress.phase("downloading, saving and previewing the images".to_owned());
         let now = (self.clock)();

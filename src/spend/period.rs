@@ -17,13 +17,13 @@ pub struct PeriodCaps {
 const DAY: i64 = 24 * 3600;
 
 /// One period: its name, when it started and when it resets (unix seconds).
-struct Window {
-    name: &'static str,
-    start: i64,
-    reset: i64,
+pub(super) struct Window {
+    pub name: &'static str,
+    pub start: i64,
+    pub reset: i64,
 }
 
-fn day(now: i64) -> Window {
+pub(super) fn day(now: i64) -> Window {
     let start = now - now.rem_euclid(DAY);
     Window {
         name: "daily",
@@ -32,7 +32,7 @@ fn day(now: i64) -> Window {
     }
 }
 
-fn month(now: i64) -> Window {
+pub(super) fn month(now: i64) -> Window {
     let days = now.div_euclid(DAY);
     let (y, m, d) = civil(days);
     let start = (days - (d - 1)) * DAY;
@@ -155,8 +155,14 @@ impl PeriodCaps {
     }
 }
 
+/// The UTC date of `at`: "2026-11-30".
+pub(super) fn date(at: i64) -> String {
+    let (y, m, d) = civil(at.div_euclid(DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// "at 2026-12-01 00:00 UTC (in 3 h 20 min)".
-fn when(at: i64, now: i64) -> String {
+pub(super) fn when(at: i64, now: i64) -> String {
     let (y, m, d) = civil(at.div_euclid(DAY));
     let left = (at - now).max(0);
     format!(

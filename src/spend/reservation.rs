@@ -149,10 +149,7 @@ mod tests {
         sequence.settle("m", &billed(1));
         let again = spend.reserve("a", &four, &rules).await.unwrap();
         again.settle("m", &billed(0));
-        assert!(
-            spend.usage_text("a").contains("Today (UTC): 1 image of 5"),
-            "{}",
-            spend.usage_text("a")
-        );
+        let usage = spend.usage("a").await.text();
+        assert!(usage.contains("Today (UTC): 1 image of 5"), "{usage}");
     }
 }

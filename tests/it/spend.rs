@@ -4,8 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rmcp::RoleClient;
+use rmcp::model::{ReadResourceRequestParams, ResourceContents};
 use seedream_fake::{FakeApi, FakeConfig};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::restart::until_released;
 use crate::support::{KEY, call, config, connect, fake, is_error, scratch_dir, text};
@@ -169,6 +171,13 @@ async fn over_http_each_callers_daily_cap_is_its_own() {
     let made = call(&bob, "generate_image", fox).await;
     assert!(!is_error(&made), "{}", text(&made));
 
+    // Each caller's usage is its own: one that made nothing sees nothing spent.
+    assert_eq!(usage(&alice).await["today"]["left"]["images"], 0);
+    let carol = client(addr, false, Some("key-carol")).await;
+    let theirs = usage(&carol).await;
+    assert_eq!(theirs["today"]["images"], 0, "{theirs}");
+    assert_eq!(theirs["today"]["left"]["images"], 1, "{theirs}");
+
     let keys: Vec<Option<String>> = fake
         .requests()
         .into_iter()
@@ -181,5 +190,66 @@ async fn over_http_each_callers_daily_cap_is_its_own() {
             Some("Bearer key-bob".to_owned())
         ],
         "alice's refused call sent nothing"
+    );
+}
+
+/// The `seedream://usage` resource as JSON.
+async fn usage(client: &rmcp::Peer<RoleClient>) -> Value {
+    let read = client
+        .read_resource(ReadResourceRequestParams::new("seedream://usage"))
+        .await
+        .expect("the usage is readable");
+    match &read.contents[..] {
+        [
+            ResourceContents::TextResourceContents {
+                text, mime_type, ..
+            },
+        ] => {
+            assert_eq!(mime_type.as_deref(), Some("application/json"));
+            serde_json::from_str(text).unwrap()
+        }
+        other => panic!("not one JSON text: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_usage_resource_says_what_was_spent_what_is_left_and_when_it_resets() {
+    let fake = fake().await;
+    let flags = ["--cap-images-per-day", "3", "--cap-cost-per-month", "5"];
+    let client = connect(config(&fake.base_url(), KEY, &flags)).await;
+    let listed = client.list_resources(None).await.unwrap();
+    assert_eq!(listed.resources[0].uri, "seedream://usage");
+    let made = call(
+        &client,
+        "generate_image",
+        json!({"prompt": "a fox", "model": "4.5"}),
+    )
+    .await;
+    assert!(!is_error(&made), "{}", text(&made));
+
+    let u = usage(&client).await;
+    assert_eq!(u["currency"], "USD");
+    assert_eq!(u["today"]["images"], 1, "{u}");
+    assert_eq!(u["today"]["cap"]["images"], 3, "{u}");
+    assert_eq!(u["today"]["left"]["images"], 2, "{u}");
+    assert!(
+        u["today"]["resets_at"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00Z"),
+        "{u}"
+    );
+    assert_eq!(u["this_month"]["images"], 1, "{u}");
+    let spent = u["this_month"]["estimated_cost"].as_f64().unwrap();
+    assert!(spent > 0.0, "{u}");
+    let left = u["this_month"]["left"]["cost"].as_f64().unwrap();
+    assert!((left - (5.0 - spent)).abs() < 1e-6, "{u}");
+    assert_eq!(u["in_flight"]["images"], 0, "{u}");
+    assert!(
+        u["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Today (UTC): 1 image of 3"),
+        "{u}"
     );
 }
