@@ -1,12 +1,15 @@
 //! Spend control: what a call cost, estimated from the model table's prices (computed from what
 //! the upstream says it billed, so failed images cost nothing); a ledger of billed calls; and
-//! caps per call, per day and per month, checked before anything goes upstream.
+//! caps per call, per day and per month, checked before anything goes upstream. Day and month
+//! totals live in the ledger (memory, or its file next to the job store), or in Redis when the
+//! job store is there, so every instance counts the same allowance.
 
 mod caps;
 mod cost;
 mod ledger;
 mod period;
 mod reservation;
+mod shared;
 mod usage;
 
 use std::path::PathBuf;
@@ -31,6 +34,8 @@ pub struct Spend {
     path: Option<PathBuf>,
     /// Opened on first use, like the job store, so an idle server holds no file.
     ledger: OnceLock<Arc<Ledger>>,
+    /// Day and month totals shared through Redis, in place of the ledger's, when set.
+    shared: Option<Arc<shared::Counters>>,
     clock: fn() -> i64,
 }
 
@@ -54,8 +59,18 @@ impl Spend {
             currency,
             path,
             ledger: OnceLock::new(),
+            shared: None,
             clock: unix_now,
         }
+    }
+
+    /// Keeps the day and month totals in the Redis server `client` reaches, shared with every
+    /// instance using it. Nothing changes without period caps: nothing would read them.
+    pub fn shared_in(mut self, client: redis::Client) -> Spend {
+        if !self.period.is_empty() {
+            self.shared = Some(shared::Counters::new(client));
+        }
+        self
     }
 
     /// Reads the time from `clock` (unix seconds) instead of the system's.
@@ -94,14 +109,64 @@ impl Spend {
         }
         let worst = caps::worst_case(request, rules);
         let now = (self.clock)();
-        let hold = (worst.0, worst.1.unwrap_or(0.0));
-        let id = self
-            .ledger()
-            .hold(caller, PeriodCaps::starts(now), hold, |used| {
-                self.period.refusal(used, worst, &self.currency, now)
-            })?;
-        reservation.held(id);
+        let Some(counters) = &self.shared else {
+            let hold = (worst.0, worst.1.unwrap_or(0.0));
+            let id = self
+                .ledger()
+                .hold(caller, PeriodCaps::starts(now), hold, |used| {
+                    self.period.refusal(used, worst, &self.currency, now)
+                })?;
+            reservation.held(id);
+            return Ok(reservation);
+        };
+        let held = self.reserve_shared(counters, caller, worst, now).await?;
+        reservation.shared(held);
         Ok(reservation)
+    }
+
+    /// [`Spend::reserve`] against the shared counters.
+    async fn reserve_shared(
+        &self,
+        counters: &Arc<shared::Counters>,
+        caller: &str,
+        worst: (u64, Option<f64>),
+        now: i64,
+    ) -> Result<shared::Held, String> {
+        // What needs no totals first: a cost cap on a model without a price, or a call that
+        // alone passes a cap.
+        if let Some(why) = self
+            .period
+            .refusal(Used::default(), worst, &self.currency, now)
+        {
+            return Err(why);
+        }
+        let held = shared::Held {
+            counters: Arc::clone(counters),
+            keys: shared::Keys::of(caller, now),
+            amount: shared::Amount::of(worst.0, worst.1.unwrap_or(0.0)),
+        };
+        let (task, period) = (held.counters.clone(), self.period);
+        let (keys, amount) = (held.keys.clone(), held.amount);
+        let reserved = tokio::task::spawn_blocking(move || task.reserve(&keys, amount, &period))
+            .await
+            .map_err(|e| e.to_string())
+            // The kind alone: an error's text may quote the URL, password included.
+            .and_then(|r| r.map_err(|e| format!("{:?}", e.kind())));
+        match reserved {
+            Ok(Ok(())) => Ok(held),
+            Ok(Err(used)) => Err(self
+                .period
+                .refusal(used, worst, &self.currency, now)
+                .unwrap_or_else(|| "a daily or monthly cap would be exceeded".to_owned())),
+            Err(e) => {
+                tracing::warn!(error = %e, "shared spend counters unreachable");
+                Err(
+                    "the shared spend counters (Redis) cannot be reached, so the caps cannot be \
+                     checked and nothing was sent: try again shortly"
+                        .to_owned(),
+                )
+            }
+        }
     }
 
     /// What `caller` spent today and this month, with the caps and what is left.
@@ -109,13 +174,25 @@ impl Spend {
         let now = (self.clock)();
         let (day, month) = PeriodCaps::starts(now);
         let ledger = self.ledger();
+        let mut billed = Used {
+            day: ledger.totals(Some(caller), day),
+            month: ledger.totals(Some(caller), month),
+        };
+        let mut in_flight = ledger.held(caller);
+        if let Some(counters) = self.shared.clone() {
+            // The shared totals count calls in flight on every instance with the billed ones.
+            let keys = shared::Keys::of(caller, now);
+            match tokio::task::spawn_blocking(move || counters.used(&keys)).await {
+                Ok(Ok(used)) => (billed, in_flight) = (used, Totals::default()),
+                _ => {
+                    tracing::warn!("shared spend counters unreachable: this instance's usage shown")
+                }
+            }
+        }
         Usage {
             now,
-            billed: Used {
-                day: ledger.totals(Some(caller), day),
-                month: ledger.totals(Some(caller), month),
-            },
-            in_flight: ledger.held(caller),
+            billed,
+            in_flight,
             period: self.period,
             call: self.call,
             currency: self.currency.clone(),

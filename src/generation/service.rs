@@ -63,9 +63,7 @@ impl Generator {
                 config.spend.currency.clone(),
                 // Its own small file next to the job store's, so the store can change freely,
                 // written only when day or month caps must hold across restarts: each write
-                // cost about 0.1 ms of every call, for totals nothing else reads yet. With a
-                // shared (Redis) store each instance keeps its ledger in memory for now: caps
-                // then count per instance.
+                // cost about 0.1 ms of every call, for totals nothing else reads yet.
                 match &config.jobs.store {
                     Some(crate::config::StoreAt::File(p)) if !config.spend.period.is_empty() => {
                         Some(p.with_file_name("spend.redb"))
@@ -74,6 +72,21 @@ impl Generator {
                 },
             ),
         }
+        .shared_spend(config)
+    }
+
+    /// With a shared (Redis) job store, day and month totals are kept there too, so caps count
+    /// across instances rather than per instance; the per-call entries stay in memory.
+    fn shared_spend(mut self, config: &Config) -> Generator {
+        if let Some(crate::config::StoreAt::Redis(url)) = &config.jobs.store {
+            match url.client() {
+                Ok(client) => self.spend = self.spend.shared_in(client),
+                Err(_) => {
+                    tracing::warn!(store = %url.shown(), "spend caps count per instance: no Redis client")
+                }
+            }
+        }
+        self
     }
 
     /// Names saved files after `clock`'s time instead of the system's.
@@ -142,7 +155,7 @@ impl Generator {
             prepared.request.image.len(),
             &self.spend.currency,
         );
-        reservation.settle(&prepared.request.model, &cost);
+        reservation.settle(&prepared.request.model, &cost).await;
         if !self.spend.period.is_empty() {
             notes.push(self.spend.usage(&access.caller).await.text());
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::cost::Cost;
 use super::ledger::{Entry, Ledger};
+use super::shared::{self, Amount};
 
 /// Held by a call from its cap check on. [`Reservation::settle`] records what the call was
 /// billed in place of its worst case; dropped unsettled (the call failed, was refused further
@@ -17,6 +18,8 @@ pub struct Reservation {
     clock: fn() -> i64,
     /// The ledger's hold, when period caps are set.
     hold: Option<u64>,
+    /// The room held in the shared counters instead, when they are used.
+    shared: Option<shared::Held>,
 }
 
 impl Reservation {
@@ -26,6 +29,7 @@ impl Reservation {
             caller: caller.to_owned(),
             clock,
             hold: None,
+            shared: None,
         }
     }
 
@@ -33,8 +37,12 @@ impl Reservation {
         self.hold = Some(id);
     }
 
+    pub(super) fn shared(&mut self, held: shared::Held) {
+        self.shared = Some(held);
+    }
+
     /// Records the call as billed (`cost`, with `model`) and frees the room it held.
-    pub fn settle(mut self, model: &str, cost: &Cost) {
+    pub async fn settle(mut self, model: &str, cost: &Cost) {
         let billed = cost.images > 0 || cost.tokens > 0;
         let entry = billed.then(|| Entry {
             at: (self.clock)(),
@@ -45,6 +53,10 @@ impl Reservation {
             estimate: cost.estimate,
         });
         self.ledger.settle(self.hold.take(), entry);
+        if let Some(held) = self.shared.take() {
+            held.settle(Amount::of(cost.images, cost.estimate.unwrap_or(0.0)))
+                .await;
+        }
     }
 }
 
@@ -52,6 +64,9 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(id) = self.hold.take() {
             self.ledger.settle(Some(id), None);
+        }
+        if let Some(held) = self.shared.take() {
+            held.release();
         }
     }
 }
@@ -129,8 +144,8 @@ mod tests {
         drop(spend.reserve("b", &one, &rules).await.unwrap());
         drop(first);
         let third = spend.reserve("a", &one, &rules).await.unwrap();
-        second.settle("m", &billed(1));
-        third.settle("m", &billed(1));
+        second.settle("m", &billed(1)).await;
+        third.settle("m", &billed(1)).await;
         assert!(
             spend.reserve("a", &one, &rules).await.is_err(),
             "two billed images fill the cap"
@@ -146,9 +161,9 @@ mod tests {
             spend.reserve("a", &four, &rules).await.is_err(),
             "4 held + 4 > 5"
         );
-        sequence.settle("m", &billed(1));
+        sequence.settle("m", &billed(1)).await;
         let again = spend.reserve("a", &four, &rules).await.unwrap();
-        again.settle("m", &billed(0));
+        again.settle("m", &billed(0)).await;
         let usage = spend.usage("a").await.text();
         assert!(usage.contains("Today (UTC): 1 image of 5"), "{usage}");
     }
