@@ -132,11 +132,15 @@ impl Spend {
         worst: (u64, Option<f64>),
         now: i64,
     ) -> Result<shared::Held, String> {
-        // What needs no totals first: a cost cap on a model without a price, or a call that
-        // alone passes a cap.
-        if let Some(why) = self
-            .period
-            .refusal(Used::default(), worst, &self.currency, now)
+        // A cost cap on a model without a price needs no totals (the script would count its
+        // cost as nothing).
+        let cost_capped =
+            self.period.cost_per_day.is_some() || self.period.cost_per_month.is_some();
+        if worst.1.is_none()
+            && cost_capped
+            && let Some(why) = self
+                .period
+                .refusal(Used::default(), worst, &self.currency, now)
         {
             return Err(why);
         }
