@@ -54,7 +54,8 @@ generate_sequence: a set of related, consistent images (story panels, variations
 state the count in the prompt. Results list each image's size, saved path and URL (URLs expire after 24 hours) \
 and attach small previews. \
 A call still running after the wait limit answers with a job_id: pass it to get_job to collect the \
-images. A failed call says which argument to change.";
+images. A failed call says which argument to change. \
+The resource seedream://usage tells what was spent today and this month and what the caps leave.";
 
 /// Where the tools learn who calls: the transport's reading of a request's extensions.
 /// `None` (stdio, or a request no transport described) means the local operator.
@@ -93,6 +94,7 @@ impl ImageServer {
             saved: &self.saved,
             jobs: &self.jobs,
             history: &self.history,
+            spend: self.generator.spend(),
             tenant,
         }
     }
@@ -355,7 +357,7 @@ impl ServerHandler for ImageServer {
             .rebuild_once(self.generator.output_dir(), &self.saved)
             .await;
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        history::list(&self.history, &caller.tenant, cursor)
+        resources::list(&self.history, &caller.tenant, cursor)
     }
 
     /// The tools, linked to the gallery and with its own tool for a client that renders MCP

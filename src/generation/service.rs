@@ -66,9 +66,7 @@ impl Generator {
                 config.spend.currency.clone(),
                 // Its own small file next to the job store's, so the store can change freely,
                 // written only when day or month caps must hold across restarts: each write
-                // cost about 0.1 ms of every call, for totals nothing else reads yet. With a
-                // shared (Redis) store each instance keeps its ledger in memory for now: caps
-                // then count per instance.
+                // cost about 0.1 ms of every call, for totals nothing else reads yet.
                 match &config.jobs.store {
                     Some(crate::config::StoreAt::File(p)) if !config.spend.period.is_empty() => {
                         Some(p.with_file_name("spend.redb"))
@@ -77,12 +75,32 @@ impl Generator {
                 },
             ),
         }
+        .shared_spend(config)
+    }
+
+    /// With a shared (Redis) job store, day and month totals are kept there too, so caps count
+    /// across instances rather than per instance; the per-call entries stay in memory.
+    fn shared_spend(mut self, config: &Config) -> Generator {
+        if let Some(crate::config::StoreAt::Redis(url)) = &config.jobs.store {
+            match url.client() {
+                Ok(client) => self.spend = self.spend.shared_in(client),
+                Err(_) => {
+                    tracing::warn!(store = %url.shown(), "spend caps count per instance: no Redis client")
+                }
+            }
+        }
+        self
     }
 
     /// Names saved files after `clock`'s time instead of the system's.
     pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Generator {
         self.clock = clock;
         self
+    }
+
+    /// The caps and the ledger, for the usage resource.
+    pub fn spend(&self) -> &Spend {
+        &self.spend
     }
 
     /// Every folder the operator allows references to be read from.
@@ -120,8 +138,17 @@ impl Generator {
         let prepared =
             seedream::prepare(self.spec(request), self.defaults.size, &self.profile).ok()?;
         let rules = prepared.model.rules(&self.profile);
+        let spend = &self.spend;
+        // Over a per-call cap it will be refused anyway: no point asking the person first.
+        if spend
+            .call
+            .refusal(&prepared.request, &rules, &spend.currency)
+            .is_some()
+        {
+            return None;
+        }
         self.confirm
-            .quote(&prepared.request, &rules, &self.spend.currency)
+            .quote(&prepared.request, &rules, &spend.currency)
     }
 
     /// Runs `request` to its delivered images, telling `progress` what it is doing.
@@ -135,12 +162,12 @@ impl Generator {
         let job = request.options.job.clone();
         let (prepared, mut notes) = self.prepare(request, &access.roots).await?;
         let rules = prepared.model.rules(&self.profile);
-        if let Some(why) = self
+        // Held until the cost is known; dropped on any error or cancellation on the way.
+        let reservation = self
             .spend
-            .refusal(&access.caller, &prepared.request, &rules)
-        {
-            return Err(ToolError::InvalidRequest(why));
-        }
+            .reserve(&access.caller, &prepared.request, &rules)
+            .await
+            .map_err(ToolError::InvalidRequest)?;
         let generation = self
             .send(&prepared.request, access.api_key, progress)
             .await?;
@@ -150,10 +177,9 @@ impl Generator {
             prepared.request.image.len(),
             &self.spend.currency,
         );
-        self.spend
-            .record(&access.caller, &prepared.request.model, &cost);
+        reservation.settle(&prepared.request.model, &cost).await;
         if !self.spend.period.is_empty() {
-            notes.push(self.spend.usage_text(&access.caller));
+            notes.push(self.spend.usage(&access.caller).await.text());
         }
         progress.phase("downloading, saving and previewing the images".to_owned());
         let now = (self.clock)();

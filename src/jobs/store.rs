@@ -25,7 +25,7 @@ use std::time::Duration;
 
 pub use embedded::Embedded;
 pub use record::{Clock, ImageMeta, Record, Status};
-pub use shared::{RedisUrl, Shared};
+pub use shared::{RedisUrl, Shared, connect as redis_connection};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! The ledger of billed calls: time, caller (the keyed hash the job store uses, never a key),
-//! model, images, tokens and estimate. Totals are kept in memory, so a cap check costs no disk
-//! read; each entry is written to its own small redb file next to the job store by a writer
+//! model, images, tokens and estimate; and the room held for calls in flight (their worst
+//! case), so that calls checked at the same time cannot together pass a cap that only one of
+//! them fits. Totals are kept in memory, so a cap check costs no disk read; each entry is written to its own small redb file next to the job store by a writer
 //! thread, off the call's path, and read back at start (the last 32 days), so a restart keeps
 //! what was spent. Kept apart from the job store so that store can change (Redis) freely.
 
@@ -38,10 +39,43 @@ pub struct Totals {
     pub cost: f64,
 }
 
-/// The ledger: in-memory entries, and a writer to its file when it has one.
+impl Totals {
+    fn add(self, images: u64, cost: f64) -> Totals {
+        Totals {
+            images: self.images + images,
+            cost: self.cost + cost,
+        }
+    }
+}
+
+/// What a caller has used today and this month: billed calls plus room held for calls in
+/// flight.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Used {
+    pub day: Totals,
+    pub month: Totals,
+}
+
+/// Room held for one call in flight: its worst case, counted in every period until settled.
+#[derive(Debug, Clone)]
+struct Hold {
+    id: u64,
+    caller: String,
+    images: u64,
+    cost: f64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    entries: Vec<Entry>,
+    holds: Vec<Hold>,
+    next_hold: u64,
+}
+
+/// The ledger: in-memory entries and holds, and a writer to its file when it has one.
 #[derive(Debug)]
 pub struct Ledger {
-    entries: Mutex<Vec<Entry>>,
+    state: Mutex<State>,
     writer: Option<(Sender<Entry>, JoinHandle<()>)>,
 }
 
@@ -49,7 +83,7 @@ impl Ledger {
     /// A ledger that lives as long as the process.
     pub fn memory() -> Ledger {
         Ledger {
-            entries: Mutex::new(Vec::new()),
+            state: Mutex::default(),
             writer: None,
         }
     }
@@ -63,7 +97,10 @@ impl Ledger {
                 let (tx, rx) = channel::<Entry>();
                 let thread = std::thread::spawn(move || write_all(&db, &rx));
                 Ledger {
-                    entries: Mutex::new(entries),
+                    state: Mutex::new(State {
+                        entries,
+                        ..State::default()
+                    }),
                     writer: Some((tx, thread)),
                 }
             }
@@ -74,28 +111,89 @@ impl Ledger {
         }
     }
 
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Counts `entry` now and writes it in the background.
     pub fn record(&self, entry: Entry) {
+        self.settle(None, Some(entry));
+    }
+
+    /// Holds room for `images` costing `cost` for `caller`, unless `check`, given what the
+    /// caller has used since `starts` (day, month: billed calls plus every hold), says why
+    /// not. Checked and held under one lock, so concurrent calls are counted one after the
+    /// other. The hold counts until [`Ledger::settle`] releases it.
+    pub fn hold(
+        &self,
+        caller: &str,
+        starts: (i64, i64),
+        (images, cost): (u64, f64),
+        check: impl FnOnce(Used) -> Option<String>,
+    ) -> Result<u64, String> {
+        let mut state = self.state();
+        let held = held(&state.holds, caller);
+        let used = Used {
+            day: sum(&state.entries, Some(caller), starts.0).add(held.images, held.cost),
+            month: sum(&state.entries, Some(caller), starts.1).add(held.images, held.cost),
+        };
+        if let Some(why) = check(used) {
+            return Err(why);
+        }
+        state.next_hold += 1;
+        let id = state.next_hold;
+        state.holds.push(Hold {
+            id,
+            caller: caller.to_owned(),
+            images,
+            cost,
+        });
+        Ok(id)
+    }
+
+    /// Releases the hold `id` (when given) and counts `entry` (when given) in one step, so
+    /// the call is never counted twice nor missed in between.
+    pub fn settle(&self, id: Option<u64>, entry: Option<Entry>) {
+        let mut state = self.state();
+        if let Some(id) = id {
+            state.holds.retain(|h| h.id != id);
+        }
+        let Some(entry) = entry else {
+            return;
+        };
         if let Some((tx, _)) = &self.writer {
             let _ = tx.send(entry.clone());
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let horizon = entry.at - KEEP_SECONDS;
-        entries.retain(|e| e.at >= horizon);
-        entries.push(entry);
+        state.entries.retain(|e| e.at >= horizon);
+        state.entries.push(entry);
     }
 
-    /// What `caller` (every caller with `None`) spent from `since` (unix seconds) on.
+    /// What `caller` (every caller with `None`) was billed from `since` (unix seconds) on.
     pub fn totals(&self, caller: Option<&str>, since: i64) -> Totals {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .iter()
-            .filter(|e| e.at >= since && caller.is_none_or(|c| e.caller == c))
-            .fold(Totals::default(), |t, e| Totals {
-                images: t.images + e.images,
-                cost: t.cost + e.estimate.unwrap_or(0.0),
-            })
+        sum(&self.state().entries, caller, since)
     }
+
+    /// The room held for `caller`'s calls in flight.
+    pub fn held(&self, caller: &str) -> Totals {
+        held(&self.state().holds, caller)
+    }
+}
+
+fn held(holds: &[Hold], caller: &str) -> Totals {
+    holds
+        .iter()
+        .filter(|h| h.caller == caller)
+        .fold(Totals::default(), |t, h| t.add(h.images, h.cost))
+}
+
+fn sum(entries: &[Entry], caller: Option<&str>, since: i64) -> Totals {
+    entries
+        .iter()
+        .filter(|e| e.at >= since && caller.is_none_or(|c| e.caller == c))
+        .fold(Totals::default(), |t, e| {
+            t.add(e.images, e.estimate.unwrap_or(0.0))
+        })
 }
 
 impl Drop for Ledger {

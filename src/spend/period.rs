@@ -3,7 +3,7 @@
 //! caller past a cap, saying which, what is left, when it resets and how to raise it.
 
 use super::cost::amount;
-use super::ledger::{Ledger, Totals};
+use super::ledger::{Totals, Used};
 
 /// The period caps; `None` is no cap.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -17,13 +17,13 @@ pub struct PeriodCaps {
 const DAY: i64 = 24 * 3600;
 
 /// One period: its name, when it started and when it resets (unix seconds).
-struct Window {
-    name: &'static str,
-    start: i64,
-    reset: i64,
+pub(super) struct Window {
+    pub name: &'static str,
+    pub start: i64,
+    pub reset: i64,
 }
 
-fn day(now: i64) -> Window {
+pub(super) fn day(now: i64) -> Window {
     let start = now - now.rem_euclid(DAY);
     Window {
         name: "daily",
@@ -32,7 +32,7 @@ fn day(now: i64) -> Window {
     }
 }
 
-fn month(now: i64) -> Window {
+pub(super) fn month(now: i64) -> Window {
     let days = now.div_euclid(DAY);
     let (y, m, d) = civil(days);
     let start = (days - (d - 1)) * DAY;
@@ -50,25 +50,36 @@ impl PeriodCaps {
         *self == PeriodCaps::default()
     }
 
-    /// Why a call that may make `worst.0` images costing `worst.1` may not be sent, or `None`.
+    /// When today and this month started (unix seconds), the periods [`Used`] counts.
+    pub fn starts(now: i64) -> (i64, i64) {
+        (day(now).start, month(now).start)
+    }
+
+    /// Why a call that may make `worst.0` images costing `worst.1` may not be sent, given
+    /// what the caller has `used`, or `None`.
     pub fn refusal(
         &self,
-        ledger: &Ledger,
-        caller: &str,
+        used: Used,
         worst: (u64, Option<f64>),
         currency: &str,
         now: i64,
     ) -> Option<String> {
-        for (window, images_cap, cost_cap, flag) in [
-            (day(now), self.images_per_day, self.cost_per_day, "day"),
+        for (window, spent, images_cap, cost_cap, flag) in [
+            (
+                day(now),
+                used.day,
+                self.images_per_day,
+                self.cost_per_day,
+                "day",
+            ),
             (
                 month(now),
+                used.month,
                 self.images_per_month,
                 self.cost_per_month,
                 "month",
             ),
         ] {
-            let spent = ledger.totals(Some(caller), window.start);
             let resets = format!("resets {}", when(window.reset, now));
             if let Some(cap) = images_cap
                 && spent.images + worst.0 > cap
@@ -111,10 +122,9 @@ impl PeriodCaps {
         None
     }
 
-    /// Today's and this month's spending, with the caps.
-    pub fn usage_text(&self, ledger: &Ledger, caller: &str, currency: &str, now: i64) -> String {
-        let line = |w: Window, images: Option<u64>, cost: Option<f64>| {
-            let t: Totals = ledger.totals(Some(caller), w.start);
+    /// Today's and this month's spending (`billed`), with the caps.
+    pub fn usage_text(&self, billed: Used, currency: &str, now: i64) -> String {
+        let line = |w: Window, t: Totals, images: Option<u64>, cost: Option<f64>| {
             let cap_i = images.map(|c| format!(" of {c}")).unwrap_or_default();
             let cap_c = cost
                 .map(|c| format!(" of {} {currency}", amount(c)))
@@ -134,14 +144,25 @@ impl PeriodCaps {
         };
         format!(
             "{} {}",
-            line(day(now), self.images_per_day, self.cost_per_day),
-            line(month(now), self.images_per_month, self.cost_per_month)
+            line(day(now), billed.day, self.images_per_day, self.cost_per_day),
+            line(
+                month(now),
+                billed.month,
+                self.images_per_month,
+                self.cost_per_month
+            )
         )
     }
 }
 
+/// The UTC date of `at`: "2026-11-30".
+pub(super) fn date(at: i64) -> String {
+    let (y, m, d) = civil(at.div_euclid(DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// "at 2026-12-01 00:00 UTC (in 3 h 20 min)".
-fn when(at: i64, now: i64) -> String {
+pub(super) fn when(at: i64, now: i64) -> String {
     let (y, m, d) = civil(at.div_euclid(DAY));
     let left = (at - now).max(0);
     format!(
@@ -178,10 +199,18 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spend::Entry;
+    use crate::spend::{Entry, Ledger};
 
     // 2026-11-30 20:00 UTC.
     const NOW: i64 = 1_796_068_800;
+
+    fn used(ledger: &Ledger, caller: &str) -> Used {
+        let (day, month) = PeriodCaps::starts(NOW);
+        Used {
+            day: ledger.totals(Some(caller), day),
+            month: ledger.totals(Some(caller), month),
+        }
+    }
 
     fn spent(ledger: &Ledger, at: i64, images: u64) {
         ledger.record(Entry {
@@ -212,8 +241,13 @@ mod tests {
             images_per_day: Some(10),
             ..PeriodCaps::default()
         };
-        assert!(caps.refusal(&l, "a", (2, Some(0.08)), "USD", NOW).is_none());
-        let why = caps.refusal(&l, "a", (3, Some(0.12)), "USD", NOW).unwrap();
+        assert!(
+            caps.refusal(used(&l, "a"), (2, Some(0.08)), "USD", NOW)
+                .is_none()
+        );
+        let why = caps
+            .refusal(used(&l, "a"), (3, Some(0.12)), "USD", NOW)
+            .unwrap();
         assert!(
             why.contains("daily image cap") && why.contains("8 of 10"),
             "{why}"
@@ -224,7 +258,10 @@ mod tests {
         );
         assert!(why.contains("SEEDREAM_CAP_IMAGES_PER_DAY"), "{why}");
         // Another caller has its own allowance.
-        assert!(caps.refusal(&l, "b", (10, Some(0.4)), "USD", NOW).is_none());
+        assert!(
+            caps.refusal(used(&l, "b"), (10, Some(0.4)), "USD", NOW)
+                .is_none()
+        );
     }
 
     #[test]
@@ -235,13 +272,18 @@ mod tests {
             cost_per_month: Some(1.0),
             ..PeriodCaps::default()
         };
-        assert!(caps.refusal(&l, "a", (5, Some(0.2)), "USD", NOW).is_none());
-        let why = caps.refusal(&l, "a", (6, Some(0.24)), "USD", NOW).unwrap();
+        assert!(
+            caps.refusal(used(&l, "a"), (5, Some(0.2)), "USD", NOW)
+                .is_none()
+        );
+        let why = caps
+            .refusal(used(&l, "a"), (6, Some(0.24)), "USD", NOW)
+            .unwrap();
         assert!(
             why.contains("monthly cost cap") && why.contains("0.20 USD left"),
             "{why}"
         );
-        let usage = caps.usage_text(&l, "a", "USD", NOW);
+        let usage = caps.usage_text(used(&l, "a"), "USD", NOW);
         assert!(
             usage.contains("This month (UTC): 20 images, estimated 0.80 USD of 1.00 USD"),
             "{usage}"

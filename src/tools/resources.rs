@@ -1,15 +1,17 @@
 //! Images as MCP resources, for clients that cannot open local files: saved images
 //! (`file://` URIs), the full images a job keeps when nothing else holds them
 //! (`seedream://jobs/{job_id}/images/{n}`) and the jobs in the history
-//! (`seedream://jobs/{job_id}`, see `history`). A caller reads only its own: a `file://` URI
-//! is served only for a file this server saved (or found in its output folder after a restart)
-//! for that caller, never any other file on the disk.
+//! (`seedream://jobs/{job_id}`, see `history`); and what the caller spent
+//! (`seedream://usage`). A caller reads only its own: a `file://` URI is served only for a file
+//! this server saved (or found in its output folder after a restart) for that caller, never any
+//! other file on the disk, and the usage is the caller's own spending.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rmcp::ErrorData;
 use rmcp::model::{
-    ListResourceTemplatesResult, ReadResourceResult, ResourceContents, ResourceTemplate,
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate,
 };
 
 use super::history::{self, History};
@@ -17,8 +19,30 @@ use super::saved::{Access, SavedFiles};
 use crate::caller::Tenant;
 use crate::files::{AllowedRoots, local_ref};
 use crate::jobs::Jobs;
+use crate::spend::Spend;
 
 const JOB_IMAGES: &str = "seedream://jobs/";
+/// What the caller spent today and this month, with the caps.
+pub const USAGE_URI: &str = "seedream://usage";
+
+/// One page of `resources/list`: the usage first, then `owner`'s history.
+pub fn list(
+    history: &History,
+    owner: &Tenant,
+    cursor: Option<&str>,
+) -> Result<ListResourcesResult, ErrorData> {
+    let mut page = history::list(history, owner, cursor)?;
+    if cursor.is_none() {
+        let usage = Resource::new(USAGE_URI, "usage")
+            .with_title("Spending today and this month")
+            .with_description(
+                "What you spent today and this month (images, estimated cost), the caps, what is left and when each resets.",
+            )
+            .with_mime_type("application/json");
+        page.resources.insert(0, usage);
+    }
+    Ok(page)
+}
 
 pub fn templates() -> ListResourceTemplatesResult {
     ListResourceTemplatesResult::with_all_items(vec![
@@ -41,11 +65,19 @@ pub struct Readers<'a> {
     pub saved: &'a SavedFiles,
     pub jobs: &'a Jobs,
     pub history: &'a History,
+    pub spend: &'a Spend,
     pub tenant: &'a Tenant,
 }
 
 /// Reads an image the caller may see; anything else is `resource_not_found`.
 pub async fn read(uri: &str, readers: Readers<'_>) -> Result<ReadResourceResult, ErrorData> {
+    if uri == USAGE_URI {
+        let usage = readers.spend.usage(readers.tenant.as_str()).await;
+        return Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(usage.json().to_string(), uri)
+                .with_mime_type("application/json"),
+        ]));
+    }
     if let Some(rest) = uri.strip_prefix(JOB_IMAGES) {
         if !rest.contains('/') {
             return history::read_job(readers.history, uri, rest, readers.tenant);
@@ -59,7 +91,7 @@ pub async fn read(uri: &str, readers: Readers<'_>) -> Result<ReadResourceResult,
         .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
     {
         return Err(not_found(
-            "only file:// URIs of saved images and seedream://jobs/… URIs of kept images are served"
+            "only file:// URIs of saved images, seedream://jobs/… URIs of kept images and seedream://usage are served"
                 .to_owned(),
         ));
     }

@@ -100,7 +100,13 @@ async fn over_pipe(
 
 /// The server's end of an in-process pipe, served; returns the client's end.
 fn serve_pipe(fake: &seedream_fake::FakeApi) -> tokio::io::DuplexStream {
-    let server = ImageServer::new(config(&fake.base_url(), KEY, &["--save", "false"])).unwrap();
+    serve_pipe_with(fake, &[])
+}
+
+fn serve_pipe_with(fake: &seedream_fake::FakeApi, flags: &[&str]) -> tokio::io::DuplexStream {
+    let mut settings = vec!["--save", "false"];
+    settings.extend_from_slice(flags);
+    let server = ImageServer::new(config(&fake.base_url(), KEY, &settings)).unwrap();
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
@@ -356,4 +362,27 @@ async fn a_task_declaring_client_is_asked_before_its_task_exists() {
     let result = crate::tasks::tool_result(&done);
     assert!(!is_error(&result), "{}", text(&result));
     assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_call_over_a_per_call_cap_is_refused_without_asking() {
+    let fake = fake().await;
+    let person = Person::answering(ElicitationAction::Accept);
+    let pipe = serve_pipe_with(&fake, &["--max-images-per-call", "10"]);
+    let client = person
+        .clone()
+        .serve_with_lifecycle(pipe, lifecycle(false))
+        .await
+        .unwrap();
+    let refused = sequence(&client, expensive()).await;
+    assert!(
+        text(&refused).contains("per-call cap of 10"),
+        "{}",
+        text(&refused)
+    );
+    assert!(
+        person.questions().is_empty(),
+        "not asked to pay for a call the cap refuses"
+    );
+    assert!(fake.requests().is_empty());
 }

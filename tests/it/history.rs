@@ -104,10 +104,11 @@ async fn over_stdio_a_restarted_server_lists_and_reads_what_it_saved_and_nothing
     let (replies, logs) = exchange(&env, &second).await;
 
     let uris = listed(&replies[&2]);
-    let job = uris[0].clone();
+    assert_eq!(uris[0], "seedream://usage", "{uris:?}");
+    let job = uris[1].clone();
     assert!(job.starts_with("seedream://jobs/"), "{uris:?}");
     assert_eq!(
-        uris[1..],
+        uris[2..],
         saved.iter().map(|p| file_uri(p)).collect::<Vec<_>>()[..],
         "{logs}"
     );
@@ -145,7 +146,11 @@ async fn a_job_summary_tells_its_prompt_model_and_images() {
     .await;
     assert!(!is_error(&made), "{}", text(&made));
     let list = client.list_resources(None).await.unwrap();
-    let job = &list.resources[0];
+    assert_eq!(
+        list.resources[0].uri, "seedream://usage",
+        "the usage comes first"
+    );
+    let job = &list.resources[1];
     assert_eq!(job.mime_type.as_deref(), Some("application/json"));
     assert_eq!(job.title.as_deref(), Some("a fox at dawn"));
     let read = client
@@ -163,7 +168,7 @@ async fn a_job_summary_tells_its_prompt_model_and_images() {
             .unwrap()
             .starts_with("doubao-seedream")
     );
-    assert_eq!(summary["images"][0]["uri"], list.resources[1].uri);
+    assert_eq!(summary["images"][0]["uri"], list.resources[2].uri);
 }
 
 #[tokio::test]
@@ -187,7 +192,7 @@ async fn over_http_with_saving_off_kept_images_are_listed_for_their_owner_only_i
         assert!(!is_error(&made), "{}", text(&made));
 
         let list = alice.list_resources(None).await.unwrap();
-        let uris: Vec<&str> = list.resources.iter().map(|r| r.uri.as_str()).collect();
+        let uris: Vec<&str> = list.resources[1..].iter().map(|r| r.uri.as_str()).collect();
         assert!(uris[0].starts_with("seedream://jobs/"), "{uris:?}");
         assert!(uris[1].contains("/images/1"), "{uris:?}");
         assert!(
@@ -197,7 +202,8 @@ async fn over_http_with_saving_off_kept_images_are_listed_for_their_owner_only_i
                 .is_ok()
         );
         let theirs = mallory.list_resources(None).await.unwrap();
-        assert!(theirs.resources.is_empty(), "{:?}", theirs.resources);
+        let theirs: Vec<&str> = theirs.resources.iter().map(|r| r.uri.as_str()).collect();
+        assert_eq!(theirs, ["seedream://usage"], "only their own usage");
         assert!(
             mallory
                 .read_resource(ReadResourceRequestParams::new(uris[0]))
@@ -221,7 +227,7 @@ async fn pages_follow_the_cursor_to_the_oldest_job() {
         assert!(!is_error(&made), "{}", text(&made));
     }
     let first = client.list_resources(None).await.unwrap();
-    assert_eq!(first.resources[0].title.as_deref(), Some("fox 21"));
+    assert_eq!(first.resources[1].title.as_deref(), Some("fox 21"));
     let cursor = first.next_cursor.clone().expect("a second page");
     let second = client
         .list_resources(Some(

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::support::{KEY, call, config, connect, fake, is_error, scratch_dir, text};
 
 /// Waits until the previous server has closed the file (its last job task has ended).
-async fn until_released(path: &Path) {
+pub(crate) async fn until_released(path: &Path) {
     for _ in 0..500 {
         match Store::open(path, Duration::from_secs(3600), 1 << 30) {
             Ok(_) => return,

@@ -454,3 +454,93 @@ async fn a_job_whose_instance_dies_is_reported_interrupted_and_maybe_billed_by_t
         "it went upstream: {told}"
     );
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(require_redis),
+    ignore = "needs redis-server (apt install redis-server); set SEEDREAM_REQUIRE_REDIS=1 to run it, or pass --ignored"
+)]
+async fn a_daily_cap_counts_the_calls_of_every_instance_sharing_redis() {
+    let fake = fake().await;
+    let (_redis, store) = start_redis();
+    let cap = ["--cap-images-per-day", "3"];
+    let (_a, a) = start_instance(&fake, &store, "a", &cap);
+    let (_b, b) = start_instance(&fake, &store, "b", &cap);
+    let on_a = modern_client(format!("http://{a}/mcp")).await;
+    let on_b = modern_client(format!("http://{b}/mcp")).await;
+    let slow = |client| {
+        call(
+            client,
+            "generate_image",
+            json!({"prompt": "[[fake:slow=800]] a fox", "model": "4.5"}),
+        )
+    };
+    // A failed call gives its room back; a sequence counts what was billed, not its worst case.
+    let failed = call(
+        &on_a,
+        "generate_image",
+        json!({"prompt": "[[fake:input_text_sensitive]] a fox", "model": "4.5"}),
+    )
+    .await;
+    assert!(is_error(&failed), "{}", text(&failed));
+    let one_of_three = call(
+        &on_b,
+        "generate_sequence",
+        json!({"prompt": "[[fake:n=1]] three panels", "max_images": 3}),
+    )
+    .await;
+    assert!(!is_error(&one_of_three), "{}", text(&one_of_three));
+    let mut used = usage_today(&on_a).await;
+    for _ in 0..50 {
+        if used["images"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        used = usage_today(&on_a).await;
+    }
+    assert_eq!(used["images"], 1, "{used}");
+    // Together, two on each instance: only two fit.
+    let (r1, r2, r3, r4) = tokio::join!(slow(&on_a), slow(&on_b), slow(&on_a), slow(&on_b));
+    let refused: Vec<String> = [&r1, &r2, &r3, &r4]
+        .into_iter()
+        .filter(|r| is_error(r))
+        .map(text)
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused.iter().all(|t| t.contains("daily image cap")),
+        "{refused:?}"
+    );
+    // One after the other, on either instance: the third is refused.
+    for client in [&on_a, &on_b] {
+        let late = call(
+            client,
+            "generate_image",
+            json!({"prompt": "a fox", "model": "4.5"}),
+        )
+        .await;
+        assert!(
+            is_error(&late) && text(&late).contains("3 of 3 images used"),
+            "{}",
+            text(&late)
+        );
+    }
+    assert_eq!(fake.requests().len(), 4, "the refused calls sent nothing");
+    let today = usage_today(&on_b).await;
+    assert_eq!(today["images"], 3, "{today}");
+    assert_eq!(today["left"]["images"], 0, "{today}");
+}
+
+/// Today's part of the `seedream://usage` resource.
+async fn usage_today(client: &rmcp::Peer<rmcp::RoleClient>) -> serde_json::Value {
+    let usage = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "seedream://usage",
+        ))
+        .await
+        .unwrap();
+    let usage = serde_json::to_value(&usage).unwrap();
+    let usage: serde_json::Value =
+        serde_json::from_str(usage["contents"][0]["text"].as_str().unwrap()).unwrap();
+    usage["today"].clone()
+}

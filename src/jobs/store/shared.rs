@@ -54,6 +54,12 @@ impl RedisUrl {
             .map_err(|e| format!("not a usable Redis URL ({})", e.kind_str()))
     }
 
+    /// A client of this server (it connects on first use), for other state kept there: the
+    /// spend counters.
+    pub fn client(&self) -> redis::RedisResult<redis::Client> {
+        redis::Client::open(self.0.as_str())
+    }
+
     /// The URL with any password replaced, for messages and logs.
     pub fn shown(&self) -> String {
         match self.0.rsplit_once('@') {
@@ -192,7 +198,8 @@ impl Shared {
     }
 }
 
-fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
+/// A connection with this store's connect and I/O timeouts.
+pub fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
     let conn = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
     conn.set_read_timeout(Some(IO_TIMEOUT))?;
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
