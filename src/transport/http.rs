@@ -97,12 +97,7 @@ fn app(
         stop.clone(),
     );
     let keys = CallerKeys::new(args.allow_caller_keys, args.server_key_fallback);
-    let token: Option<Arc<str>> = args
-        .token
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(Arc::from);
+    let tokens: Arc<[Arc<str>]> = args.tokens().into();
     let mcp = streamable(server, args, calls, stop, &allowed)
         .merge(legacy.routes())
         .layer(middleware::from_fn_with_state(keys, caller::identify))
@@ -110,7 +105,7 @@ fn app(
             StreamSlots::new(args.max_streams),
             limits::limit_streams,
         ))
-        .layer(middleware::from_fn_with_state(token, require_token))
+        .layer(middleware::from_fn_with_state(tokens, require_token))
         .layer(middleware::from_fn_with_state(
             Arc::new(guard::Allowed::new(&allowed.hosts, &allowed.origins)),
             guard::check,
@@ -273,19 +268,20 @@ async fn end_session(
     response
 }
 
-/// 401 with `WWW-Authenticate` unless the request carries the token (compared in constant time).
+/// 401 with `WWW-Authenticate` unless the request carries one of the tokens (compared in
+/// constant time, against every token). No tokens: every request passes.
 async fn require_token(
-    State(token): State<Option<Arc<str>>>,
+    State(tokens): State<Arc<[Arc<str>]>>,
     request: Request,
     next: Next,
 ) -> Response {
     let mark = request.extensions().get::<conn::ConnMark>().cloned();
-    let Some(expected) = token else {
+    if tokens.is_empty() {
         if let Some(mark) = mark {
             mark.authenticated();
         }
         return next.run(request).await;
-    };
+    }
     let given = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -295,7 +291,7 @@ async fn require_token(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    if given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes())) {
+    if given.is_some_and(|g| one_of(g.as_bytes(), &tokens)) {
         if let Some(mark) = mark {
             mark.authenticated();
         }
@@ -313,6 +309,13 @@ async fn require_token(
     response
 }
 
+/// Whether `given` is one of `tokens`, compared with every one so the time says nothing of which.
+fn one_of(given: &[u8], tokens: &[Arc<str>]) -> bool {
+    tokens
+        .iter()
+        .fold(false, |hit, t| constant_time_eq(given, t.as_bytes()) | hit)
+}
+
 /// Equal-length inputs take the same time whatever their content.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -327,5 +330,14 @@ mod tests {
         assert!(constant_time_eq(b"secret", b"secret"));
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+
+    #[test]
+    fn any_of_several_tokens_is_accepted_and_nothing_else() {
+        let tokens: Vec<Arc<str>> = vec!["alice-token".into(), "bob-token".into()];
+        assert!(one_of(b"alice-token", &tokens));
+        assert!(one_of(b"bob-token", &tokens));
+        assert!(!one_of(b"carol-token", &tokens));
+        assert!(!one_of(b"alice-token,bob-token", &tokens));
     }
 }

@@ -193,6 +193,58 @@ async fn over_http_each_callers_daily_cap_is_its_own() {
     );
 }
 
+#[tokio::test]
+async fn over_http_each_tokens_daily_cap_is_its_own_on_the_servers_key() {
+    let fake = fake().await;
+    let flags = ["--cap-images-per-day", "1"];
+    let (addr, _stop) = serve(&fake, &["--token", "tok-alice, tok-bob"], &flags).await;
+    let as_token = |modern: bool, token: &'static str| async move {
+        let config =
+            rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                format!("http://{addr}/mcp"),
+            )
+            .auth_header(token);
+        let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
+        let lifecycle = if modern {
+            rmcp::service::ClientLifecycleMode::Discover {
+                preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+            }
+        } else {
+            rmcp::service::ClientLifecycleMode::Initialize
+        };
+        rmcp::service::ClientServiceExt::serve_with_lifecycle((), transport, lifecycle)
+            .await
+            .unwrap()
+    };
+    let alice = as_token(true, "tok-alice").await;
+    let bob = as_token(false, "tok-bob").await;
+    let fox = json!({"prompt": "a fox", "model": "4.5"});
+
+    assert!(!is_error(
+        &call(&alice, "generate_image", fox.clone()).await
+    ));
+    let refused = call(&alice, "generate_image", fox.clone()).await;
+    assert!(
+        text(&refused).contains("1 of 1 images used"),
+        "{}",
+        text(&refused)
+    );
+    let made = call(&bob, "generate_image", fox).await;
+    assert!(!is_error(&made), "{}", text(&made));
+    assert_eq!(usage(&bob).await["today"]["images"], 1);
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "alice's refused call sent nothing"
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer test-key")),
+        "both pay with the server's key"
+    );
+}
+
 /// The `seedream://usage` resource as JSON.
 async fn usage(client: &rmcp::Peer<RoleClient>) -> Value {
     let read = client

@@ -1,6 +1,7 @@
 //! The settings of `seedream-mcp http`, and the configurations that must not start.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -11,7 +12,8 @@ pub struct HttpArgs {
     #[arg(long, env = "SEEDREAM_HTTP_LISTEN", default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
 
-    /// Bearer token every endpoint but /healthz requires.
+    /// Bearer token every endpoint but /healthz requires. Several, comma-separated, give each
+    /// member of a team their own: each token is its own caller (jobs, files, caps).
     #[arg(long, env = "SEEDREAM_HTTP_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
@@ -115,14 +117,21 @@ pub enum HttpError {
 impl HttpArgs {
     /// Checks what can be checked before binding.
     pub fn validate(&self) -> Result<(), HttpError> {
-        let token = self
-            .token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
-        if token.is_none() && !self.listen.ip().is_loopback() {
+        if self.tokens().is_empty() && !self.listen.ip().is_loopback() {
             return Err(HttpError::NoToken(self.listen));
         }
         Ok(())
+    }
+
+    /// The accepted bearer tokens: `--token` split at commas, blanks dropped.
+    pub fn tokens(&self) -> Vec<Arc<str>> {
+        self.token
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(Arc::from)
+            .collect()
     }
 }
