@@ -1,10 +1,13 @@
 //! The ledger of billed calls: time, caller (the keyed hash the job store uses, never a key),
 //! model, images, tokens and estimate; and the room held for calls in flight (their worst
 //! case), so that calls checked at the same time cannot together pass a cap that only one of
-//! them fits. Totals are kept in memory, so a cap check costs no disk read; each entry is written to its own small redb file next to the job store by a writer
-//! thread, off the call's path, and read back at start (the last 32 days), so a restart keeps
-//! what was spent. Kept apart from the job store so that store can change (Redis) freely.
+//! them fits. Totals are kept in memory per caller and UTC day, so a cap check costs no disk
+//! read and no walk over every call of the month; each entry is written to its own small redb
+//! file next to the job store by a writer thread, off the call's path, and read back at start
+//! (the last 32 days), so a restart keeps what was spent. Kept apart from the job store so that
+//! store can change (Redis) freely.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -16,7 +19,8 @@ use serde::{Deserialize, Serialize};
 
 const ENTRIES: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("billed_calls");
 /// Entries older than this are not loaded: the longest cap period is a calendar month.
-const KEEP_SECONDS: i64 = 32 * 24 * 3600;
+const KEEP_SECONDS: i64 = 32 * DAY;
+const DAY: i64 = 24 * 3600;
 
 /// One billed call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,9 +71,46 @@ struct Hold {
 
 #[derive(Debug, Default)]
 struct State {
-    entries: Vec<Entry>,
+    /// What each caller was billed per UTC day (unix days), for the last 32 days.
+    days: HashMap<String, BTreeMap<i64, Totals>>,
     holds: Vec<Hold>,
     next_hold: u64,
+}
+
+impl State {
+    fn with(entries: Vec<Entry>) -> State {
+        let mut state = State::default();
+        for entry in &entries {
+            state.count(entry);
+        }
+        state
+    }
+
+    /// Adds `entry` to its caller's day, and forgets that caller's days past the horizon.
+    fn count(&mut self, entry: &Entry) {
+        let days = self.days.entry(entry.caller.clone()).or_default();
+        let day = days.entry(entry.at.div_euclid(DAY)).or_default();
+        *day = day.add(entry.images, entry.estimate.unwrap_or(0.0));
+        let horizon = (entry.at - KEEP_SECONDS).div_euclid(DAY);
+        *days = days.split_off(&horizon);
+    }
+
+    /// What `caller` (every caller with `None`) was billed from the UTC day of `since` on.
+    fn sum(&self, caller: Option<&str>, since: i64) -> Totals {
+        let first = since.div_euclid(DAY);
+        let of = |days: &BTreeMap<i64, Totals>| {
+            days.range(first..)
+                .fold(Totals::default(), |t, (_, d)| t.add(d.images, d.cost))
+        };
+        match caller {
+            Some(c) => self.days.get(c).map(of).unwrap_or_default(),
+            None => self
+                .days
+                .values()
+                .map(of)
+                .fold(Totals::default(), |t, d| t.add(d.images, d.cost)),
+        }
+    }
 }
 
 /// The ledger: in-memory entries and holds, and a writer to its file when it has one.
@@ -97,10 +138,7 @@ impl Ledger {
                 let (tx, rx) = channel::<Entry>();
                 let thread = std::thread::spawn(move || write_all(&db, &rx));
                 Ledger {
-                    state: Mutex::new(State {
-                        entries,
-                        ..State::default()
-                    }),
+                    state: Mutex::new(State::with(entries)),
                     writer: Some((tx, thread)),
                 }
             }
@@ -134,8 +172,12 @@ impl Ledger {
         let mut state = self.state();
         let held = held(&state.holds, caller);
         let used = Used {
-            day: sum(&state.entries, Some(caller), starts.0).add(held.images, held.cost),
-            month: sum(&state.entries, Some(caller), starts.1).add(held.images, held.cost),
+            day: state
+                .sum(Some(caller), starts.0)
+                .add(held.images, held.cost),
+            month: state
+                .sum(Some(caller), starts.1)
+                .add(held.images, held.cost),
         };
         if let Some(why) = check(used) {
             return Err(why);
@@ -161,17 +203,16 @@ impl Ledger {
         let Some(entry) = entry else {
             return;
         };
+        state.count(&entry);
         if let Some((tx, _)) = &self.writer {
-            let _ = tx.send(entry.clone());
+            let _ = tx.send(entry);
         }
-        let horizon = entry.at - KEEP_SECONDS;
-        state.entries.retain(|e| e.at >= horizon);
-        state.entries.push(entry);
     }
 
-    /// What `caller` (every caller with `None`) was billed from `since` (unix seconds) on.
+    /// What `caller` (every caller with `None`) was billed from the UTC day of `since` (unix
+    /// seconds) on: the caps' periods start at midnight.
     pub fn totals(&self, caller: Option<&str>, since: i64) -> Totals {
-        sum(&self.state().entries, caller, since)
+        self.state().sum(caller, since)
     }
 
     /// The room held for `caller`'s calls in flight.
@@ -185,15 +226,6 @@ fn held(holds: &[Hold], caller: &str) -> Totals {
         .iter()
         .filter(|h| h.caller == caller)
         .fold(Totals::default(), |t, h| t.add(h.images, h.cost))
-}
-
-fn sum(entries: &[Entry], caller: Option<&str>, since: i64) -> Totals {
-    entries
-        .iter()
-        .filter(|e| e.at >= since && caller.is_none_or(|c| e.caller == c))
-        .fold(Totals::default(), |t, e| {
-            t.add(e.images, e.estimate.unwrap_or(0.0))
-        })
 }
 
 impl Drop for Ledger {
@@ -303,14 +335,28 @@ mod tests {
     }
 
     #[test]
-    fn totals_count_one_caller_from_a_time_on() {
+    fn totals_count_one_caller_from_a_day_on() {
         let l = Ledger::memory();
         l.record(entry(100, "a", 2));
-        l.record(entry(200, "a", 3));
-        l.record(entry(200, "b", 4));
-        assert_eq!(l.totals(Some("a"), 150).images, 3);
+        l.record(entry(DAY + 200, "a", 3));
+        l.record(entry(DAY + 300, "b", 4));
+        assert_eq!(l.totals(Some("a"), DAY).images, 3);
+        assert_eq!(
+            l.totals(Some("a"), DAY + 250).images,
+            3,
+            "from the start of its day"
+        );
         assert_eq!(l.totals(None, 0).images, 9);
         assert!((l.totals(Some("a"), 0).cost - 0.2).abs() < 1e-9);
+    }
+
+    #[test]
+    fn days_past_the_horizon_are_forgotten_as_new_ones_come() {
+        let l = Ledger::memory();
+        l.record(entry(0, "a", 5));
+        l.record(entry(40 * DAY, "a", 1));
+        assert_eq!(l.totals(Some("a"), 0).images, 1);
+        assert_eq!(l.state().days["a"].len(), 1);
     }
 
     #[test]
