@@ -5,6 +5,7 @@
 #   bench/run.sh --soak     the same plus 60 s of sustained HTTP load with memory samples
 #   bench/run.sh --only cold,calls   (sections: cold, calls, http, preview)
 #   bench/run.sh --tasks    issue 13's figures: task cost, the job store under load, Redis (bench/tasks.py)
+#   bench/call_instructions.sh [BINARY]   exact instructions per call (valgrind), after this builds
 # Other flags go to bench/compare.py (--runs, --calls, --concurrent, --soak-seconds).
 # Loopback only; everything started is stopped by PID; figures also land in target/bench/results.json.
 set -euo pipefail

@@ -14,7 +14,9 @@ use super::schema;
 pub struct ArgError(pub String);
 
 /// Parses `args` as `T`, refusing arguments `T` does not have.
-pub fn parse<T: DeserializeOwned + JsonSchema>(mut args: JsonObject) -> Result<T, ArgError> {
+pub fn parse<T: DeserializeOwned + JsonSchema + 'static>(
+    mut args: JsonObject,
+) -> Result<T, ArgError> {
     let known = schema::property_names::<T>();
     let unlisted = unadvertised(&known);
     let mut unknown: Vec<&String> = args
@@ -74,7 +76,7 @@ pub fn parse<T: DeserializeOwned + JsonSchema>(mut args: JsonObject) -> Result<T
 /// want with `null`, `""` or `0`. So: `null` anywhere; `""` (or only spaces) for an optional
 /// argument; and `0` where it is outside the range anyway (`guidance_scale` is 1-10). A `0`
 /// that means something (`seed`, `wait_seconds`) is kept.
-fn drop_unset<T: JsonSchema>(args: &mut JsonObject) {
+fn drop_unset<T: JsonSchema + 'static>(args: &mut JsonObject) {
     let optional = schema::optional_names::<T>();
     args.retain(|key, value| {
         let unset = match value {

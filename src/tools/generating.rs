@@ -106,7 +106,7 @@ pub fn parse(kind: ToolKind, args: JsonObject) -> Result<Request, ToolError> {
     parsed.inspect_err(|error| tracing::info!(tool = kind.name(), %error, "refused arguments"))
 }
 
-fn typed<P: DeserializeOwned + JsonSchema>(args: JsonObject) -> Result<P, ToolError> {
+fn typed<P: DeserializeOwned + JsonSchema + 'static>(args: JsonObject) -> Result<P, ToolError> {
     args::parse::<P>(args).map_err(|e| ToolError::InvalidArguments(e.0))
 }
 

@@ -12,7 +12,9 @@
 //! OpenAPI-subset `parameters` refuse it, while strict converters add it themselves. Unknown
 //! arguments are refused by `args::parse` with the list of accepted ones.
 
-use std::sync::Arc;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
@@ -20,12 +22,12 @@ use schemars::generate::SchemaSettings;
 use serde_json::Value;
 
 /// The portable input schema of `T`.
-pub fn input_schema<T: JsonSchema>() -> Arc<JsonObject> {
+pub fn input_schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     Arc::new(schema_object::<T>())
 }
 
 /// The names of the properties `T` accepts, for refusing unknown arguments.
-pub fn property_names<T: JsonSchema>() -> Vec<String> {
+pub fn property_names<T: JsonSchema + 'static>() -> Vec<String> {
     match portable_object::<T>().get("properties") {
         Some(Value::Object(props)) => props.keys().cloned().collect(),
         _ => Vec::new(),
@@ -33,7 +35,7 @@ pub fn property_names<T: JsonSchema>() -> Vec<String> {
 }
 
 /// The properties a caller may leave out (those `T` does not require).
-pub fn optional_names<T: JsonSchema>() -> Vec<String> {
+pub fn optional_names<T: JsonSchema + 'static>() -> Vec<String> {
     let object = portable_object::<T>();
     let required = required_of(&object);
     match object.get("properties") {
@@ -47,7 +49,7 @@ pub fn optional_names<T: JsonSchema>() -> Vec<String> {
 }
 
 /// The description of one property, used to explain a rejected argument.
-pub fn property_description<T: JsonSchema>(name: &str) -> Option<String> {
+pub fn property_description<T: JsonSchema + 'static>(name: &str) -> Option<String> {
     schema_object::<T>()
         .get("properties")?
         .get(name)?
@@ -57,8 +59,8 @@ pub fn property_description<T: JsonSchema>(name: &str) -> Option<String> {
 }
 
 /// The portable schema made strict-mode ready: every property required, optional ones nullable.
-fn schema_object<T: JsonSchema>() -> JsonObject {
-    let mut object = portable_object::<T>();
+fn schema_object<T: JsonSchema + 'static>() -> JsonObject {
+    let mut object = JsonObject::clone(&portable_object::<T>());
     let mut required = required_of(&object);
     if let Some(Value::Object(props)) = object.get_mut("properties") {
         for (name, def) in props.iter_mut() {
@@ -96,8 +98,22 @@ fn make_nullable(def: &mut Value) {
     }
 }
 
+/// The portable schema of `T`, derived once per type: argument parsing reads it on every call
+/// (the names it accepts, which are optional), and deriving it took about a tenth of a
+/// call's own time.
+fn portable_object<T: JsonSchema + 'static>() -> Arc<JsonObject> {
+    static DERIVED: LazyLock<Mutex<HashMap<TypeId, Arc<JsonObject>>>> =
+        LazyLock::new(Mutex::default);
+    let mut derived = DERIVED.lock().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(
+        derived
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(derive_portable::<T>())),
+    )
+}
+
 /// The schema as schemars derives it, reduced to the portable profile.
-fn portable_object<T: JsonSchema>() -> JsonObject {
+fn derive_portable<T: JsonSchema>() -> JsonObject {
     let mut settings = SchemaSettings::draft2020_12();
     settings.inline_subschemas = true;
     let mut value = serde_json::to_value(settings.into_generator().into_root_schema_for::<T>())
