@@ -73,8 +73,9 @@ impl Drop for Reservation {
 
 #[cfg(test)]
 mod tests {
-    use seedream::{GenerationSpec, Model, Profile, ResponseFormat, Rules, Size, prepare};
+    use seedream::{Model, Rules};
 
+    use crate::spend::caps::tests::{request as prepared, rules as rules_of};
     use crate::spend::{CallCaps, Cost, PeriodCaps, Spend};
 
     fn noon() -> i64 {
@@ -91,33 +92,7 @@ mod tests {
     }
 
     fn request(max_images: Option<u32>) -> (seedream::ImageRequest, Rules) {
-        let spec = GenerationSpec {
-            model: Model::V45,
-            prompt: "a fox".into(),
-            size: None,
-            aspect_ratio: None,
-            images: vec![],
-            max_images,
-            response_format: ResponseFormat::Url,
-            output_format: None,
-            watermark: false,
-            seed: None,
-            guidance_scale: None,
-            background: None,
-            prompt_mode: None,
-            web_search: false,
-        };
-        let prepared = prepare(
-            spec,
-            Size::Pixels {
-                width: 2048,
-                height: 2048,
-            },
-            &Profile::default(),
-        )
-        .unwrap();
-        let rules = prepared.model.rules(&Profile::default());
-        (prepared.request, rules)
+        (prepared(Model::V45, max_images), rules_of(&Model::V45))
     }
 
     fn billed(images: u64) -> Cost {

@@ -13,6 +13,18 @@ use crate::restart::until_released;
 use crate::support::{KEY, call, config, connect, fake, is_error, scratch_dir, text};
 use crate::tenants::{client, serve};
 
+/// `n` one-image calls that must succeed.
+async fn make_foxes(client: &rmcp::Peer<RoleClient>, n: usize) {
+    for _ in 0..n {
+        let ok = call(client, "generate_image", fox()).await;
+        assert!(!is_error(&ok), "{}", text(&ok));
+    }
+}
+
+fn fox() -> Value {
+    json!({"prompt": "a fox", "model": "4.5"})
+}
+
 #[tokio::test]
 async fn the_call_that_would_pass_the_daily_cap_is_refused_without_an_upstream_request() {
     let fake = fake().await;
@@ -20,21 +32,8 @@ async fn the_call_that_would_pass_the_daily_cap_is_refused_without_an_upstream_r
     let store = store.display().to_string();
     let flags = ["--store", &store, "--cap-images-per-day", "2"];
     let client = connect(config(&fake.base_url(), KEY, &flags)).await;
-    for _ in 0..2 {
-        let ok = call(
-            &client,
-            "generate_image",
-            json!({"prompt": "a fox", "model": "4.5"}),
-        )
-        .await;
-        assert!(!is_error(&ok), "{}", text(&ok));
-    }
-    let refused = call(
-        &client,
-        "generate_image",
-        json!({"prompt": "a fox", "model": "4.5"}),
-    )
-    .await;
+    make_foxes(&client, 2).await;
+    let refused = call(&client, "generate_image", fox()).await;
     assert!(is_error(&refused));
     let t = text(&refused);
     assert!(
@@ -114,26 +113,13 @@ async fn a_restart_keeps_the_ledger_so_the_daily_cap_still_holds() {
     let store = dir.join("jobs.redb").display().to_string();
     let flags = ["--store", &store, "--cap-images-per-day", "2"];
     let client = connect(config(&fake.base_url(), KEY, &flags)).await;
-    for _ in 0..2 {
-        let ok = call(
-            &client,
-            "generate_image",
-            json!({"prompt": "a fox", "model": "4.5"}),
-        )
-        .await;
-        assert!(!is_error(&ok), "{}", text(&ok));
-    }
+    make_foxes(&client, 2).await;
     client.cancel().await.unwrap();
     until_released(&dir.join("jobs.redb")).await;
     until_ledger_released(&dir.join("spend.redb")).await;
 
     let client = connect(config(&fake.base_url(), KEY, &flags)).await;
-    let refused = call(
-        &client,
-        "generate_image",
-        json!({"prompt": "a fox", "model": "4.5"}),
-    )
-    .await;
+    let refused = call(&client, "generate_image", fox()).await;
     assert!(is_error(&refused));
     assert!(
         text(&refused).contains("2 of 2 images used"),
@@ -156,7 +142,7 @@ async fn over_http_each_callers_daily_cap_is_its_own() {
     let (addr, _stop) = serve(&fake, &["--allow-caller-keys", "true"], &flags).await;
     let alice = client(addr, false, Some("key-alice")).await;
     let bob = client(addr, true, Some("key-bob")).await;
-    let fox = json!({"prompt": "a fox", "model": "4.5"});
+    let fox = fox();
 
     assert!(!is_error(
         &call(&alice, "generate_image", fox.clone()).await
@@ -218,7 +204,7 @@ async fn over_http_each_tokens_daily_cap_is_its_own_on_the_servers_key() {
     };
     let alice = as_token(true, "tok-alice").await;
     let bob = as_token(false, "tok-bob").await;
-    let fox = json!({"prompt": "a fox", "model": "4.5"});
+    let fox = fox();
 
     assert!(!is_error(
         &call(&alice, "generate_image", fox.clone()).await
@@ -271,12 +257,7 @@ async fn the_usage_resource_says_what_was_spent_what_is_left_and_when_it_resets(
     let client = connect(config(&fake.base_url(), KEY, &flags)).await;
     let listed = client.list_resources(None).await.unwrap();
     assert_eq!(listed.resources[0].uri, "seedream://usage");
-    let made = call(
-        &client,
-        "generate_image",
-        json!({"prompt": "a fox", "model": "4.5"}),
-    )
-    .await;
+    let made = call(&client, "generate_image", fox()).await;
     assert!(!is_error(&made), "{}", text(&made));
 
     let u = usage(&client).await;
