@@ -142,20 +142,8 @@ async fn over_http_each_callers_daily_cap_is_its_own() {
     let (addr, _stop) = serve(&fake, &["--allow-caller-keys", "true"], &flags).await;
     let alice = client(addr, false, Some("key-alice")).await;
     let bob = client(addr, true, Some("key-bob")).await;
-    let fox = fox();
 
-    assert!(!is_error(
-        &call(&alice, "generate_image", fox.clone()).await
-    ));
-    let refused = call(&alice, "generate_image", fox.clone()).await;
-    assert!(is_error(&refused));
-    assert!(
-        text(&refused).contains("1 of 1 images used"),
-        "{}",
-        text(&refused)
-    );
-    let made = call(&bob, "generate_image", fox).await;
-    assert!(!is_error(&made), "{}", text(&made));
+    alice_spends_her_cap_and_bob_still_can(&alice, &bob).await;
 
     // Each caller's usage is its own: one that made nothing sees nothing spent.
     assert_eq!(usage(&alice).await["today"]["left"]["images"], 0);
@@ -204,19 +192,8 @@ async fn over_http_each_tokens_daily_cap_is_its_own_on_the_servers_key() {
     };
     let alice = as_token(true, "tok-alice").await;
     let bob = as_token(false, "tok-bob").await;
-    let fox = fox();
 
-    assert!(!is_error(
-        &call(&alice, "generate_image", fox.clone()).await
-    ));
-    let refused = call(&alice, "generate_image", fox.clone()).await;
-    assert!(
-        text(&refused).contains("1 of 1 images used"),
-        "{}",
-        text(&refused)
-    );
-    let made = call(&bob, "generate_image", fox).await;
-    assert!(!is_error(&made), "{}", text(&made));
+    alice_spends_her_cap_and_bob_still_can(&alice, &bob).await;
     assert_eq!(usage(&bob).await["today"]["images"], 1);
     assert_eq!(
         fake.requests().len(),
@@ -229,6 +206,22 @@ async fn over_http_each_tokens_daily_cap_is_its_own_on_the_servers_key() {
             .all(|r| r.authorization.as_deref() == Some("Bearer test-key")),
         "both pay with the server's key"
     );
+}
+
+/// With a daily cap of one image: alice's second call is refused, bob's first is not.
+async fn alice_spends_her_cap_and_bob_still_can(
+    alice: &rmcp::Peer<RoleClient>,
+    bob: &rmcp::Peer<RoleClient>,
+) {
+    make_foxes(alice, 1).await;
+    let refused = call(alice, "generate_image", fox()).await;
+    assert!(is_error(&refused));
+    assert!(
+        text(&refused).contains("1 of 1 images used"),
+        "{}",
+        text(&refused)
+    );
+    make_foxes(bob, 1).await;
 }
 
 /// The `seedream://usage` resource as JSON.
