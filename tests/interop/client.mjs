@@ -18,7 +18,7 @@ import { Client as ClientV1 } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport as HttpV1 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CallToolResultSchema, LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, ElicitRequestSchema, LATEST_PROTOCOL_VERSION } from "@modelcontextprotocol/sdk/types.js";
 
 const TOOLS = ["edit_image", "generate_image", "generate_sequence", "get_job"];
 const WAIT_S = Number(process.env.SEEDREAM_WAIT_SECONDS ?? "50");
@@ -171,6 +171,54 @@ async function connect() {
   return { client, t };
 }
 
+// Over the default cost confirmation threshold (0.50 USD): up to 15 images with 4.5.
+const EXPENSIVE = { prompt: "[[fake:n=2]] fifteen panels", max_images: 15, model: "4.5" };
+
+/** A client that declares form elicitation and answers every question with `action`. */
+async function confirmingClient(action) {
+  const options = { ...(clientOptions ?? {}), capabilities: { elicitation: { form: {} } } };
+  const c = new Client({ name: "seedream-interop-ts", version: "1.0.0" }, options);
+  const asked = [];
+  const answer = async (request) => {
+    const params = request?.params ?? request;
+    asked.push(params?.message ?? "");
+    return action === "accept" ? { action, content: { proceed: true } } : { action };
+  };
+  if (modern) c.setRequestHandler("elicitation/create", answer);
+  else c.setRequestHandler(ElicitRequestSchema, answer);
+  await c.connect(transport());
+  return { c, asked };
+}
+
+/** An expensive call: refused naming confirm_cost without elicitation, asked with it. */
+async function checkCostConfirmation(client) {
+  await check("cost confirmation without elicitation", async () => {
+    const r = await client.callTool({ name: "generate_sequence", arguments: EXPENSIVE });
+    assert(r.isError && textOf(r).includes("`confirm_cost: true`"), `not refused: ${textOf(r).slice(0, 200)}`);
+    const ok = await client.callTool({ name: "generate_sequence", arguments: { ...EXPENSIVE, confirm_cost: true } });
+    assert(!ok.isError, `confirm_cost did not proceed: ${textOf(ok).slice(0, 200)}`);
+  });
+  for (const action of ["accept", "decline"]) {
+    await check(`cost confirmation ${action}`, async () => {
+      const { c, asked } = await confirmingClient(action);
+      try {
+        const r = await call(c, { name: "generate_sequence", arguments: EXPENSIVE }, { timeout: 30000 });
+        if (kind === "stateless" && !modern) {
+          // A 2025-11-25 client of a server without sessions cannot be asked (its answer would
+          // have no session to reach): it is refused at once, naming the argument.
+          assert(asked.length === 0 && r.isError && textOf(r).includes("`confirm_cost: true`"), `not refused: ${textOf(r).slice(0, 200)}`);
+          return;
+        }
+        assert(asked.length === 1 && asked[0].includes("0.60 USD"), `asked: ${JSON.stringify(asked)}`);
+        if (action === "accept") assert(!r.isError, `accepted but: ${textOf(r).slice(0, 200)}`);
+        else assert(r.isError && textOf(r).includes("declined"), `declined but: ${textOf(r).slice(0, 200)}`);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+}
+
 async function main() {
   const { client, t } = await connect();
   const png = tinyPngDataUri();
@@ -207,6 +255,8 @@ async function main() {
     });
     expectImages(await finished(client, r), 4);
   });
+
+  await checkCostConfirmation(client);
 
   await check("get_job (a call slower than the wait answers with a job)", async () => {
     const slow = Math.round((WAIT_S + 1) * 1000);
