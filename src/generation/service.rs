@@ -135,6 +135,9 @@ impl Generator {
     /// What `request` may cost when that is enough to ask the person first, or `None`. A request
     /// that will be refused anyway is not quoted: the refusal says why.
     pub fn quote(&self, request: &Request) -> Option<Quote> {
+        if self.confirm.is_off() {
+            return None;
+        }
         let prepared =
             seedream::prepare(self.spec(request), self.defaults.size, &self.profile).ok()?;
         let rules = prepared.model.rules(&self.profile);

@@ -17,6 +17,7 @@
 //! advances with tokio's clock so expiry is tested on paused time.
 
 mod embedded;
+mod pool;
 mod record;
 mod shared;
 
@@ -24,8 +25,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use embedded::Embedded;
+pub use pool::Pool as RedisPool;
 pub use record::{Clock, ImageMeta, Record, Status};
-pub use shared::{RedisUrl, Shared, connect as redis_connection};
+pub use shared::{RedisUrl, Shared};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]

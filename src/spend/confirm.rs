@@ -42,6 +42,11 @@ pub struct Quote {
 }
 
 impl ConfirmAbove {
+    /// Whether it never asks: then a call need not be quoted at all.
+    pub fn is_off(&self) -> bool {
+        self.cost.is_none() && self.images.is_none()
+    }
+
     /// The quote to confirm before `request` is sent, or `None` when it is under the thresholds.
     pub fn quote(&self, request: &ImageRequest, rules: &Rules, currency: &str) -> Option<Quote> {
         let (images, estimate) = worst_case(request, rules);

@@ -15,12 +15,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use redb::{Database, Durability, TableDefinition};
+
+use super::period::DAY;
 use serde::{Deserialize, Serialize};
 
 const ENTRIES: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("billed_calls");
 /// Entries older than this are not loaded: the longest cap period is a calendar month.
 const KEEP_SECONDS: i64 = 32 * DAY;
-const DAY: i64 = 24 * 3600;
 
 /// One billed call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ pub struct PeriodCaps {
     pub cost_per_month: Option<f64>,
 }
 
-const DAY: i64 = 24 * 3600;
+pub(super) const DAY: i64 = 24 * 3600;
 
 /// One period: its name, when it started and when it resets (unix seconds).
 pub(super) struct Window {

@@ -9,14 +9,15 @@
 //! call is settled, or whole when the call ends without one. Only used when day or month caps
 //! are set; every call runs on the blocking pool, like the job store's.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use redis::Connection;
 
-use super::ledger::{Totals, Used};
-use super::period::{self, PeriodCaps};
+use crate::jobs::store::RedisPool;
 
-const DAY: i64 = 24 * 3600;
+use super::ledger::{Totals, Used};
+use super::period::{self, DAY, PeriodCaps};
+
 /// Connections kept for reuse.
 const POOL: usize = 8;
 
@@ -45,15 +46,9 @@ return {1, di, dc, mi, mc}
 ";
 
 /// The counters in one Redis server.
+#[derive(Debug)]
 pub struct Counters {
-    client: redis::Client,
-    pool: Mutex<Vec<Connection>>,
-}
-
-impl std::fmt::Debug for Counters {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Counters")
-    }
+    pool: RedisPool,
 }
 
 /// One caller's day and month hashes at one moment, with how long each is kept.
@@ -109,24 +104,12 @@ type Result<T> = std::result::Result<T, redis::RedisError>;
 impl Counters {
     pub fn new(client: redis::Client) -> Arc<Counters> {
         Arc::new(Counters {
-            client,
-            pool: Mutex::new(Vec::new()),
+            pool: RedisPool::new(client, POOL),
         })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => crate::jobs::store::redis_connection(&self.client)?,
-        };
-        let out = f(&mut conn)?;
-        if let Ok(mut pool) = self.pool.lock()
-            && pool.len() < POOL
-        {
-            pool.push(conn);
-        }
-        Ok(out)
+        self.pool.with(f)
     }
 
     /// Adds `add` under `caps` unless it would pass one: `Ok(Ok(()))` when held, `Ok(Err(used))`

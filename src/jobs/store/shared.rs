@@ -14,11 +14,11 @@
 //! in the tree): store calls already run on the blocking pool for the embedded file, and a
 //! small pool of connections keeps them off the connect path.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use redis::{Commands, Connection};
 
+use super::pool::{Pool, connect};
 use super::record::{Clock, Record, Status};
 use super::{DbError, Records, StoreError};
 
@@ -32,8 +32,6 @@ pub const ALIVE_FOR: Duration = Duration::from_secs(6);
 const RUNNING_EXTRA: Duration = Duration::from_secs(6 * 3600);
 /// Connections kept for reuse; more are opened under load and closed after.
 const POOL: usize = 16;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A `redis://` URL. It may carry a password, so it prints without one.
 #[derive(Clone, PartialEq, Eq)]
@@ -93,8 +91,7 @@ impl KindStr for redis::RedisError {
 
 /// Records in Redis.
 pub struct Shared {
-    client: redis::Client,
-    pool: Mutex<Vec<Connection>>,
+    pool: Pool,
     keep: Duration,
     /// This process, as named in its heartbeat and the records it runs.
     runner: String,
@@ -120,8 +117,7 @@ impl Shared {
         };
         let client = redis::Client::open(url.0.as_str()).map_err(|e| fail(e.into()))?;
         let shared = Shared {
-            client,
-            pool: Mutex::new(Vec::new()),
+            pool: Pool::new(client, POOL),
             keep,
             runner: uuid::Uuid::new_v4().simple().to_string(),
             clock: Clock::new(),
@@ -161,7 +157,11 @@ impl Shared {
     /// Renews the heartbeat on a thread of its own, so a busy runtime cannot starve it; it
     /// lives as long as the process (a store is opened once per process).
     fn start_heartbeat(&self) {
-        let (client, runner, url) = (self.client.clone(), self.runner.clone(), self.url.shown());
+        let (client, runner, url) = (
+            self.pool.client().clone(),
+            self.runner.clone(),
+            self.url.shown(),
+        );
         let spawned = std::thread::Builder::new()
             .name("seedream-heartbeat".to_owned())
             .spawn(move || heartbeat(&client, &runner, &url));
@@ -170,23 +170,12 @@ impl Shared {
         }
     }
 
-    /// Runs `f` on a pooled connection; a connection that failed is not reused.
+    /// Runs `f` on a pooled connection.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
     ) -> Result<T, DbError> {
-        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => connect(&self.client)?,
-        };
-        let out = f(&mut conn)?;
-        if let Ok(mut pool) = self.pool.lock()
-            && pool.len() < POOL
-        {
-            pool.push(conn);
-        }
-        Ok(out)
+        Ok(self.pool.with(f)?)
     }
 
     fn ttl(&self, record: &Record) -> u64 {
@@ -196,14 +185,6 @@ impl Shared {
         };
         (self.keep + extra).as_secs().max(1)
     }
-}
-
-/// A connection with this store's connect and I/O timeouts.
-pub fn connect(client: &redis::Client) -> redis::RedisResult<Connection> {
-    let conn = client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-    conn.set_read_timeout(Some(IO_TIMEOUT))?;
-    conn.set_write_timeout(Some(IO_TIMEOUT))?;
-    Ok(conn)
 }
 
 fn heartbeat(client: &redis::Client, runner: &str, url: &str) {
