@@ -46,6 +46,12 @@ fn bad_settings_name_the_flag_and_the_variable() {
         (vec!["--base-url", "api.cometapi.com"], "SEEDREAM_BASE_URL"),
         (vec!["--output-dir", "images"], "SEEDREAM_OUTPUT_DIR"),
         (vec!["--allowed-dirs", "rel"], "SEEDREAM_ALLOWED_DIRS"),
+        (vec!["--confirm-above", "cheap"], "SEEDREAM_CONFIRM_ABOVE"),
+        (vec!["--confirm-above=-1"], "or off"),
+        (
+            vec!["--confirm-above-images", "1.5"],
+            "SEEDREAM_CONFIRM_ABOVE_IMAGES",
+        ),
     ] {
         let e = parse(&flags).unwrap_err().to_string();
         assert!(e.contains(expected), "{flags:?}: {e}");
